@@ -1,0 +1,220 @@
+"""The engine: one simulated day is an explicit, printable sequence of phases.
+
+The engine owns the shared machinery every mechanism uses (accusing, arresting, the case
+files, the event log, the daily records) and nothing else: each mechanism lives in its own
+module under `purgesim.mechanisms` and is called in the order of `PLAN`.
+
+Work is proportional to events.  No phase visits the whole population: they visit today's
+suspects, the people in custody, the people named, the people whose camp term or life ends
+today.  The only whole-population passes are building the society and the final census.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from . import rng
+from .codes import AT_LARGE, Cause, Event, State
+from .mechanisms import MECHANISMS
+from .population import Population
+from .recorder import Recorder
+from .scenario import Scenario
+from .society import build_population
+from .tables import Table
+
+#: The order of a day.  Each entry: (phase name, mechanism key, method name).
+PLAN: list[tuple[str, str, str]] = [
+    ("scenario events", "orders", "scripted_events"),
+    ("halt (leader)", "halt", "step"),
+    ("top-down orders", "orders", "step"),
+    ("quota operations", "quotas", "step"),
+    ("routine policing", "routine", "step"),
+    ("denunciations", "denunciation", "step"),
+    ("police act on accusations", "vigilance", "step"),
+    ("interrogation and naming", "confession", "step"),
+    ("purge of the purgers", "purgers", "step"),
+    ("association (defenders, relatives)", "association", "step"),
+    ("trials and sentences", "trials", "step"),
+    ("camps", "camps", "step"),
+]
+
+CASE_DTYPE = [
+    ("person", "i8"), ("region", "i2"), ("day", "i4"), ("cause", "u1"), ("op", "i2"),
+    ("by", "i8"), ("ready", "i4"), ("confessed", "u1"),
+]
+QUEUE_DTYPE = [("person", "i8"), ("region", "i2"), ("day", "i4"), ("cause", "u1"),
+               ("by", "i8"), ("prev", "u1")]
+LOG_DTYPE = [("person", "i8"), ("day", "i4"), ("event", "u1"), ("cause", "u1"),
+             ("by", "i8"), ("op", "i2")]
+
+_AT_LARGE = np.array([int(s) for s in AT_LARGE], dtype=np.uint8)
+
+
+@dataclass
+class PhaseTiming:
+    name: str
+    seconds: float = 0.0
+    calls: int = 0
+
+
+class Sim:
+    """A run of one scenario at one scale and seed."""
+
+    def __init__(self, scenario: Scenario, *, check: bool = False,
+                 progress: Callable[[int, int], None] | None = None) -> None:
+        self.sc = scenario
+        self.seed = int(scenario.seed)
+        self.check = check
+        self.progress = progress
+        t0 = time.perf_counter()
+        self.pop: Population = build_population(scenario)
+        self.build_seconds = time.perf_counter() - t0
+        self.n_days = scenario.n_days
+        self.day = 0
+        self.log = Table(LOG_DTYPE, 1 << 16)
+        self.queue = Table(QUEUE_DTYPE, 1 << 12)  # suspects waiting for the police
+        self.interrogation = Table(CASE_DTYPE, 1 << 12)  # arrested, being interrogated
+        self.awaiting = Table(CASE_DTYPE, 1 << 12)  # investigation closed, waiting for trial
+        self.today_arrested: list[np.ndarray] = []
+        self.today_convicted: list[np.ndarray] = []
+        self.prev_arrested = np.empty(0, dtype=np.int64)
+        self.prev_convicted = np.empty(0, dtype=np.int64)
+        self.op_keys = [o.key for o in scenario.operations]
+        self.rec = Recorder(self)
+        self.police_chief = -1
+        self.halted = False
+        self.halt_day = -1
+        self.intensity = 1.0  # interrogation pressure (b), set by scenario events
+        self.pressure = 1.0  # vigilance pressure on officers (d)
+        self.opposition_rate = 0.0  # (a) share of former oppositionists ordered arrested per day
+        self.ignored: dict[int, int] = {}  # person -> officer who let his accusation go (d)
+        self.denounced_by: dict[int, int] = {}  # person -> his denouncer (c)
+        self.scheduled: dict[int, list[tuple[int, int, int, int]]] = defaultdict(list)
+        self.endogenous: dict[str, str] = {}  # endogenous events and their dates
+        self.mechs: dict[str, Any] = {
+            key: mod.Mechanism(self, scenario.mechanism_params(key))
+            for key, mod in MECHANISMS.items()
+        }
+        self.timing = [PhaseTiming(name) for name, _, _ in PLAN] + [PhaseTiming("recording")]
+        self._steps = [getattr(self.mechs[m], meth) for _, m, meth in PLAN]
+
+    # ---------------------------------------------------------------- the plan, printable
+    @staticmethod
+    def plan_text() -> str:
+        lines = [f"{i + 1:2d}. {name:38s} ({mech}.{meth})"
+                 for i, (name, mech, meth) in enumerate(PLAN)]
+        lines.append(f"{len(PLAN) + 1:2d}. recording")
+        return "\n".join(lines)
+
+    # ---------------------------------------------------------------- running
+    def run(self) -> Sim:
+        for day in range(self.n_days):
+            self.step(day)
+            if self.progress is not None:
+                self.progress(day + 1, self.n_days)
+        return self
+
+    def step(self, day: int) -> None:
+        self.day = day
+        self.today_arrested = []
+        self.today_convicted = []
+        for timing, fn in zip(self.timing, self._steps):
+            t0 = time.perf_counter()
+            fn(day)
+            timing.seconds += time.perf_counter() - t0
+            timing.calls += 1
+        t0 = time.perf_counter()
+        self.prev_arrested = self.arrested_today()
+        self.prev_convicted = self.convicted_today()
+        self.rec.end_of_day(day)
+        if self.check:
+            from .invariants import check_day
+
+            check_day(self, day)
+        self.timing[-1].seconds += time.perf_counter() - t0
+        self.timing[-1].calls += 1
+
+    # ---------------------------------------------------------------- shared actions
+    def at_large(self, ids: np.ndarray) -> np.ndarray:
+        return np.isin(self.pop.state[ids], _AT_LARGE)
+
+    def record(self, ids: np.ndarray, event: Event, cause: int | np.ndarray = 0,
+               by: int | np.ndarray = -1, op: int | np.ndarray = -1,
+               day: int | None = None) -> None:
+        if len(ids) == 0:
+            return
+        self.log.append(person=ids, day=self.day if day is None else day, event=int(event),
+                        cause=cause, by=by, op=op)
+
+    def accuse(self, ids: np.ndarray, cause: Cause, by: np.ndarray | int = -1) -> np.ndarray:
+        """Make people at large suspects (one entry per person, first accusation wins)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        by_arr = np.broadcast_to(np.asarray(by, dtype=np.int64), ids.shape)
+        if ids.size == 0:
+            return ids
+        ids, first = np.unique(ids, return_index=True)
+        by_arr = by_arr[first]
+        ok = self.at_large(ids)
+        ids, by_arr = ids[ok], by_arr[ok]
+        if ids.size == 0:
+            return ids
+        prev = self.pop.state[ids].copy()
+        self.pop.state[ids] = State.SUSPECT
+        self.record(ids, Event.SUSPECTED, int(cause), by_arr)
+        self.queue.append(person=ids, region=self.pop.regions_of(ids), day=self.day,
+                          cause=int(cause), by=by_arr, prev=prev)
+        self.rec.suspected(ids, int(cause))
+        return ids
+
+    def arrest(self, ids: np.ndarray, cause: Cause | np.ndarray, by: np.ndarray | int = -1,
+               op: np.ndarray | int = -1) -> np.ndarray:
+        """Arrest people at large or under suspicion; open a case file for each."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if ids.size == 0:
+            return ids
+        cause_arr = np.broadcast_to(np.asarray(cause, dtype=np.uint8), ids.shape)
+        by_arr = np.broadcast_to(np.asarray(by, dtype=np.int64), ids.shape)
+        op_arr = np.broadcast_to(np.asarray(op, dtype=np.int16), ids.shape)
+        ids, first = np.unique(ids, return_index=True)
+        cause_arr, by_arr, op_arr = cause_arr[first], by_arr[first], op_arr[first]
+        st = self.pop.state[ids]
+        ok = np.isin(st, _AT_LARGE) | (st == State.SUSPECT)
+        ids, cause_arr, by_arr, op_arr = ids[ok], cause_arr[ok], by_arr[ok], op_arr[ok]
+        if ids.size == 0:
+            return ids
+        was_suspect = self.pop.state[ids] == State.SUSPECT
+        if was_suspect.any():  # leave the police queue
+            self.queue.keep(~np.isin(self.queue.rows["person"], ids[was_suspect]))
+        self.pop.state[ids] = State.ARRESTED
+        self.record(ids, Event.ARRESTED, cause_arr, by_arr, op_arr)
+        self.interrogation.append(person=ids, region=self.pop.regions_of(ids), day=self.day,
+                                  cause=cause_arr, op=op_arr, by=by_arr, ready=-1, confessed=0)
+        self.today_arrested.append(ids)
+        self.rec.arrested(ids, cause_arr, op_arr)
+        return ids
+
+    def schedule(self, day: int, person: int, kind: int, cause: int = 0, by: int = -1) -> None:
+        if day < self.n_days:
+            self.scheduled[day].append((person, kind, cause, by))
+
+    def arrested_today(self) -> np.ndarray:
+        if not self.today_arrested:
+            return np.empty(0, dtype=np.int64)
+        return np.concatenate(self.today_arrested)
+
+    def convicted_today(self) -> np.ndarray:
+        if not self.today_convicted:
+            return np.empty(0, dtype=np.int64)
+        return np.concatenate(self.today_convicted)
+
+    def draws(self, ids: np.ndarray, purpose: int, day: int | None = None) -> np.ndarray:
+        return rng.uniforms(self.seed, self.day if day is None else day,
+                            np.asarray(ids, dtype=np.int64), purpose)
+
+    def date(self, day: int | None = None) -> str:
+        return self.sc.date_of(self.day if day is None else day).isoformat()

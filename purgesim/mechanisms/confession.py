@@ -1,0 +1,138 @@
+"""(b) Forced confession: interrogation until the prisoner signs, and the names he gives.
+
+Each day under interrogation a prisoner confesses with probability
+``1 - exp(-hazard * intensity)``; `intensity` is the pressure on interrogators, raised when
+"physical methods" are sanctioned and lowered after the halt (scenario events).  After
+`max_days` without a confession the investigation closes without one.  A confession names
+accomplices among the prisoner's real ties: each family member, colleague, acquaintance and
+the superior is named independently with probability ``p_<tie> * intensity`` (times
+`elite_factor` for the elite, since the investigator needs an "organisation" with a leader).
+Named people at large become suspects with cause CONFESSION, by = the confessor.
+
+With every other mechanism off and arrests certain, this is a branching process on the tie
+graph: each tie transmits with probability p, the threshold is bond percolation (tests).
+
+Inputs: the interrogation table.  Outputs: CONFESSED, NAMED and INVESTIGATION_CLOSED events;
+suspicions; cases moved to the trial queue.  Invariant: only prisoners under interrogation
+confess; every name comes from a real tie.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from .. import rng
+from ..codes import Cause, Event, State
+from ..params import MechanismParams, P
+from ..population import MAX_TIES, ties_of
+from .base import Mechanism as Base
+
+
+class Params(MechanismParams):
+    hazard: float = P(0.35, 0.0, 20.0, unit="1/day",
+                      meaning="daily confession hazard at intensity 1", free=True)
+    max_days: int = P(30, 1, 3650, unit="days",
+                      meaning="an investigation without confession closes after this time")
+    p_family: float = P(0.02, 0.0, 1.0, unit="per tie",
+                        meaning="probability of naming each family member")
+    p_work: float = P(0.03, 0.0, 1.0, unit="per tie",
+                      meaning="probability of naming each colleague", free=True)
+    p_acquaintance: float = P(0.03, 0.0, 1.0, unit="per tie",
+                              meaning="probability of naming each acquaintance", free=True)
+    p_superior: float = P(0.08, 0.0, 1.0, unit="per tie",
+                          meaning="probability of naming one's superior")
+    elite_factor: float = P(2.0, 0.0, 50.0, unit="x",
+                            meaning="naming multiplier for confessions of elite prisoners",
+                            free=True)
+
+
+@njit(cache=True)
+def name_accomplices(
+    confessors: np.ndarray, seed: int, day: int, p_kind: np.ndarray, elite_factor: float,
+    geo: np.ndarray, region_start: np.ndarray, key_work: np.ndarray, key_acq: np.ndarray,
+    e_superior: np.ndarray, e_unit: np.ndarray, unit_lo: np.ndarray, unit_hi: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(named, by, tie kind) for all confessions of the day; draws keyed per (confessor, tie)."""
+    cap = confessors.shape[0] * MAX_TIES
+    named = np.empty(cap, dtype=np.int64)
+    by = np.empty(cap, dtype=np.int64)
+    kind = np.empty(cap, dtype=np.int8)
+    buf_i = np.empty(MAX_TIES, dtype=np.int64)
+    buf_k = np.empty(MAX_TIES, dtype=np.int8)
+    m = 0
+    n_elite = geo[0]
+    for a in range(confessors.shape[0]):
+        c = confessors[a]
+        f = elite_factor if c < n_elite else 1.0
+        t = ties_of(c, geo, region_start, key_work, key_acq, e_superior, e_unit, unit_lo,
+                    unit_hi, buf_i, buf_k)
+        for j in range(t):
+            p = min(p_kind[buf_k[j]] * f, 1.0)
+            if rng.uniform_k(seed, day, c, 51, j) < p:
+                named[m] = buf_i[j]
+                by[m] = c
+                kind[m] = buf_k[j]
+                m += 1
+    return named[:m], by[:m], kind[:m]
+
+
+class Mechanism(Base):
+    def __init__(self, sim: Any, params: Params) -> None:
+        super().__init__(sim, params)
+        self.confessions = 0.0
+        self.names_given = 0.0
+        self.today_confessors = np.empty(0, dtype=np.int64)
+
+    def p_kind(self) -> np.ndarray:
+        k = self.sim.intensity
+        return np.array([self.p.p_family, self.p.p_work, self.p.p_acquaintance,
+                         self.p.p_superior], dtype=np.float64) * k
+
+    def step(self, day: int) -> None:
+        sim = self.sim
+        pop = sim.pop
+        self.today_confessors = np.empty(0, dtype=np.int64)
+        t = sim.interrogation
+        if t.n == 0:
+            return
+        rows = t.rows
+        started = rows["day"] < day
+        if self.on:
+            h = 1.0 - np.exp(-self.p.hazard * sim.intensity)
+            u = sim.draws(rows["person"], rng.P_CONFESS)
+            confess = started & (u < h)
+        else:
+            confess = np.zeros(rows.size, dtype=bool)
+        closed = started & ~confess & (day - rows["day"] >= self.p.max_days)
+        done = confess | closed
+        if not done.any():
+            return
+        moving = rows[done].copy()
+        moving["confessed"] = confess[done]
+        t.keep(~done)
+        confessors = moving["person"][moving["confessed"] == 1]
+        sim.record(moving["person"][moving["confessed"] == 0], Event.INVESTIGATION_CLOSED)
+        pop.state[moving["person"]] = State.AWAITING_TRIAL
+        sim.mechs["trials"].enqueue(moving, day)
+        if confessors.size == 0:
+            return
+        sim.record(confessors, Event.CONFESSED)
+        self.today_confessors = confessors
+        named, by, _ = name_accomplices(
+            confessors, sim.seed, day, self.p_kind(), self.p.elite_factor, pop.geo,
+            pop.region_start, pop.key_work, pop.key_acq, pop.e_superior, pop.e_unit,
+            pop.unit_lo, pop.unit_hi)
+        self.confessions += float(pop.weight(confessors).sum())
+        names_w = float(pop.weight(by).sum())
+        self.names_given += names_w
+        sim.rec.confessions(confessors, names_w)
+        sim.record(named, Event.NAMED, int(Cause.CONFESSION), by)
+        sim.accuse(named, Cause.CONFESSION, by)
+
+    def summary(self) -> dict[str, Any]:
+        mean = self.names_given / self.confessions if self.confessions else 0.0
+        return {"confessions": self.confessions, "names": self.names_given,
+                "mean_names_per_confession": mean}

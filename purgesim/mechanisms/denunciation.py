@@ -1,0 +1,108 @@
+"""(c) Careerist denunciation: officials denounce their superiors to get their posts.
+
+Each day a number of people at large denounce their superior (the head of their workplace; in
+the elite, the holder of the post above theirs).  The rate rises with the local climate: the
+arrests of the last 30 days per thousand inhabitants of the region.  When a denounced superior
+is arrested, the denouncer takes the post with probability `promotion_prob` (a PROMOTED
+event); otherwise the post goes to someone else from below.
+
+Inputs: the recorder's arrests by region (for the climate), yesterday's arrests (for
+promotions).  Outputs: suspicions with cause DENUNCIATION (by = the denouncer), PROMOTED
+events.  Invariant: a denouncer is at large when he denounces.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import rng
+from ..codes import Cause, Event
+from ..params import MechanismParams, P
+from ..population import boss_of, pick_people
+from .base import Mechanism as Base
+
+
+class Params(MechanismParams):
+    rate: float = P(2e-7, 0.0, 1e-3, unit="1/person/day",
+                    meaning="baseline rate at which a person denounces his superior", free=True)
+    elite_rate: float = P(2e-5, 0.0, 1e-2, unit="1/official/day",
+                          meaning="baseline rate at which an elite official denounces his "
+                                  "superior", free=True)
+    climate_gain: float = P(2.0, 0.0, 100.0, unit="per arrest per 1,000 people in 30 days",
+                            meaning="how much the denunciation rate rises with recent arrests",
+                            free=True)
+    promotion_prob: float = P(0.3, 0.0, 1.0, unit="share",
+                              meaning="probability that the denouncer gets the post of the "
+                                      "superior he denounced")
+
+
+class Mechanism(Base):
+    def __init__(self, sim: Any, params: Params) -> None:
+        super().__init__(sim, params)
+        self.promotions = 0
+        self.denunciations = 0
+        pops = np.array([rg.population for rg in sim.sc.regions], dtype=np.float64)
+        self.region_pop = pops
+
+    def climate(self, day: int) -> np.ndarray:
+        rec = self.sim.rec
+        recent = rec.arrests_region[max(day - 30, 0):day].sum(axis=0)
+        return 1.0 + self.p.climate_gain * recent / self.region_pop * 1000.0
+
+    def step(self, day: int) -> None:
+        if not self.on:
+            return
+        sim = self.sim
+        pop = sim.pop
+        self._promote(day)
+        climate = self.climate(day)
+        who: list[int] = []
+        whom: list[int] = []
+        for r in range(pop.n_regions):
+            lo, hi = int(pop.region_start[r]), int(pop.region_start[r + 1])
+            k = rng.poisson_keyed(self.p.rate * climate[r] * (hi - lo), sim.seed, day, r,
+                                  rng.P_DENOUNCE_COUNT)
+            if k == 0:
+                continue
+            for d in pick_people(sim.seed, day, r, rng.P_DENOUNCE_PICK, lo, hi, k, pop.traits,
+                                 0, 0, pop.state, 20):
+                b = boss_of(int(d), pop.geo, pop.region_start, pop.key_work, pop.e_superior)
+                if b >= 0:
+                    who.append(int(d))
+                    whom.append(b)
+        n_heads = pop.n_heads
+        k = rng.poisson_keyed(self.p.elite_rate * float(climate.mean()) * n_heads, sim.seed,
+                              day, 0, rng.P_DENOUNCE_COUNT + 1)
+        for j in range(k):
+            g = int(rng.uniform_k(sim.seed, day, 0, rng.P_DENOUNCE_PICK + 1, j) * n_heads)
+            d = g * pop.hsize
+            b = pop.boss(d)
+            if b >= 0 and pop.state[d] in (0, 6, 7):
+                who.append(d)
+                whom.append(b)
+        if not who:
+            return
+        whom_a = np.array(whom, dtype=np.int64)
+        who_a = np.array(who, dtype=np.int64)
+        sim.record(whom_a, Event.DENOUNCED, int(Cause.DENUNCIATION), who_a)
+        self.denunciations += len(who)
+        accused = sim.accuse(whom_a, Cause.DENUNCIATION, who_a)
+        for t in accused:
+            j = int(np.flatnonzero(whom_a == t)[0])
+            sim.denounced_by[int(t)] = int(who_a[j])
+
+    def _promote(self, day: int) -> None:
+        sim = self.sim
+        for t in sim.prev_arrested:
+            d = sim.denounced_by.pop(int(t), None)
+            if d is None:
+                continue
+            if sim.pop.state[d] in (0, 6, 7) and \
+                    rng.uniform(sim.seed, day, d, rng.P_PROMOTE) < self.p.promotion_prob:
+                sim.record(np.array([d], dtype=np.int64), Event.PROMOTED, 0, int(t))
+                self.promotions += 1
+
+    def summary(self) -> dict[str, Any]:
+        return {"denunciations": self.denunciations, "promotions": self.promotions}

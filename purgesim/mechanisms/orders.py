@@ -1,0 +1,160 @@
+"""(a) Orders from the top.
+
+The leader names targets and stages show trials at set dates.  Inputs: the scenario's events
+(show and closed trials with their defendants and pre-approved verdicts, arrests ordered by
+name, campaigns against former oppositionists, chief changes, extra limits, the halt) and the
+actions other mechanisms scheduled for today.  Outputs: arrests with cause ORDER, sentences
+of show-trial defendants, changes of the interrogation intensity and vigilance pressure.
+Invariant: only people at large or under suspicion are arrested; a defendant already dead is
+not tried again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import rng
+from ..codes import TRAIT_OPPOSITION, Cause, Event, Post, State
+from ..params import MechanismParams, P
+from ..population import pick_people
+from .base import Mechanism as Base
+
+ACCUSE, ARREST = 1, 2
+
+
+class Params(MechanismParams):
+    campaign_scale: float = P(1.0, 0.0, 20.0, unit="x",
+                              meaning="multiplies the scripted rates of the campaigns "
+                                      "against former oppositionists", free=True)
+    elite_factor: float = P(3.0, 0.0, 100.0, unit="x",
+                            meaning="former oppositionists in the elite are targeted this "
+                                    "many times more than in the mass")
+
+
+class Mechanism(Base):
+    def __init__(self, sim: Any, params: Params) -> None:
+        super().__init__(sim, params)
+        sc = sim.sc
+        self.by_day: dict[int, list[Any]] = {}
+        for e in sc.events:
+            self.by_day.setdefault(sc.day_of(e.date), []).append(e)
+        pop = sim.pop
+        heads = np.arange(pop.n_heads, dtype=np.int64) * pop.hsize
+        self.opp_heads = heads[(pop.traits[heads] & TRAIT_OPPOSITION) != 0]
+        self.show_trials: list[dict[str, Any]] = []
+
+    # ------------------------------------------------------------------ scripted events
+    def scripted_events(self, day: int) -> None:
+        sim = self.sim
+        for person, kind, cause, by in sim.scheduled.pop(day, []):
+            ids = np.array([person], dtype=np.int64)
+            if kind == ACCUSE:
+                sim.accuse(ids, Cause(cause), by)
+            elif kind == ARREST:
+                sim.arrest(ids, Cause(cause), by)
+        for e in self.by_day.get(day, []):
+            getattr(self, f"_event_{e.kind}")(e, day)
+
+    def _ids(self, names: list[str]) -> np.ndarray:
+        return np.array([self.sim.pop.names[n] for n in names], dtype=np.int64)
+
+    def _event_note(self, e: Any, day: int) -> None:
+        pass
+
+    def _event_intensity(self, e: Any, day: int) -> None:
+        if not self.sim.halted:
+            self.sim.intensity = e.level
+
+    def _event_vigilance(self, e: Any, day: int) -> None:
+        if not self.sim.halted:
+            self.sim.pressure = e.level
+
+    def _event_opposition_campaign(self, e: Any, day: int) -> None:
+        self.sim.opposition_rate = e.rate
+
+    def _event_limits(self, e: Any, day: int) -> None:
+        self.sim.mechs["quotas"].add_limits(e.operation, e.cat1, e.cat2)
+
+    def _event_halt(self, e: Any, day: int) -> None:
+        halt = self.sim.mechs["halt"]
+        if halt.on and halt.p.mode == "scripted":
+            halt.do_halt(day)
+
+    def _event_chief_change(self, e: Any, day: int) -> None:
+        self.sim.mechs["purgers"].change_chief(self.sim.pop.names[e.new], day)
+
+    def _event_arrest(self, e: Any, day: int) -> None:
+        if self.on:
+            self.sim.arrest(self._ids(e.defendants), Cause.ORDER)
+
+    def _event_show_trial(self, e: Any, day: int) -> None:
+        self._trial(e, day, public=True)
+
+    def _event_closed_trial(self, e: Any, day: int) -> None:
+        self._trial(e, day, public=False)
+
+    def _trial(self, e: Any, day: int, public: bool) -> None:
+        """Try the named defendants (and some anonymous old Bolsheviks) on pre-approved
+        verdicts.  Defendants still at large are arrested by order first."""
+        if not self.on:
+            return
+        sim = self.sim
+        pop = sim.pop
+        named = self._ids(e.defendants)
+        anon = np.empty(0, dtype=np.int64)
+        if e.anonymous:
+            pool = pop.heads_with_post(Post.OLD_BOLSHEVIK)
+            pool = pool[~np.isin(pool, list(pop.names.values()))]
+            st = pop.state[pool]
+            ok = np.isin(st, [State.FREE, State.SUSPECT, State.ARRESTED,
+                              State.AWAITING_TRIAL, State.RELEASED])
+            anon = pool[ok][: e.anonymous]
+        defendants = np.concatenate([named, anon])
+        alive = ~np.isin(pop.state[defendants], [State.SHOT, State.DIED, State.ABROAD])
+        defendants = defendants[alive]
+        in_camp = defendants[pop.state[defendants] == State.CAMP]
+        if in_camp.size:  # retried from prison (Zinoviev, Kamenev)
+            pop.state[in_camp] = State.FREE
+            sim.rec._camp -= sim.rec._w(in_camp).sum()
+        sim.arrest(defendants, Cause.ORDER)
+        death_named = set(e.defendants) if "*" in e.death else set(e.death)
+        death = np.isin(defendants, self._ids(sorted(death_named & set(e.defendants))))
+        death |= np.isin(defendants, anon[: e.anonymous_death])
+        trials = sim.mechs["trials"]
+        trials.sentence_now(defendants[death], "shot")
+        trials.sentence_now(defendants[~death], "camp")
+        self.show_trials.append({
+            "label": e.label, "date": e.date.isoformat(), "public": public,
+            "defendants": int(defendants.size), "death_sentences": int(death.sum()),
+        })
+
+    # ------------------------------------------------------------------ daily orders
+    def step(self, day: int) -> None:
+        """The campaign against former oppositionists (mass and elite)."""
+        sim = self.sim
+        rate = sim.opposition_rate * self.p.campaign_scale
+        if not self.on or rate <= 0 or sim.halted:
+            return
+        pop = sim.pop
+        picked = []
+        for r in range(pop.n_regions):
+            lo, hi = int(pop.region_start[r]), int(pop.region_start[r + 1])
+            n_opp = (hi - lo) * 0.017 * 0.05  # expected former oppositionists in the region
+            k = rng.poisson_keyed(rate * n_opp, sim.seed, day, r, rng.P_ROUTINE_COUNT + 100)
+            if k:
+                picked.append(pick_people(sim.seed, day, r, rng.P_ROUTINE_PICK + 100, lo, hi, k,
+                                          pop.traits, TRAIT_OPPOSITION, TRAIT_OPPOSITION,
+                                          pop.state, 200))
+        heads = self.opp_heads
+        u = sim.draws(heads, rng.P_ROUTINE_PICK + 101)
+        picked.append(heads[u < rate * self.p.elite_factor])
+        ids = np.concatenate(picked) if picked else np.empty(0, dtype=np.int64)
+        sim.arrest(ids, Cause.ORDER)
+
+    def summary(self) -> dict[str, Any]:
+        return {"trials": self.show_trials}
+
+
+__all__ = ["Params", "Mechanism", "Event"]

@@ -1,0 +1,108 @@
+"""(f) The purgers become victims.
+
+Police officers are people with ties like anyone else, so confessions name them (mechanism b)
+and vigilance cases accuse them (d).  On top of that:
+
+* **transformation**: a prisoner names his investigator too, with probability
+  `transformation` per confession (the officer is drawn from the prisoner's region);
+* **chief replacement**: when the police chief is replaced (Yagoda by Yezhov, Yezhov by Beria)
+  his clients, the regional chiefs and the officers, come under suspicion over the following
+  `client_window` days with probabilities `p_client_senior` and `p_client`; the outgoing
+  chief himself is arrested after `old_chief_delay` days with probability `p_old_chief`.
+
+Outputs: CHIEF_REPLACED events; suspicions and arrests with cause CHIEF_REPLACEMENT or
+CONFESSION; the police chief's identity.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import rng
+from ..codes import Cause, Event, Post
+from ..params import MechanismParams, P
+from .base import Mechanism as Base
+from .orders import ACCUSE, ARREST
+
+
+class Params(MechanismParams):
+    transformation: float = P(0.01, 0.0, 1.0, unit="per confession",
+                              meaning="probability that a confession also names the "
+                                      "investigating officer", free=True)
+    p_client_senior: float = P(0.3, 0.0, 1.0, unit="share",
+                               meaning="regional chiefs put under suspicion when the chief is "
+                                       "replaced")
+    p_client: float = P(0.03, 0.0, 1.0, unit="share",
+                        meaning="officers put under suspicion when the chief is replaced",
+                        free=True)
+    client_window: int = P(180, 1, 3650, unit="days",
+                           meaning="period over which the new chief purges the old one's clients")
+    p_old_chief: float = P(0.9, 0.0, 1.0, unit="share",
+                           meaning="probability that the replaced chief is arrested")
+    old_chief_delay: int = P(150, 0, 3650, unit="days",
+                             meaning="days from replacement to the old chief's arrest")
+
+
+class Mechanism(Base):
+    def __init__(self, sim: Any, params: Params) -> None:
+        super().__init__(sim, params)
+        pop = sim.pop
+        chiefs = pop.heads_with_post(Post.POLICE_CHIEF)
+        sim.police_chief = int(chiefs[0]) if chiefs.size else -1
+        self.regional = pop.heads_with_post(Post.POLICE_REGIONAL_CHIEF)
+        self.officers = pop.heads_with_post(Post.POLICE_OFFICER)
+        self.chiefs: list[dict[str, Any]] = []
+        if sim.police_chief >= 0:
+            self.chiefs.append({"person": pop.label(sim.police_chief), "from": sim.date(0)})
+        self.named_officers = 0
+
+    def change_chief(self, new: int, day: int) -> None:
+        sim = self.sim
+        old = sim.police_chief
+        sim.police_chief = new
+        if self.chiefs:
+            self.chiefs[-1]["to"] = sim.date(day)
+        self.chiefs.append({"person": sim.pop.label(new), "from": sim.date(day)})
+        if old < 0:
+            return
+        sim.record(np.array([old], dtype=np.int64), Event.CHIEF_REPLACED, 0, new)
+        if not self.on:
+            return
+        for group, p in ((self.regional, self.p.p_client_senior), (self.officers, self.p.p_client)):
+            u = sim.draws(group, rng.P_CLIENT)
+            v = sim.draws(group, rng.P_CLIENT + 1)
+            for person, when in zip(group[u < p].tolist(), (v[u < p] * self.p.client_window)):
+                sim.schedule(day + 1 + int(when), person, ACCUSE, int(Cause.CHIEF_REPLACEMENT), old)
+        if rng.uniform(sim.seed, day, old, rng.P_CLIENT + 2) < self.p.p_old_chief:
+            sim.schedule(day + self.p.old_chief_delay, old, ARREST,
+                         int(Cause.CHIEF_REPLACEMENT), new)
+
+    def step(self, day: int) -> None:
+        """Transformation: today's confessors name their investigator."""
+        if not self.on or self.p.transformation <= 0:
+            return
+        sim = self.sim
+        confessors = sim.mechs["confession"].today_confessors
+        if confessors.size == 0:
+            return
+        vig = sim.mechs["vigilance"]
+        u = sim.draws(confessors, rng.P_NAME + 1)
+        who = confessors[u < self.p.transformation]
+        named, by = [], []
+        for c in who.tolist():
+            r = sim.pop.region_of(c)
+            lo, hi = vig.region_lo[r], vig.region_hi[r]
+            if hi > lo:
+                v = rng.uniform(sim.seed, day, c, rng.P_NAME + 2)
+                named.append(int(vig.officers[lo + int(v * (hi - lo))]))
+                by.append(c)
+        if named:
+            n = np.array(named, dtype=np.int64)
+            b = np.array(by, dtype=np.int64)
+            sim.record(n, Event.NAMED, int(Cause.CONFESSION), b)
+            self.named_officers += int(sim.accuse(n, Cause.CONFESSION, b).size)
+
+    def summary(self) -> dict[str, Any]:
+        return {"chiefs": self.chiefs, "officers_named_by_prisoners": self.named_officers}

@@ -1,0 +1,189 @@
+"""(i) Quotas: the mass operations on regional limits per category.
+
+Each operation (Order 00447, the national operations) has national limits for category 1
+(shoot) and category 2 (camp), split across regions in proportion to each region's target pool
+(registered elements, or the diaspora nationality).  Each day a region's police arrest a share
+`pace` of the limit not yet used; when the pool runs dry they take whoever is at hand (the
+quota is filled regardless).  Every week a region that has used most of its limit petitions
+the centre for more and mostly gets it.  A region that lags far behind its limit puts its
+police chief under suspicion (lack of vigilance).
+
+Inputs: operations and extra limits from the scenario.  Outputs: arrests with cause QUOTA and
+the operation's index; the category of each troika sentence; initial and final limits.
+Invariant: no arrests under an operation before its start, after its end, or after the halt.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import rng
+from ..codes import NATION_MASK, NATION_SHIFT, TRAIT_ELEMENT, Cause, Post, State
+from ..params import MechanismParams, P
+from ..population import pick_people
+from ..codes import NATION_KEYS
+from .base import Mechanism as Base
+
+
+class Params(MechanismParams):
+    pace: float = P(0.012, 0.0, 0.5, unit="1/day",
+                    meaning="share of the unused limit a region arrests each day", free=True)
+    petition_threshold: float = P(0.7, 0.0, 1.0, unit="share",
+                                  meaning="share of its limit a region must have used to "
+                                          "petition for more")
+    petition_prob: float = P(0.5, 0.0, 1.0, unit="1/week",
+                             meaning="probability that an eligible region petitions in a week",
+                             free=True)
+    approval_prob: float = P(0.9, 0.0, 1.0, unit="share",
+                             meaning="probability that the centre grants a petition")
+    increment_cat1: float = P(0.25, 0.0, 3.0, unit="share",
+                              meaning="growth of the category-1 limit per granted petition",
+                              free=True)
+    increment_cat2: float = P(0.10, 0.0, 3.0, unit="share",
+                              meaning="growth of the category-2 limit per granted petition",
+                              free=True)
+    lag_threshold: float = P(0.2, 0.0, 1.0, unit="share",
+                             meaning="a region that has used less than this share of its limit "
+                                     "after 30 days puts its police chief under suspicion")
+    lag_prob: float = P(0.05, 0.0, 1.0, unit="1/week",
+                        meaning="weekly probability that a lagging chief is accused")
+
+
+class Mechanism(Base):
+    def __init__(self, sim: Any, params: Params) -> None:
+        super().__init__(sim, params)
+        sc = sim.sc
+        pop = sim.pop
+        self.ops = sc.operations
+        O, R = len(self.ops), pop.n_regions
+        self.pool = np.zeros((O, R))
+        for o, op in enumerate(self.ops):
+            for r, rg in enumerate(sc.regions):
+                share = rg.element_share if op.target == "element" else \
+                    rg.nationalities.get(op.target, 0.0)
+                self.pool[o, r] = share * rg.population
+        self.limit = np.zeros((O, R, 2))
+        for o, op in enumerate(self.ops):
+            self._split(o, op.cat1, op.cat2)
+        self.initial_region = self.limit.copy()  # [O, R, 2]
+        self.initial = self.limit.sum(axis=1).copy()  # [O, 2]
+        self.arrested = np.zeros((O, R))  # full-scale arrests so far
+        self.used = np.zeros((O, R, 2))  # full-scale sentences by category
+        self.petitions = np.zeros(O, dtype=np.int64)
+        self.granted = np.zeros(O, dtype=np.int64)
+        self.start = np.array([sc.day_of(op.start) for op in self.ops], dtype=np.int64)
+        self.end = np.array([sc.day_of(op.end) if op.end else 10**9 for op in self.ops],
+                            dtype=np.int64)
+        self.masks = []
+        for op in self.ops:
+            if op.target == "element":
+                self.masks.append((TRAIT_ELEMENT, TRAIT_ELEMENT))
+            else:
+                code = NATION_KEYS.index(op.target) + 1
+                self.masks.append((NATION_MASK, code << NATION_SHIFT))
+        self.reg_chief = pop.heads_with_post(Post.POLICE_REGIONAL_CHIEF)
+
+    def _split(self, o: int, cat1: float, cat2: float) -> None:
+        w = self.pool[o]
+        w = w / w.sum() if w.sum() > 0 else np.full_like(w, 1.0 / w.size)
+        self.limit[o, :, 0] += cat1 * w
+        self.limit[o, :, 1] += cat2 * w
+
+    def add_limits(self, key: str, cat1: float, cat2: float) -> None:
+        o = [op.key for op in self.ops].index(key)
+        self._split(o, cat1, cat2)
+
+    def active(self, o: int, day: int) -> bool:
+        return self.on and not self.sim.halted and self.start[o] <= day <= self.end[o]
+
+    def step(self, day: int) -> None:
+        sim = self.sim
+        pop = sim.pop
+        scale = pop.scale
+        for o in range(len(self.ops)):
+            if not self.active(o, day):
+                continue
+            mask, value = self.masks[o]
+            for r in range(pop.n_regions):
+                remaining = self.limit[o, r].sum() - self.arrested[o, r]
+                if remaining <= 0:
+                    continue
+                subject = o * 1000 + r
+                k = rng.poisson_keyed(self.p.pace * remaining * scale, sim.seed, day, subject,
+                                      rng.P_QUOTA_COUNT)
+                if k == 0:
+                    continue
+                lo, hi = int(pop.region_start[r]), int(pop.region_start[r + 1])
+                ids = pick_people(sim.seed, day, subject, rng.P_QUOTA_PICK, lo, hi, k,
+                                  pop.traits, mask, value, pop.state, 50)
+                if ids.size < k:  # the pool is dry: the quota is filled with whoever is at hand
+                    more = pick_people(sim.seed, day, subject, rng.P_QUOTA_PICK + 1, lo, hi,
+                                       k - ids.size, pop.traits, 0, 0, pop.state, 20)
+                    ids = np.concatenate([ids, more])
+                done = sim.arrest(ids, Cause.QUOTA, op=o)
+                self.arrested[o, r] += done.size / scale
+            if (day - self.start[o]) % 7 == 6:
+                self._weekly(o, day)
+
+    def _weekly(self, o: int, day: int) -> None:
+        sim = self.sim
+        R = sim.pop.n_regions
+        fill = self.arrested[o] / np.maximum(self.limit[o].sum(axis=1), 1e-9)
+        regions = np.arange(R, dtype=np.int64) + 1000 * o
+        u = sim.draws(regions, rng.P_PETITION)
+        v = sim.draws(regions, rng.P_PETITION + 1)
+        ask = (fill >= self.p.petition_threshold) & (u < self.p.petition_prob)
+        grant = ask & (v < self.p.approval_prob)
+        self.petitions[o] += int(ask.sum())
+        self.granted[o] += int(grant.sum())
+        self.limit[o, grant, 0] *= 1 + self.p.increment_cat1
+        self.limit[o, grant, 1] *= 1 + self.p.increment_cat2
+        if day - self.start[o] >= 30 and self.reg_chief.size == R:
+            lag = (fill < self.p.lag_threshold) & (self.pool[o] > 0)
+            w = sim.draws(regions, rng.P_VIGILANCE + 7)
+            chiefs = self.reg_chief[lag & (w < self.p.lag_prob)]
+            sim.accuse(chiefs, Cause.VIGILANCE)
+
+    def category(self, ops: np.ndarray, regions: np.ndarray, weights: np.ndarray,
+                 u: np.ndarray) -> np.ndarray:
+        """Troika sentences for quota cases: True = category 1 (shoot).
+
+        A case goes to category 1 with the probability of the share of category-1 limit still
+        unused in its region, so that both limits fill together.
+        """
+        out = np.zeros(ops.size, dtype=bool)
+        for k in range(ops.size):
+            o, r = int(ops[k]), int(regions[k])
+            rem = np.maximum(self.limit[o, r] - self.used[o, r], 0.0)
+            tot = rem.sum()
+            p1 = rem[0] / tot if tot > 0 else \
+                self.limit[o, r, 0] / max(self.limit[o, r].sum(), 1e-9)
+            out[k] = u[k] < p1
+            self.used[o, r, 0 if out[k] else 1] += weights[k]
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        out = {}
+        final = self.limit.sum(axis=1)
+        for o, op in enumerate(self.ops):
+            out[op.key] = {
+                "name": op.name, "order": op.order,
+                "limits_initial": {"cat1": round(float(self.initial[o, 0])),
+                                   "cat2": round(float(self.initial[o, 1]))},
+                "limits_final": {"cat1": round(float(final[o, 0])),
+                                 "cat2": round(float(final[o, 1]))},
+                "petitions": int(self.petitions[o]), "granted": int(self.granted[o]),
+                "limits_by_region": {
+                    self.sim.pop.region_names[r]: {
+                        "initial_cat1": round(float(self.initial_region[o, r, 0])),
+                        "initial_cat2": round(float(self.initial_region[o, r, 1])),
+                        "final_cat1": round(float(self.limit[o, r, 0])),
+                        "final_cat2": round(float(self.limit[o, r, 1]))}
+                    for r in range(self.sim.pop.n_regions)},
+            }
+        return out
+
+
+__all__ = ["Params", "Mechanism", "State"]

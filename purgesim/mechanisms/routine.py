@@ -1,0 +1,55 @@
+"""Routine political policing: the arrests that went on outside the campaigns.
+
+The NKVD convicted about 275,000 people for counter-revolutionary crimes in 1936 and about
+64,000 in 1939 (record rows SU-Y1936-CONV, SU-Y1939-CONV) without mass operations.  This
+module keeps that background: a national rate of arrests per year, spread over the regions in
+proportion to their population and drawn preferentially from registered elements and former
+oppositionists.  Outputs: arrests with cause ROUTINE.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import rng
+from ..codes import TRAIT_ELEMENT, Cause
+from ..params import MechanismParams, P
+from ..population import pick_people
+from .base import Mechanism as Base
+
+
+class Params(MechanismParams):
+    rate_per_year: float = P(240000.0, 0.0, 2e6, unit="arrests/year (full scale)",
+                             meaning="routine political arrests before the halt", free=True)
+    rate_after_halt: float = P(45000.0, 0.0, 2e6, unit="arrests/year (full scale)",
+                               meaning="routine political arrests after the halt", free=True)
+    element_share: float = P(0.3, 0.0, 1.0, unit="share",
+                             meaning="share of routine arrests drawn from registered elements")
+
+
+class Mechanism(Base):
+    def step(self, day: int) -> None:
+        if not self.on:
+            return
+        sim = self.sim
+        pop = sim.pop
+        rate = self.p.rate_after_halt if sim.halted else self.p.rate_per_year
+        total = float(pop.region_start[-1] - pop.region_start[0])
+        for r in range(pop.n_regions):
+            lo, hi = int(pop.region_start[r]), int(pop.region_start[r + 1])
+            lam = rate / 365.0 * pop.scale * (hi - lo) / total
+            k = rng.poisson_keyed(lam, sim.seed, day, r, rng.P_ROUTINE_COUNT)
+            if k == 0:
+                continue
+            k_el = sum(1 for j in range(k)
+                       if rng.uniform_k(sim.seed, day, r, rng.P_ROUTINE_COUNT + 1, j)
+                       < self.p.element_share)
+            a = pick_people(sim.seed, day, r, rng.P_ROUTINE_PICK, lo, hi, k_el, pop.traits,
+                            TRAIT_ELEMENT, TRAIT_ELEMENT, pop.state, 50)
+            b = pick_people(sim.seed, day, r, rng.P_ROUTINE_PICK + 1, lo, hi, k - a.size,
+                            pop.traits, 0, 0, pop.state, 20)
+            sim.arrest(a, Cause.ROUTINE)
+            sim.arrest(b, Cause.ROUTINE)
+
+    def summary(self) -> dict[str, Any]:
+        return {}

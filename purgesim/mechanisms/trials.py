@@ -1,0 +1,167 @@
+"""(g) Trials and sentences.
+
+A closed case goes to one of three bodies:
+
+* **troika** (cases of a mass operation): sits within `troika_delay` days; the category
+  follows the region's unused limits (mechanism i): category 1 = shot, category 2 = camp;
+* **lists** (elite cases: officials, officers, police): the Politburo approves a list of
+  sentences every `list_interval` days; each name is shot with probability `p_shot_elite`,
+  otherwise sent to camp (Military Collegium);
+* **special board / courts** (everyone else): within `board_delay` days; shot with probability
+  `p_shot_mass_phase` while a mass operation runs and `p_shot` otherwise; else camp, exile or
+  acquittal.
+
+Show trials are staged by the leader (mechanism a) and sentenced through `sentence_now`.
+After the halt the troikas are abolished: their pending cases go to the courts.
+
+Outputs: SHOT, CAMP, EXILE and RELEASED events; the lists; convictions.  Invariant: only
+people awaiting trial (or on trial by order) are sentenced, each once per arrest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import rng
+from ..codes import Cause, Event, State
+from ..params import MechanismParams, P
+from .base import Mechanism as Base
+
+
+class Params(MechanismParams):
+    troika_delay: int = P(10, 0, 365, unit="days", meaning="longest wait for a troika sitting")
+    board_delay: int = P(45, 0, 730, unit="days",
+                         meaning="longest wait for the special board or a court")
+    list_interval: int = P(3, 1, 365, unit="days",
+                           meaning="days between two lists of elite sentences")
+    p_shot_elite: float = P(0.75, 0.0, 1.0, unit="share",
+                            meaning="share of elite cases on a list sentenced to death",
+                            free=True)
+    p_shot: float = P(0.005, 0.0, 1.0, unit="share",
+                      meaning="death sentences among ordinary cases outside mass operations")
+    p_shot_mass_phase: float = P(0.3, 0.0, 1.0, unit="share",
+                                 meaning="death sentences among ordinary cases while a mass "
+                                         "operation runs", free=True)
+    p_exile: float = P(0.08, 0.0, 1.0, unit="share",
+                       meaning="share of ordinary non-capital sentences that are exile")
+    p_acquit: float = P(0.08, 0.0, 1.0, unit="share",
+                        meaning="share of ordinary cases released by the court")
+    p_acquit_after_halt: float = P(0.25, 0.0, 1.0, unit="share",
+                                   meaning="share of cases released by the courts after the halt",
+                                   free=True)
+    camp_years: int = P(8, 1, 25, unit="years", meaning="camp term")
+
+
+class Mechanism(Base):
+    def __init__(self, sim: Any, params: Params) -> None:
+        super().__init__(sim, params)
+        self.lists: list[tuple[int, int]] = []  # (day, names on the list)
+
+    # ------------------------------------------------------------------ routing
+    def enqueue(self, cases: np.ndarray, day: int) -> None:
+        """Closed cases join the trial queue with the day their body will sit."""
+        sim = self.sim
+        n = cases.size
+        u = sim.draws(cases["person"], rng.P_TRIBUNAL)
+        elite = cases["person"] < sim.pop.n_elite
+        quota = (cases["op"] >= 0) & (not sim.halted)
+        ready = day + 1 + (u * self.p.board_delay).astype(np.int64)
+        ready[quota] = day + 1 + (u[quota] * self.p.troika_delay).astype(np.int64)
+        li = self.p.list_interval
+        ready[elite] = ((day // li) + 1) * li + (u[elite] < 0.5) * li
+        cases = cases.copy()
+        cases["ready"] = ready
+        sim.awaiting.append(**{k: cases[k] for k in cases.dtype.names})
+        assert n == cases.size
+
+    def step(self, day: int) -> None:
+        sim = self.sim
+        t = sim.awaiting
+        if t.n == 0:
+            return
+        due = t.rows["ready"] <= day
+        if not due.any():
+            return
+        cases = t.rows[due].copy()
+        t.keep(~due)
+        pop = sim.pop
+        ids = cases["person"]
+        u = sim.draws(ids, rng.P_SENTENCE)
+        v = sim.draws(ids, rng.P_SENTENCE + 1)
+        elite = ids < pop.n_elite
+        quota = (cases["op"] >= 0) & ~elite & (not sim.halted)
+        other = ~elite & ~quota
+        shot = np.zeros(ids.size, dtype=bool)
+        camp = np.zeros(ids.size, dtype=bool)
+        exile = np.zeros(ids.size, dtype=bool)
+        if quota.any():
+            cat1 = sim.mechs["quotas"].category(
+                cases["op"][quota], cases["region"][quota], pop.weight(ids[quota]), u[quota])
+            shot[quota] = cat1
+            camp[quota] = ~cat1
+        if elite.any():
+            if sim.halted:
+                p_acq = self.p.p_acquit_after_halt
+                shot[elite] = u[elite] < self.p.p_shot_elite * (1 - p_acq)
+                camp[elite] = ~shot[elite] & (v[elite] >= p_acq)
+            else:
+                shot[elite] = u[elite] < self.p.p_shot_elite
+                camp[elite] = ~shot[elite]
+            self.lists.append((day, int(elite.sum())))
+        if other.any():
+            mass_phase = (not sim.halted) and any(
+                sim.mechs["quotas"].active(o, day) for o in range(len(sim.op_keys)))
+            p_shot = self.p.p_shot_mass_phase if mass_phase else self.p.p_shot
+            p_acq = self.p.p_acquit_after_halt if sim.halted else self.p.p_acquit
+            s = other & (u < p_shot)
+            acq = other & ~s & (v < p_acq)
+            ex = other & ~s & ~acq & (v < p_acq + (1 - p_acq) * self.p.p_exile)
+            shot |= s
+            exile |= ex
+            camp |= other & ~s & ~acq & ~ex
+        acquitted = ~(shot | camp | exile)
+        for mask, outcome in ((shot, "shot"), (camp, "camp"), (exile, "exile"),
+                              (acquitted, "acquitted")):
+            if mask.any():
+                self._apply(ids[mask], outcome, cases["op"][mask])
+
+    # ------------------------------------------------------------------ sentencing
+    def sentence_now(self, ids: np.ndarray, outcome: str) -> None:
+        """Sentence people in custody at once (show trials); removes them from any queue."""
+        sim = self.sim
+        ids = np.asarray(ids, dtype=np.int64)
+        ids = ids[np.isin(sim.pop.state[ids], [State.ARRESTED, State.AWAITING_TRIAL])]
+        if ids.size == 0:
+            return
+        sim.interrogation.keep(~np.isin(sim.interrogation.rows["person"], ids))
+        sim.awaiting.keep(~np.isin(sim.awaiting.rows["person"], ids))
+        self._apply(ids, outcome, np.full(ids.size, -1, dtype=np.int16))
+
+    def release(self, ids: np.ndarray, cause: Cause) -> None:
+        sim = self.sim
+        sim.pop.state[ids] = State.RELEASED
+        sim.record(ids, Event.RELEASED, int(cause))
+        sim.rec.released_from_custody(ids)
+
+    def _apply(self, ids: np.ndarray, outcome: str, ops: np.ndarray) -> None:
+        sim = self.sim
+        if outcome == "acquitted":
+            sim.pop.state[ids] = State.RELEASED
+            sim.record(ids, Event.RELEASED, int(Cause.SENTENCE), -1, ops)
+            sim.rec.sentenced(ids, "acquitted", ops)
+            return
+        state, event = {"shot": (State.SHOT, Event.SHOT), "camp": (State.CAMP, Event.CAMP),
+                        "exile": (State.EXILE, Event.EXILE)}[outcome]
+        sim.pop.state[ids] = state
+        sim.record(ids, event, int(Cause.SENTENCE), -1, ops)
+        sim.rec.sentenced(ids, outcome, ops)
+        sim.today_convicted.append(ids)
+        if outcome == "camp":
+            sim.mechs["camps"].admit(ids, self.p.camp_years)
+
+    def summary(self) -> dict[str, Any]:
+        sizes = [n for _, n in self.lists]
+        return {"lists": len(self.lists), "names_on_lists": int(sum(sizes)),
+                "mean_list_size": float(np.mean(sizes)) if sizes else 0.0}

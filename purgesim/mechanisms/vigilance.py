@@ -1,0 +1,126 @@
+"""(d) The police act on accusations; vigilance pressure makes them act on almost all.
+
+Each suspect waits in his region's queue.  The region's officers at large can take on
+`capacity_per_officer` arrests a day each (counted at full scale).  An officer handed an
+accusation acts on it with probability ``1 - (1 - act_base) * exp(-pressure_gain * pressure)``
+where `pressure` is the vigilance campaign's level, set by scenario events.  An accusation let
+go is remembered: if that person is later arrested through any channel, the officer who let
+him go is accused "for lack of vigilance" with probability `lack_of_vigilance_prob`.
+
+Inputs: the suspect queue, today's pressure, yesterday's arrests.  Outputs: arrests (cause =
+the suspicion's cause), DROPPED events, suspicions of officers with cause VIGILANCE.
+Invariant: an officer who is not at large handles no case.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import rng
+from ..codes import Cause, Event, Post
+from ..params import MechanismParams, P
+from .base import Mechanism as Base
+
+
+class Params(MechanismParams):
+    act_base: float = P(0.4, 0.0, 1.0, unit="share",
+                        meaning="probability of acting on an accusation without pressure",
+                        free=True)
+    pressure_gain: float = P(1.0, 0.0, 20.0, unit="per pressure unit",
+                             meaning="how fast vigilance pressure drives that probability to 1",
+                             free=True)
+    capacity_per_officer: float = P(1.0, 0.01, 100.0, unit="arrests/officer/day (full scale)",
+                                    meaning="arrests one officer can carry out in a day")
+    lack_of_vigilance_prob: float = P(0.05, 0.0, 1.0, unit="share",
+                                      meaning="probability that an officer who let an accused "
+                                              "go is accused when that person is arrested",
+                                      free=True)
+    max_wait: int = P(60, 1, 3650, unit="days",
+                      meaning="an accusation not handled within this time lapses")
+
+
+class Mechanism(Base):
+    def __init__(self, sim: Any, params: Params) -> None:
+        super().__init__(sim, params)
+        pop = sim.pop
+        heads = np.arange(pop.n_heads, dtype=np.int64)
+        police = np.isin(pop.e_post, [Post.POLICE_OFFICER, Post.POLICE_REGIONAL_CHIEF])
+        self.officers = heads[police] * pop.hsize
+        self.officer_region = pop.e_region[heads[police]].astype(np.int64)
+        order = np.argsort(self.officer_region, kind="stable")
+        self.officers = self.officers[order]
+        self.officer_region = self.officer_region[order]
+        self.region_lo = np.searchsorted(self.officer_region, np.arange(pop.n_regions))
+        self.region_hi = np.searchsorted(self.officer_region, np.arange(pop.n_regions),
+                                         side="right")
+        self.dropped = 0
+        self.vigilance_cases = 0
+
+    def p_act(self) -> float:
+        if not self.on:
+            return self.p.act_base
+        return 1.0 - (1.0 - self.p.act_base) * np.exp(-self.p.pressure_gain * self.sim.pressure)
+
+    def step(self, day: int) -> None:
+        sim = self.sim
+        pop = sim.pop
+        self._lack_of_vigilance(day)
+        q = sim.queue
+        if q.n == 0:
+            return
+        rows = q.rows.copy()
+        at_large_officers = np.isin(pop.state[self.officers], [0, 7]).astype(np.float64)
+        per_region = np.bincount(self.officer_region, weights=at_large_officers,
+                                 minlength=pop.n_regions)
+        capacity = per_region * self.p.capacity_per_officer
+        w = pop.weight(rows["person"])
+        handled = np.zeros(rows.size, dtype=bool)
+        for r in np.unique(rows["region"]):
+            idx = np.flatnonzero(rows["region"] == r)
+            handled[idx[np.cumsum(w[idx]) <= capacity[r]]] = True
+        lapsed = ~handled & (day - rows["day"] >= self.p.max_wait)
+        u = sim.draws(rows["person"], rng.P_POLICE_ACT)
+        act = handled & (u < self.p_act())
+        drop = handled & ~act
+        # officers handling the dropped accusations
+        dropped_rows = rows[drop]
+        officers = np.full(dropped_rows.size, -1, dtype=np.int64)
+        for k in range(dropped_rows.size):
+            r = int(dropped_rows["region"][k])
+            lo, hi = self.region_lo[r], self.region_hi[r]
+            if hi > lo:
+                v = rng.uniform(sim.seed, day, int(dropped_rows["person"][k]),
+                                rng.P_POLICE_OFFICER)
+                officers[k] = self.officers[lo + int(v * (hi - lo))]
+        gone = drop | lapsed
+        pop.state[rows["person"][gone]] = rows["prev"][gone]
+        q.keep(~np.isin(q.rows["person"], rows["person"][gone | act]))
+        sim.record(dropped_rows["person"], Event.DROPPED, dropped_rows["cause"], officers)
+        if self.on:
+            for p, o in zip(dropped_rows["person"].tolist(), officers.tolist()):
+                if o >= 0:
+                    sim.ignored[p] = o
+        self.dropped += int(drop.sum())
+        a = rows[act]
+        sim.arrest(a["person"], a["cause"], a["by"])
+
+    def _lack_of_vigilance(self, day: int) -> None:
+        if not self.on or not self.sim.ignored:
+            return
+        sim = self.sim
+        accused, by = [], []
+        for p in sim.prev_arrested.tolist():
+            o = sim.ignored.pop(p, None)
+            if o is not None and rng.uniform(sim.seed, day, o, rng.P_VIGILANCE) < \
+                    self.p.lack_of_vigilance_prob:
+                accused.append(o)
+                by.append(p)
+        if accused:
+            got = sim.accuse(np.array(accused, dtype=np.int64), Cause.VIGILANCE,
+                             np.array(by, dtype=np.int64))
+            self.vigilance_cases += int(got.size)
+
+    def summary(self) -> dict[str, Any]:
+        return {"dropped": self.dropped, "lack_of_vigilance_accusations": self.vigilance_cases}

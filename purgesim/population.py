@@ -1,0 +1,476 @@
+"""The synthetic society: a structure of arrays, one row per person, rows never deleted.
+
+Layout (ids are rows):
+
+* the **elite block** ``[0, n_elite)``: households of ``H`` rows, the head holding a post
+  (party, army, police) and ``H-1`` relatives.  Unscaled: cohorts keep their real sizes at every
+  scale.  Explicit arrays (post, cohort mask, superior, unit, region) exist for this block only.
+* the **mass block** ``[n_elite, n)``: regions laid out contiguously, each a whole number of
+  households.  Scaled by ``scale``.
+
+Ties are never stored.  Households are blocks of ``H`` consecutive rows.  Workplaces and
+acquaintance rings come from keyed Feistel permutations of each region: person ``l`` sits at
+position ``perm(l)``; the workplace is the block of ``W`` positions around it, acquaintances
+are the two ring neighbours ``perm(l) +- 1`` in each of ``K`` permutations.  Ties are therefore
+symmetric (if A knows B, B knows A), cost no memory, and are computed in O(1) per tie.
+
+Bytes per person: ``state`` (1) + ``traits`` (1) = 2 B in the mass block; the elite block adds
+post (1) + region (1) + cohorts (2) + superior (4) + unit (4) = 12 B per elite row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numba import njit, prange
+
+from . import rng
+from .codes import (
+    NATION_SHIFT,
+    TRAIT_ELEMENT,
+    TRAIT_OPPOSITION,
+    TRAIT_PARTY,
+    Cohort,
+    Post,
+    State,
+    Tie,
+)
+
+MAX_TIES = 64
+
+
+# --------------------------------------------------------------------------------------------
+# Keyed permutations (Feistel network with cycle walking)
+# --------------------------------------------------------------------------------------------
+
+
+@njit(cache=True, inline="always")
+def _half_bits(n: int) -> int:
+    h = 1
+    while (1 << (2 * h)) < n:
+        h += 1
+    return h
+
+
+@njit(cache=True, inline="always")
+def _feistel(x: int, h: int, k: np.uint64) -> int:
+    mask = (1 << h) - 1
+    left = x >> h
+    right = x & mask
+    for r in range(4):
+        f = int(rng.mix(np.uint64(right) ^ k ^ np.uint64(r * 0x9E37)) & np.uint64(mask))
+        left, right = right, left ^ f
+    return (left << h) | right
+
+
+@njit(cache=True, inline="always")
+def _feistel_inv(x: int, h: int, k: np.uint64) -> int:
+    mask = (1 << h) - 1
+    left = x >> h
+    right = x & mask
+    for r in range(3, -1, -1):
+        f = int(rng.mix(np.uint64(left) ^ k ^ np.uint64(r * 0x9E37)) & np.uint64(mask))
+        left, right = right ^ f, left
+    return (left << h) | right
+
+
+@njit(cache=True)
+def permute(x: int, n: int, k: np.uint64) -> int:
+    """A keyed bijection of [0, n)."""
+    h = _half_bits(n)
+    y = _feistel(x, h, k)
+    while y >= n:
+        y = _feistel(y, h, k)
+    return y
+
+
+@njit(cache=True)
+def unpermute(y: int, n: int, k: np.uint64) -> int:
+    h = _half_bits(n)
+    x = _feistel_inv(y, h, k)
+    while x >= n:
+        x = _feistel_inv(x, h, k)
+    return x
+
+
+# --------------------------------------------------------------------------------------------
+# Ties, computed on demand
+# --------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _region_of(i: int, region_start: np.ndarray) -> int:
+    lo = 0
+    hi = region_start.shape[0] - 2
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if region_start[mid] <= i:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+@njit(cache=True)
+def ties_of(
+    i: int,
+    geo: np.ndarray,
+    region_start: np.ndarray,
+    key_work: np.ndarray,
+    key_acq: np.ndarray,
+    e_superior: np.ndarray,
+    e_unit: np.ndarray,
+    unit_lo: np.ndarray,
+    unit_hi: np.ndarray,
+    out_ids: np.ndarray,
+    out_kind: np.ndarray,
+) -> int:
+    """Fill out_ids/out_kind with the ties of person i; return their number.
+
+    geo = [n_elite, H, W, K, n_heads, elite_key]
+    """
+    n_elite = geo[0]
+    hsize = geo[1]
+    wsize = geo[2]
+    kring = geo[3]
+    n_heads = geo[4]
+    elite_key = np.uint64(geo[5])
+    m = 0
+    # family: the household block
+    h0 = (i // hsize) * hsize
+    for j in range(h0, h0 + hsize):
+        if j != i:
+            out_ids[m] = j
+            out_kind[m] = 0
+            m += 1
+    if i < n_elite:
+        if i % hsize != 0:
+            return m  # relatives of officials: family ties only
+        g = i // hsize  # head index
+        u = e_unit[g]
+        lo = unit_lo[u]
+        size = unit_hi[u] - lo
+        if size > 1:
+            half = wsize // 2
+            if size <= wsize:
+                for t in range(size):
+                    if lo + t != g:
+                        out_ids[m] = (lo + t) * hsize
+                        out_kind[m] = 1
+                        m += 1
+            else:
+                pos = g - lo
+                for d in range(1, half + 1):
+                    out_ids[m] = (lo + (pos + d) % size) * hsize
+                    out_kind[m] = 1
+                    m += 1
+                    out_ids[m] = (lo + (pos - d) % size) * hsize
+                    out_kind[m] = 1
+                    m += 1
+        if n_heads > 2:
+            for k in range(kring):
+                kk = elite_key ^ np.uint64((k + 1) * 0x632BE59BD9B4E019)
+                p = permute(g, n_heads, kk)
+                for d in (1, n_heads - 1):
+                    out_ids[m] = unpermute((p + d) % n_heads, n_heads, kk) * hsize
+                    out_kind[m] = 2
+                    m += 1
+        s = e_superior[g]
+        if s >= 0:
+            out_ids[m] = s * hsize
+            out_kind[m] = 3
+            m += 1
+        return m
+    r = _region_of(i, region_start)
+    base = region_start[r]
+    n = region_start[r + 1] - base
+    loc = i - base
+    kw = np.uint64(key_work[r])
+    p = permute(loc, n, kw)
+    w0 = (p // wsize) * wsize
+    for q in range(w0, min(w0 + wsize, n)):
+        if q != p:
+            out_ids[m] = base + unpermute(q, n, kw)
+            out_kind[m] = 1 if q != w0 else 3  # the first position is the boss
+            m += 1
+    if n > 2:
+        for k in range(kring):
+            ka = np.uint64(key_acq[r, k])
+            p = permute(loc, n, ka)
+            for d in (1, n - 1):
+                out_ids[m] = base + unpermute((p + d) % n, n, ka)
+                out_kind[m] = 2
+                m += 1
+    return m
+
+
+@njit(cache=True)
+def boss_of(i: int, geo: np.ndarray, region_start: np.ndarray, key_work: np.ndarray,
+            e_superior: np.ndarray) -> int:
+    """The structural superior of person i (-1 if none)."""
+    hsize = geo[1]
+    wsize = geo[2]
+    if i < geo[0]:
+        if i % hsize != 0:
+            return -1
+        s = e_superior[i // hsize]
+        return s * hsize if s >= 0 else -1
+    r = _region_of(i, region_start)
+    base = region_start[r]
+    n = region_start[r + 1] - base
+    kw = np.uint64(key_work[r])
+    p = permute(i - base, n, kw)
+    w0 = (p // wsize) * wsize
+    if w0 == p:
+        return -1
+    return base + unpermute(w0, n, kw)
+
+
+# --------------------------------------------------------------------------------------------
+# Traits of the mass population
+# --------------------------------------------------------------------------------------------
+
+
+@njit(cache=True, parallel=True)
+def _fill_traits(
+    traits: np.ndarray,
+    start: int,
+    stop: int,
+    seed: int,
+    hsize: int,
+    p_element: float,
+    p_party: float,
+    p_opposition: float,
+    nation_cum: np.ndarray,
+) -> None:
+    """Per-person traits from keyed draws: independent of thread count by construction.
+
+    Nationality is drawn per household, so relatives share it.
+    """
+    for i in prange(start, stop):
+        t = 0
+        if rng.uniform(seed, -1, i, rng.P_TRAIT_ELEMENT) < p_element:
+            t |= TRAIT_ELEMENT
+        if rng.uniform(seed, -1, i, rng.P_TRAIT_PARTY) < p_party:
+            t |= TRAIT_PARTY
+            if rng.uniform(seed, -1, i, rng.P_TRAIT_OPPOSITION) < p_opposition:
+                t |= TRAIT_OPPOSITION
+        u = rng.uniform(seed, -1, i // hsize, rng.P_TRAIT_NATION)
+        for c in range(nation_cum.shape[0]):
+            if u < nation_cum[c]:
+                t |= (c + 1) << NATION_SHIFT
+                break
+        traits[i] = t
+
+
+# --------------------------------------------------------------------------------------------
+# The population object
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Population:
+    """Single source of truth for per-person arrays (Covasim's `People`, LASER's frame)."""
+
+    seed: int
+    scale: float
+    hsize: int
+    wsize: int
+    rings: int
+    n_elite: int
+    region_names: list[str]
+    region_start: np.ndarray  # int64[R+1], global ids of mass regions
+    state: np.ndarray  # uint8[n]
+    traits: np.ndarray  # uint8[n]
+    e_post: np.ndarray  # uint8[n_heads]
+    e_cohorts: np.ndarray  # uint16[n_heads]
+    e_superior: np.ndarray  # int32[n_heads] (head index, -1 none)
+    e_unit: np.ndarray  # int32[n_heads]
+    e_region: np.ndarray  # uint8[n_heads]
+    unit_lo: np.ndarray  # int64[U]
+    unit_hi: np.ndarray
+    unit_names: list[str]
+    key_work: np.ndarray  # uint64[R]
+    key_acq: np.ndarray  # uint64[R, K]
+    geo: np.ndarray = field(init=False)
+    names: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        elite_key = int(rng.key(self.seed, -1, 0, rng.P_PERM_ELITE)) & 0x7FFFFFFFFFFFFFFF
+        self.geo = np.array(
+            [self.n_elite, self.hsize, self.wsize, self.rings, self.n_heads, elite_key],
+            dtype=np.int64,
+        )
+
+    @property
+    def n(self) -> int:
+        return int(self.state.shape[0])
+
+    @property
+    def n_heads(self) -> int:
+        return self.n_elite // self.hsize
+
+    @property
+    def n_regions(self) -> int:
+        return len(self.region_names)
+
+    def region_of(self, i: int) -> int:
+        if i < self.n_elite:
+            return int(self.e_region[i // self.hsize])
+        return int(_region_of(i, self.region_start))
+
+    def regions_of(self, ids: np.ndarray) -> np.ndarray:
+        out = np.searchsorted(self.region_start, ids, side="right") - 1
+        elite = ids < self.n_elite
+        if elite.any():
+            out[elite] = self.e_region[ids[elite] // self.hsize]
+        return out.astype(np.int64)
+
+    def ties(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        ids = np.empty(MAX_TIES, dtype=np.int64)
+        kinds = np.empty(MAX_TIES, dtype=np.int8)
+        m = ties_of(i, self.geo, self.region_start, self.key_work, self.key_acq,
+                    self.e_superior, self.e_unit, self.unit_lo, self.unit_hi, ids, kinds)
+        return ids[:m], kinds[:m]
+
+    def boss(self, i: int) -> int:
+        return int(boss_of(i, self.geo, self.region_start, self.key_work, self.e_superior))
+
+    def weight(self, ids: np.ndarray) -> np.ndarray:
+        """How many real people each simulated person stands for."""
+        return np.where(ids < self.n_elite, 1.0, 1.0 / self.scale)
+
+    def post(self, i: int) -> Post:
+        if i >= self.n_elite:
+            return Post.NONE
+        if i % self.hsize:
+            return Post.RELATIVE
+        return Post(int(self.e_post[i // self.hsize]))
+
+    def cohort_members(self, c: Cohort) -> np.ndarray:
+        heads = np.flatnonzero(self.e_cohorts & (1 << int(c)))
+        return heads * self.hsize
+
+    def heads_with_post(self, post: Post) -> np.ndarray:
+        return np.flatnonzero(self.e_post == int(post)) * self.hsize
+
+    def nbytes(self) -> dict[str, int]:
+        arrays = {
+            "state": self.state, "traits": self.traits, "e_post": self.e_post,
+            "e_cohorts": self.e_cohorts, "e_superior": self.e_superior, "e_unit": self.e_unit,
+            "e_region": self.e_region, "region_start": self.region_start,
+            "unit_lo": self.unit_lo, "unit_hi": self.unit_hi,
+        }
+        return {k: int(v.nbytes) for k, v in arrays.items()}
+
+    def label(self, i: int) -> str:
+        for name, j in self.names.items():
+            if j == i:
+                return name
+        post = self.post(i)
+        where = self.region_names[self.region_of(i)]
+        return f"#{i} ({post.name.lower().replace('_', ' ')}, {where})"
+
+
+def state_counts(state: np.ndarray) -> np.ndarray:
+    return np.bincount(state, minlength=len(State))
+
+
+__all__ = ["Population", "Tie", "permute", "unpermute", "ties_of", "boss_of", "state_counts"]
+
+
+# --------------------------------------------------------------------------------------------
+# Batch kernels used by the mechanisms
+# --------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def ties_many(
+    ids: np.ndarray,
+    geo: np.ndarray,
+    region_start: np.ndarray,
+    key_work: np.ndarray,
+    key_acq: np.ndarray,
+    e_superior: np.ndarray,
+    e_unit: np.ndarray,
+    unit_lo: np.ndarray,
+    unit_hi: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """All ties of many people: (owner index, tie person, tie kind, tie position)."""
+    cap = ids.shape[0] * MAX_TIES
+    owner = np.empty(cap, dtype=np.int64)
+    other = np.empty(cap, dtype=np.int64)
+    kind = np.empty(cap, dtype=np.int8)
+    pos = np.empty(cap, dtype=np.int64)
+    buf_i = np.empty(MAX_TIES, dtype=np.int64)
+    buf_k = np.empty(MAX_TIES, dtype=np.int8)
+    m = 0
+    for a in range(ids.shape[0]):
+        t = ties_of(ids[a], geo, region_start, key_work, key_acq, e_superior, e_unit,
+                    unit_lo, unit_hi, buf_i, buf_k)
+        for j in range(t):
+            owner[m] = a
+            other[m] = buf_i[j]
+            kind[m] = buf_k[j]
+            pos[m] = j
+            m += 1
+    return owner[:m], other[:m], kind[:m], pos[:m]
+
+
+@njit(cache=True)
+def pick_people(
+    seed: int,
+    day: int,
+    subject: int,
+    purpose: int,
+    lo: int,
+    hi: int,
+    count: int,
+    traits: np.ndarray,
+    mask: int,
+    value: int,
+    state: np.ndarray,
+    max_tries: int,
+) -> np.ndarray:
+    """Draw up to `count` distinct people at large in [lo, hi) whose traits match.
+
+    Rejection sampling with keyed draws: cost grows with the number picked, not with the
+    region's size.  Returns fewer than `count` when the pool looks exhausted.
+    """
+    out = np.empty(count, dtype=np.int64)
+    n = hi - lo
+    got = 0
+    tries = 0
+    k = 0
+    while got < count and tries < max_tries * count and n > 0:
+        u = rng.uniform_k(seed, day, subject, purpose, k)
+        k += 1
+        tries += 1
+        i = lo + int(u * n)
+        s = state[i]
+        if (s == 0 or s == 6 or s == 7) and (traits[i] & mask) == value:
+            dup = False
+            for j in range(got):
+                if out[j] == i:
+                    dup = True
+                    break
+            if not dup:
+                out[got] = i
+                got += 1
+    return out[:got]
+
+
+@njit(cache=True)
+def first_death_day(hazard_cum: np.ndarray, today: int, e: float) -> int:
+    """First day d > today with H(d) - H(today) >= e (len(hazard_cum) if none)."""
+    target = hazard_cum[today] + e
+    lo = today + 1
+    hi = hazard_cum.shape[0]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if hazard_cum[mid] >= target:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo

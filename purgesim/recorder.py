@@ -1,0 +1,99 @@
+"""Daily records: flows by channel, operation and region, and the stocks at the end of a day.
+
+Every count is weighted by how many real people a simulated person stands for (1 in the
+elite block, 1/scale in the mass block), so the series are full-population figures.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .codes import Cause
+
+if TYPE_CHECKING:
+    from .engine import Sim
+
+N_CAUSES = len(Cause)
+FLOWS = ("convictions", "shot", "camp", "exile", "acquitted", "releases", "camp_deaths",
+         "confessions", "names")
+
+
+class Recorder:
+    def __init__(self, sim: Sim) -> None:
+        self.sim = sim
+        D = sim.n_days
+        R = sim.pop.n_regions
+        O = max(len(sim.op_keys), 1)
+        self.arrests = np.zeros((D, N_CAUSES))
+        self.suspects = np.zeros((D, N_CAUSES))
+        self.arrests_op = np.zeros((D, O))
+        self.convictions_op = np.zeros((D, O))
+        self.shot_op = np.zeros((D, O))
+        self.arrests_region = np.zeros((D, R))
+        self.convictions_region = np.zeros((D, R))
+        self.shot_region = np.zeros((D, R))
+        self.flow = {k: np.zeros(D) for k in FLOWS}
+        self.custody = np.zeros(D)
+        self.camp_population = np.zeros(D)
+        self._custody = 0.0
+        self._camp = 0.0
+
+    def _w(self, ids: np.ndarray) -> np.ndarray:
+        return self.sim.pop.weight(ids)
+
+    def suspected(self, ids: np.ndarray, cause: int) -> None:
+        self.suspects[self.sim.day, cause] += self._w(ids).sum()
+
+    def arrested(self, ids: np.ndarray, causes: np.ndarray, ops: np.ndarray) -> None:
+        d = self.sim.day
+        w = self._w(ids)
+        np.add.at(self.arrests[d], causes.astype(np.int64), w)
+        has_op = ops >= 0
+        if has_op.any():
+            np.add.at(self.arrests_op[d], ops[has_op].astype(np.int64), w[has_op])
+        np.add.at(self.arrests_region[d], self.sim.pop.regions_of(ids), w)
+        self._custody += w.sum()
+
+    def sentenced(self, ids: np.ndarray, outcome: str, ops: np.ndarray) -> None:
+        """outcome: shot, camp, exile or acquitted (released by the tribunal)."""
+        d = self.sim.day
+        w = self._w(ids)
+        total = w.sum()
+        self._custody -= total
+        self.flow[outcome][d] += total
+        if outcome == "acquitted":
+            self.flow["releases"][d] += total
+            return
+        self.flow["convictions"][d] += total
+        regions = self.sim.pop.regions_of(ids)
+        np.add.at(self.convictions_region[d], regions, w)
+        has_op = ops >= 0
+        if has_op.any():
+            np.add.at(self.convictions_op[d], ops[has_op].astype(np.int64), w[has_op])
+        if outcome == "shot":
+            np.add.at(self.shot_region[d], regions, w)
+            if has_op.any():
+                np.add.at(self.shot_op[d], ops[has_op].astype(np.int64), w[has_op])
+        if outcome == "camp":
+            self._camp += total
+
+    def left_camp(self, ids: np.ndarray, died: bool) -> None:
+        total = self._w(ids).sum()
+        self._camp -= total
+        self.flow["camp_deaths" if died else "releases"][self.sim.day] += total
+
+    def released_from_custody(self, ids: np.ndarray) -> None:
+        total = self._w(ids).sum()
+        self._custody -= total
+        self.flow["releases"][self.sim.day] += total
+
+    def confessions(self, n_confessors: np.ndarray, n_names: int) -> None:
+        d = self.sim.day
+        self.flow["confessions"][d] += self._w(n_confessors).sum()
+        self.flow["names"][d] += n_names
+
+    def end_of_day(self, day: int) -> None:
+        self.custody[day] = self._custody
+        self.camp_population[day] = self._camp

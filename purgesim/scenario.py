@@ -1,0 +1,288 @@
+"""Scenarios as TOML files, validated with pydantic.
+
+A scenario gives the society (regions, cohorts, named people), the timeline (events), the
+mass operations, and the values of every mechanism's parameters.  A user's file can extend a
+built-in scenario with ``base = "ussr-1937"`` and override any part of it; tables are merged
+key by key, lists are replaced whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .mechanisms import MECHANISMS
+
+SCENARIO_DIR = Path(__file__).parent / "scenarios"
+
+
+class ScenarioError(Exception):
+    """A problem with the user's input; the CLI prints it on one line and exits 2."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Region(Strict):
+    name: str
+    population: int = Field(gt=0, description="people in 1937 (full scale)")
+    element_share: float = Field(0.01, ge=0, le=1, description="share registered as 'elements'")
+    party_share: float = Field(0.017, ge=0, le=1, description="party members and candidates")
+    nationalities: dict[Literal["polish", "german", "harbin", "latvian", "other"], float] = {}
+    police_officers: int | None = Field(None, ge=1, description="state-security officers here")
+
+
+class Cohorts(Strict):
+    """Sizes of the unscaled elite cohorts (real sizes at every scale)."""
+
+    politburo: int = Field(15, ge=1)
+    central_committee: int = Field(139, ge=1)
+    congress: int = Field(1966, ge=1)
+    old_bolsheviks: int = Field(300, ge=0)
+    foreign_communists: int = Field(300, ge=0)
+    marshals: int = Field(5, ge=1)
+    army_commanders: int = Field(16, ge=0)
+    corps_division_commanders: int = Field(229, ge=1)
+    officers: int = Field(137000, ge=1)
+    state_security: int = Field(25000, ge=1)
+    opposition_share_of_elite: float = Field(0.1, ge=0, le=1)
+
+
+class Named(Strict):
+    name: str
+    place: Literal[
+        "leader", "politburo", "central_committee", "delegate", "old_bolshevik",
+        "foreign_communist", "marshal", "army_commander", "police_chief", "first_government",
+    ]
+    first_government: bool = False
+    central_committee: bool = False
+    state: Literal["free", "camp", "died", "abroad"] = "free"
+    real_fate: str = ""
+    real_date: str = ""
+    source: str = ""
+
+
+from .codes import NATION_KEYS  # noqa: E402
+TARGET_KEYS = ("element",) + NATION_KEYS
+
+
+class Operation(Strict):
+    key: str
+    name: str
+    order: str = ""
+    target: Literal["element", "polish", "german", "harbin", "latvian", "other"]
+    start: dt.date
+    end: dt.date | None = None
+    cat1: float = Field(ge=0, description="initial limit, category 1 (shoot), full scale")
+    cat2: float = Field(ge=0, description="initial limit, category 2 (camp), full scale")
+    source: str = ""
+
+
+class Event(Strict):
+    date: dt.date
+    kind: Literal[
+        "chief_change", "show_trial", "closed_trial", "arrest", "limits", "halt",
+        "intensity", "vigilance", "opposition_campaign", "note",
+    ]
+    label: str = ""
+    new: str = ""  # chief_change: incoming chief's name
+    defendants: list[str] = []  # show_trial/closed_trial/arrest: named people
+    anonymous: int = Field(0, ge=0)  # extra unnamed defendants (old Bolsheviks)
+    death: list[str] = []  # names sentenced to death ("*" = all)
+    anonymous_death: int = Field(0, ge=0)
+    operation: str = ""  # limits
+    cat1: float = Field(0, ge=0)
+    cat2: float = Field(0, ge=0)
+    level: float = Field(1.0, ge=0, le=100)
+    rate: float = Field(0.0, ge=0, le=1)  # opposition_campaign: share per day
+    source: str = ""
+
+
+class Scenario(Strict):
+    name: str
+    description: str = ""
+    base: str | None = None
+    start: dt.date
+    end: dt.date
+    scale: float = Field(0.01, gt=0, le=1)
+    seed: int = Field(1, ge=0, le=2**63 - 1)
+    household_size: int = Field(4, ge=2, le=8)
+    workplace_size: int = Field(12, ge=2, le=40)
+    acquaintance_rings: int = Field(4, ge=1, le=10)
+    regions: list[Region]
+    cohorts: Cohorts = Cohorts()
+    named: list[Named] = []
+    operations: list[Operation] = []
+    events: list[Event] = []
+    camp_mortality: dict[str, float] = Field(
+        default_factory=dict, description="yearly death rate in camps by year")
+    calibration: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    # one table per mechanism, validated against that mechanism's declared parameters
+    orders: MECHANISMS["orders"].Params = MECHANISMS["orders"].Params()  # type: ignore[valid-type]
+    confession: MECHANISMS["confession"].Params = MECHANISMS["confession"].Params()  # type: ignore[valid-type]
+    denunciation: MECHANISMS["denunciation"].Params = MECHANISMS["denunciation"].Params()  # type: ignore[valid-type]
+    vigilance: MECHANISMS["vigilance"].Params = MECHANISMS["vigilance"].Params()  # type: ignore[valid-type]
+    association: MECHANISMS["association"].Params = MECHANISMS["association"].Params()  # type: ignore[valid-type]
+    purgers: MECHANISMS["purgers"].Params = MECHANISMS["purgers"].Params()  # type: ignore[valid-type]
+    trials: MECHANISMS["trials"].Params = MECHANISMS["trials"].Params()  # type: ignore[valid-type]
+    halt: MECHANISMS["halt"].Params = MECHANISMS["halt"].Params()  # type: ignore[valid-type]
+    quotas: MECHANISMS["quotas"].Params = MECHANISMS["quotas"].Params()  # type: ignore[valid-type]
+    routine: MECHANISMS["routine"].Params = MECHANISMS["routine"].Params()  # type: ignore[valid-type]
+    camps: MECHANISMS["camps"].Params = MECHANISMS["camps"].Params()  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _check(self) -> Scenario:
+        if self.end <= self.start:
+            raise ValueError(f"end {self.end} must be after start {self.start}")
+        if (self.end - self.start).days > 30000:
+            raise ValueError("the run may last at most 30000 days")
+        if len(self.regions) > 250:
+            raise ValueError("at most 250 regions")
+        names = {n.name for n in self.named}
+        ops = {o.key for o in self.operations}
+        for e in self.events:
+            for who in e.defendants + [e.new] * bool(e.new):
+                if who not in names:
+                    raise ValueError(f"event on {e.date} names {who!r}, who is not among 'named'")
+            if e.kind == "limits" and e.operation not in ops:
+                raise ValueError(f"event on {e.date}: unknown operation {e.operation!r}")
+        for year in self.camp_mortality:
+            if not year.isdigit():
+                raise ValueError(f"camp_mortality key {year!r} must be a year")
+        return self
+
+    @property
+    def n_days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def day_of(self, d: dt.date) -> int:
+        return (d - self.start).days
+
+    def date_of(self, day: int) -> dt.date:
+        return self.start + dt.timedelta(days=int(day))
+
+    def mechanism_params(self, key: str) -> Any:
+        return getattr(self, key)
+
+
+def builtin_names() -> list[str]:
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(f"{path}: malformed TOML: {e}") from None
+    except OSError as e:
+        raise ScenarioError(f"{path}: cannot read: {e.strerror}") from None
+
+
+def raw_scenario(name_or_path: str, _depth: int = 0) -> dict[str, Any]:
+    """The scenario as a dict, with its `base` chain merged in."""
+    if _depth > 5:
+        raise ScenarioError(f"scenario {name_or_path!r}: 'base' chain deeper than 5")
+    p = Path(name_or_path)
+    if name_or_path in builtin_names():
+        data = _read_toml(SCENARIO_DIR / f"{name_or_path}.toml")
+    elif p.suffix == ".toml" and p.is_file():
+        data = _read_toml(p)
+    else:
+        raise ScenarioError(
+            f"scenario {name_or_path!r}: unknown; allowed: {', '.join(builtin_names())} "
+            "or a path to a .toml file")
+    base = data.get("base")
+    if base is not None:
+        if not isinstance(base, str):
+            raise ScenarioError(f"field 'base': value {base!r} is not allowed: must be a name")
+        parent = raw_scenario(base, _depth + 1)
+        data = _merge(parent, {k: v for k, v in data.items() if k != "base"})
+    return data
+
+
+def parse_value(text: str) -> Any:
+    """A --set value: TOML syntax (numbers, true/false, quoted strings); bare words are strings."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_sets(data: dict[str, Any], sets: list[str]) -> dict[str, Any]:
+    data = dict(data)
+    for item in sets:
+        if "=" not in item:
+            raise ScenarioError(f"--set {item!r}: expected NAME=VALUE")
+        name, text = item.split("=", 1)
+        name = name.strip()
+        parts = name.split(".")
+        if len(parts) == 2 and parts[0] in MECHANISMS:
+            fields = MECHANISMS[parts[0]].Params.model_fields
+            if parts[1] not in fields:
+                raise ScenarioError(
+                    f"--set {name}: unknown parameter; allowed for {parts[0]}: "
+                    f"{', '.join(fields)}")
+        elif len(parts) == 1 and parts[0] in ("scale", "seed", "start", "end"):
+            pass
+        else:
+            raise ScenarioError(
+                f"--set {name}: unknown parameter; allowed: MECHANISM.NAME with MECHANISM "
+                f"one of {', '.join(MECHANISMS)} (see 'purgesim params SCENARIO')")
+        value = parse_value(text.strip())
+        if len(parts) == 2:
+            section = dict(data.get(parts[0], {}))
+            section[parts[1]] = value
+            data[parts[0]] = section
+        else:
+            data[parts[0]] = value
+    return data
+
+
+def _describe_error(e: ValidationError) -> str:
+    err = e.errors()[0]
+    loc = ".".join(str(x) for x in err["loc"]) or "scenario"
+    value = err.get("input")
+    shown = repr(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    msg = err["msg"]
+    ctx = err.get("ctx") or {}
+    if err["type"] == "extra_forbidden":
+        return f"field '{loc}': unknown field; see 'purgesim params' for the allowed names"
+    if "ge" in ctx or "le" in ctx or "gt" in ctx or "lt" in ctx:
+        lo = ctx.get("ge", ctx.get("gt", "-inf"))
+        hi = ctx.get("le", ctx.get("lt", "inf"))
+        msg = f"{msg} (allowed range {lo} to {hi})"
+    return f"field '{loc}': value {shown} is not allowed: {msg}"
+
+
+def load(name_or_path: str, sets: list[str] | None = None, scale: float | None = None,
+         seed: int | None = None) -> Scenario:
+    data = raw_scenario(name_or_path)
+    data = apply_sets(data, sets or [])
+    if scale is not None:
+        data["scale"] = scale
+    if seed is not None:
+        data["seed"] = seed
+    data.pop("base", None)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as e:
+        raise ScenarioError(f"scenario {name_or_path}: {_describe_error(e)}") from None
