@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from . import rng
-from .codes import AT_LARGE, Cause, Event, State
+from .codes import AT_LARGE, Cause, Event, Post, State
 from .mechanisms import MECHANISMS
 from .population import Population
 from .recorder import Recorder
@@ -86,6 +87,8 @@ class Sim:
         self.prev_convicted = np.empty(0, dtype=np.int64)
         self.op_keys = [o.key for o in scenario.operations]
         self.rec = Recorder(self)
+        leaders = self.pop.heads_with_post(Post.LEADER)
+        self.leader = int(leaders[0]) if leaders.size else -1
         self.police_chief = -1
         self.halted = False
         self.halt_day = -1
@@ -141,7 +144,8 @@ class Sim:
 
     # ---------------------------------------------------------------- shared actions
     def at_large(self, ids: np.ndarray) -> np.ndarray:
-        return np.isin(self.pop.state[ids], _AT_LARGE)
+        """People who can be accused or arrested (the leader never can)."""
+        return np.isin(self.pop.state[ids], _AT_LARGE) & (ids != self.leader)
 
     def record(self, ids: np.ndarray, event: Event, cause: int | np.ndarray = 0,
                by: int | np.ndarray = -1, op: int | np.ndarray = -1,
@@ -183,7 +187,7 @@ class Sim:
         ids, first = np.unique(ids, return_index=True)
         cause_arr, by_arr, op_arr = cause_arr[first], by_arr[first], op_arr[first]
         st = self.pop.state[ids]
-        ok = np.isin(st, _AT_LARGE) | (st == State.SUSPECT)
+        ok = (np.isin(st, _AT_LARGE) | (st == State.SUSPECT)) & (ids != self.leader)
         ids, cause_arr, by_arr, op_arr = ids[ok], cause_arr[ok], by_arr[ok], op_arr[ok]
         if ids.size == 0:
             return ids

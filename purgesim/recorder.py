@@ -38,7 +38,10 @@ class Recorder:
         self.custody = np.zeros(D)
         self.camp_population = np.zeros(D)
         self._custody = 0.0
-        self._camp = 0.0
+        from .codes import State
+
+        in_camp = np.flatnonzero(sim.pop.state == State.CAMP)  # e.g. prisoners of 1935
+        self._camp = float(sim.pop.weight(in_camp).sum())
 
     def _w(self, ids: np.ndarray) -> np.ndarray:
         return self.sim.pop.weight(ids)

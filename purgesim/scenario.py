@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from . import mechanisms as M
 from .mechanisms import MECHANISMS
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
@@ -34,6 +35,8 @@ class Region(Strict):
     element_share: float = Field(0.01, ge=0, le=1, description="share registered as 'elements'")
     party_share: float = Field(0.017, ge=0, le=1, description="party members and candidates")
     nationalities: dict[Literal["polish", "german", "harbin", "latvian", "other"], float] = {}
+    opposition_share: float = Field(0.05, ge=0, le=1,
+                                    description="former oppositionists among party members")
     police_officers: int | None = Field(None, ge=1, description="state-security officers here")
 
 
@@ -68,6 +71,7 @@ class Named(Strict):
 
 
 from .codes import NATION_KEYS  # noqa: E402
+
 TARGET_KEYS = ("element",) + NATION_KEYS
 
 
@@ -92,7 +96,9 @@ class Event(Strict):
     label: str = ""
     new: str = ""  # chief_change: incoming chief's name
     defendants: list[str] = []  # show_trial/closed_trial/arrest: named people
-    anonymous: int = Field(0, ge=0)  # extra unnamed defendants (old Bolsheviks)
+    anonymous: int = Field(0, ge=0)  # extra unnamed defendants
+    anonymous_from: Literal["old_bolshevik", "army_commander", "corps_division_commander",
+                            "central_committee", "police_officer"] = "old_bolshevik"
     death: list[str] = []  # names sentenced to death ("*" = all)
     anonymous_death: int = Field(0, ge=0)
     operation: str = ""  # limits
@@ -124,17 +130,17 @@ class Scenario(Strict):
     calibration: dict[str, Any] = {}
     sources: dict[str, str] = {}
     # one table per mechanism, validated against that mechanism's declared parameters
-    orders: MECHANISMS["orders"].Params = MECHANISMS["orders"].Params()  # type: ignore[valid-type]
-    confession: MECHANISMS["confession"].Params = MECHANISMS["confession"].Params()  # type: ignore[valid-type]
-    denunciation: MECHANISMS["denunciation"].Params = MECHANISMS["denunciation"].Params()  # type: ignore[valid-type]
-    vigilance: MECHANISMS["vigilance"].Params = MECHANISMS["vigilance"].Params()  # type: ignore[valid-type]
-    association: MECHANISMS["association"].Params = MECHANISMS["association"].Params()  # type: ignore[valid-type]
-    purgers: MECHANISMS["purgers"].Params = MECHANISMS["purgers"].Params()  # type: ignore[valid-type]
-    trials: MECHANISMS["trials"].Params = MECHANISMS["trials"].Params()  # type: ignore[valid-type]
-    halt: MECHANISMS["halt"].Params = MECHANISMS["halt"].Params()  # type: ignore[valid-type]
-    quotas: MECHANISMS["quotas"].Params = MECHANISMS["quotas"].Params()  # type: ignore[valid-type]
-    routine: MECHANISMS["routine"].Params = MECHANISMS["routine"].Params()  # type: ignore[valid-type]
-    camps: MECHANISMS["camps"].Params = MECHANISMS["camps"].Params()  # type: ignore[valid-type]
+    orders: M.orders.Params = M.orders.Params()
+    quotas: M.quotas.Params = M.quotas.Params()
+    routine: M.routine.Params = M.routine.Params()
+    denunciation: M.denunciation.Params = M.denunciation.Params()
+    vigilance: M.vigilance.Params = M.vigilance.Params()
+    confession: M.confession.Params = M.confession.Params()
+    purgers: M.purgers.Params = M.purgers.Params()
+    association: M.association.Params = M.association.Params()
+    trials: M.trials.Params = M.trials.Params()
+    camps: M.camps.Params = M.camps.Params()
+    halt: M.halt.Params = M.halt.Params()
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:

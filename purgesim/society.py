@@ -244,7 +244,7 @@ def build_population(sc: Scenario) -> Population:
                 f"field 'regions.{r}.nationalities': value {float(cum[-1]):.3f} is not "
                 "allowed: shares must add up to at most 1")
         _fill_traits(traits, int(region_start[r]), int(region_start[r + 1]), seed, H,
-                     rg.element_share, rg.party_share, 0.05, cum.astype(np.float64))
+                     rg.element_share, rg.party_share, rg.opposition_share, cum.astype(np.float64))
     e_post = np.array(el.post, dtype=np.uint8)
     party_posts = np.isin(e_post, [Post.LEADER, Post.POLITBURO, Post.CENTRAL_COMMITTEE,
                                    Post.DELEGATE, Post.OLD_BOLSHEVIK])

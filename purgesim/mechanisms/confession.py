@@ -44,14 +44,18 @@ class Params(MechanismParams):
                               meaning="probability of naming each acquaintance", free=True)
     p_superior: float = P(0.08, 0.0, 1.0, unit="per tie",
                           meaning="probability of naming one's superior")
-    elite_factor: float = P(2.0, 0.0, 50.0, unit="x",
+    elite_factor: float = P(1.0, 0.0, 50.0, unit="x",
                             meaning="naming multiplier for confessions of elite prisoners",
                             free=True)
+    quota_factor: float = P(0.1, 0.0, 10.0, unit="x",
+                            meaning="naming multiplier for prisoners of mass operations, whose "
+                                    "cases took the troikas' simplified procedure", free=True)
 
 
 @njit(cache=True)
 def name_accomplices(
-    confessors: np.ndarray, seed: int, day: int, p_kind: np.ndarray, elite_factor: float,
+    confessors: np.ndarray, factor: np.ndarray, seed: int, day: int, p_kind: np.ndarray,
+    elite_factor: float,
     geo: np.ndarray, region_start: np.ndarray, key_work: np.ndarray, key_acq: np.ndarray,
     e_superior: np.ndarray, e_unit: np.ndarray, unit_lo: np.ndarray, unit_hi: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -66,7 +70,7 @@ def name_accomplices(
     n_elite = geo[0]
     for a in range(confessors.shape[0]):
         c = confessors[a]
-        f = elite_factor if c < n_elite else 1.0
+        f = factor[a] * (elite_factor if c < n_elite else 1.0)
         t = ties_of(c, geo, region_start, key_work, key_acq, e_superior, e_unit, unit_lo,
                     unit_hi, buf_i, buf_k)
         for j in range(t):
@@ -113,7 +117,9 @@ class Mechanism(Base):
         moving = rows[done].copy()
         moving["confessed"] = confess[done]
         t.keep(~done)
-        confessors = moving["person"][moving["confessed"] == 1]
+        confessed = moving["confessed"] == 1
+        confessors = moving["person"][confessed]
+        factor = np.where(moving["op"][confessed] >= 0, self.p.quota_factor, 1.0)
         sim.record(moving["person"][moving["confessed"] == 0], Event.INVESTIGATION_CLOSED)
         pop.state[moving["person"]] = State.AWAITING_TRIAL
         sim.mechs["trials"].enqueue(moving, day)
@@ -122,7 +128,7 @@ class Mechanism(Base):
         sim.record(confessors, Event.CONFESSED)
         self.today_confessors = confessors
         named, by, _ = name_accomplices(
-            confessors, sim.seed, day, self.p_kind(), self.p.elite_factor, pop.geo,
+            confessors, factor, sim.seed, day, self.p_kind(), self.p.elite_factor, pop.geo,
             pop.region_start, pop.key_work, pop.key_acq, pop.e_superior, pop.e_unit,
             pop.unit_lo, pop.unit_hi)
         self.confessions += float(pop.weight(confessors).sum())

@@ -105,7 +105,7 @@ class Mechanism(Base):
         named = self._ids(e.defendants)
         anon = np.empty(0, dtype=np.int64)
         if e.anonymous:
-            pool = pop.heads_with_post(Post.OLD_BOLSHEVIK)
+            pool = pop.heads_with_post(Post[e.anonymous_from.upper()])
             pool = pool[~np.isin(pool, list(pop.names.values()))]
             st = pop.state[pool]
             ok = np.isin(st, [State.FREE, State.SUSPECT, State.ARRESTED,
@@ -141,7 +141,8 @@ class Mechanism(Base):
         picked = []
         for r in range(pop.n_regions):
             lo, hi = int(pop.region_start[r]), int(pop.region_start[r + 1])
-            n_opp = (hi - lo) * 0.017 * 0.05  # expected former oppositionists in the region
+            rg = sim.sc.regions[r]
+            n_opp = (hi - lo) * rg.party_share * rg.opposition_share  # expected in the region
             k = rng.poisson_keyed(rate * n_opp, sim.seed, day, r, rng.P_ROUTINE_COUNT + 100)
             if k:
                 picked.append(pick_people(sim.seed, day, r, rng.P_ROUTINE_PICK + 100, lo, hi, k,

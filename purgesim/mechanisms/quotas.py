@@ -20,10 +20,9 @@ from typing import Any
 import numpy as np
 
 from .. import rng
-from ..codes import NATION_MASK, NATION_SHIFT, TRAIT_ELEMENT, Cause, Post, State
+from ..codes import NATION_KEYS, NATION_MASK, NATION_SHIFT, TRAIT_ELEMENT, Cause, Post, State
 from ..params import MechanismParams, P
 from ..population import pick_people
-from ..codes import NATION_KEYS
 from .base import Mechanism as Base
 
 

@@ -90,10 +90,15 @@ class Mechanism(Base):
         for k in range(dropped_rows.size):
             r = int(dropped_rows["region"][k])
             lo, hi = self.region_lo[r], self.region_hi[r]
-            if hi > lo:
-                v = rng.uniform(sim.seed, day, int(dropped_rows["person"][k]),
-                                rng.P_POLICE_OFFICER)
-                officers[k] = self.officers[lo + int(v * (hi - lo))]
+            for j in range(8):  # an officer at large from the region
+                if hi <= lo:
+                    break
+                v = rng.uniform_k(sim.seed, day, int(dropped_rows["person"][k]),
+                                  rng.P_POLICE_OFFICER, j)
+                o = int(self.officers[lo + int(v * (hi - lo))])
+                if pop.state[o] in (0, 7):
+                    officers[k] = o
+                    break
         gone = drop | lapsed
         pop.state[rows["person"][gone]] = rows["prev"][gone]
         q.keep(~np.isin(q.rows["person"], rows["person"][gone | act]))

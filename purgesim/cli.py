@@ -1,0 +1,240 @@
+"""The command line: thin wrappers over the scenario loader, the engine and the results."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import __version__
+from .mechanisms import LETTERS, MECHANISMS
+from .params import describe
+from .scenario import ScenarioError, builtin_names, load
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="purgesim: an agent-based model of the machine of political purges.")
+console = Console()
+err = Console(stderr=True)
+
+
+class UserError(Exception):
+    """Bad input: printed on one line, exit code 2."""
+
+
+def _default_out(name: str, seed: int, scale: float) -> Path:
+    stem = Path(name).stem
+    return Path("runs") / f"{stem}-seed{seed}-scale{scale:g}"
+
+
+@app.command()
+def run(
+    scenario: Annotated[str, typer.Argument(help="built-in scenario name or a .toml file")],
+    scale: Annotated[Optional[float], typer.Option(help="share of the mass population")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="random seed (>= 0)")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="NAME=VALUE override")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="run folder to write")] = None,
+    force: Annotated[bool, typer.Option(help="overwrite an existing run folder")] = False,
+    profile: Annotated[bool, typer.Option(help="print the time of each phase")] = False,
+    check: Annotated[bool, typer.Option(help="verify the invariants every day")] = False,
+    quiet: Annotated[bool, typer.Option(help="no progress bar or tables")] = False,
+) -> None:
+    """Run a scenario and write its outputs (summary.json, Parquet series, event log)."""
+    from .engine import Sim
+    from .results import write_run
+
+    sc = load(scenario, set_ or [], scale=scale, seed=seed)
+    out = out or _default_out(scenario, sc.seed, sc.scale)
+    if out.exists() and not force:
+        raise UserError(f"--out {str(out)!r}: a run folder already exists there; "
+                        "allowed: a new folder, or --force to overwrite")
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total} days"), TimeElapsedColumn(),
+                  console=err, transient=True, disable=quiet) as bar:
+        task = bar.add_task(f"building {sc.name}", total=sc.n_days)
+        sim = Sim(sc, check=check,
+                  progress=lambda d, n: bar.update(task, completed=d,
+                                                   description=f"{sc.name} {sim.date(d - 1)}"))
+        t0 = time.perf_counter()
+        sim.run()
+        seconds = time.perf_counter() - t0
+    s = write_run(sim, out, seconds, force=force)
+    if not quiet:
+        print_summary(s, out, seconds, sim.build_seconds)
+    if profile:
+        t = Table(title="time per phase")
+        t.add_column("phase")
+        t.add_column("seconds", justify="right")
+        t.add_column("share", justify="right")
+        total = sum(p.seconds for p in sim.timing) or 1.0
+        for p in sim.timing:
+            t.add_row(p.name, f"{p.seconds:.3f}", f"{100 * p.seconds / total:.1f}%")
+        t.add_row("build society", f"{sim.build_seconds:.3f}", "")
+        console.print(t)
+
+
+def print_summary(s: dict, out: Path, seconds: float, build: float) -> None:
+    people = s["people"]
+    console.print(f"[bold]{s['scenario']}[/] seed {s['seed']} scale {s['scale']:g}: "
+                  f"{people['simulated']:,} people simulated for {people['represented']:,}; "
+                  f"built in {build:.1f} s, ran in {seconds:.1f} s; outputs in {out}")
+    t = Table(title="yearly totals (full-population figures; parameters uncalibrated "
+                    "unless the scenario says otherwise)")
+    for col in ("year", "arrests", "convictions", "death sentences", "camp", "releases",
+                "camp deaths"):
+        t.add_column(col, justify="right")
+    for y, v in s["yearly"].items():
+        t.add_row(y, f"{v['arrests']:,}", f"{v['convictions']:,}", f"{v['death_sentences']:,}",
+                  f"{v['camp_sentences']:,}", f"{v['releases']:,}", f"{v['camp_deaths']:,}")
+    console.print(t)
+    t = Table(title="cohorts")
+    for col in ("cohort", "size", "arrested", "shot"):
+        t.add_column(col, justify="right" if col != "cohort" else "left")
+    for k, v in s["cohorts"].items():
+        t.add_row(k.replace("_", " "), f"{v['size']:,}", f"{v['arrested']:,}", f"{v['shot']:,}")
+    console.print(t)
+    if s["operations"]:
+        t = Table(title="mass operations")
+        for col in ("operation", "limit cat.1 initial→final", "limit cat.2 initial→final",
+                    "arrests", "convictions", "shot"):
+            t.add_column(col, justify="right" if col != "operation" else "left")
+        for k, v in s["operations"].items():
+            li, lf = v["limits_initial"], v["limits_final"]
+            t.add_row(k, f"{li['cat1']:,}→{lf['cat1']:,}", f"{li['cat2']:,}→{lf['cat2']:,}",
+                      f"{v['arrests']:,}", f"{v['convictions']:,}", f"{v['shot']:,}")
+        console.print(t)
+    ch = s["channels"]
+    console.print("arrests by channel: " + ", ".join(
+        f"{k} {100 * v:.1f}%" for k, v in ch.items() if k not in ("top_down", "bottom_up",
+                                                                   "routine")))
+    console.print(f"top-down {100 * ch['top_down']:.1f}%, bottom-up "
+                  f"{100 * ch['bottom_up']:.1f}%, routine {100 * ch['routine']:.1f}%; "
+                  f"mean names per confession {s['cascade']['mean_names_per_confession']:.2f}; "
+                  f"deepest naming chain {s['cascade']['deepest_chain']}")
+    t = Table(title="named people: simulated fate (real fate)")
+    t.add_column("name")
+    t.add_column("simulated")
+    t.add_column("real")
+    for k, v in s["named"].items():
+        t.add_row(k, f"{v['fate']} {v['date'] or ''}", f"{v['real_fate']} {v['real_date']}")
+    console.print(t)
+
+
+@app.command()
+def scenarios() -> None:
+    """List the built-in scenarios."""
+    t = Table()
+    t.add_column("name")
+    t.add_column("period")
+    t.add_column("description")
+    for name in builtin_names():
+        sc = load(name)
+        t.add_row(name, f"{sc.start} to {sc.end}", sc.description)
+    console.print(t)
+
+
+@app.command()
+def params(
+    scenario: Annotated[str, typer.Argument(help="built-in scenario name or a .toml file")],
+    json_: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """The parameters of a scenario: name, value, unit, range, meaning."""
+    sc = load(scenario)
+    rows = []
+    for key in MECHANISMS:
+        rows += describe(sc.mechanism_params(key), key)
+    if json_:
+        typer.echo(json.dumps(rows, indent=1, default=str))
+        return
+    t = Table(title=f"parameters of {sc.name}")
+    for col in ("name", "value", "unit", "range", "meaning"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        mech = r["name"].split(".")[0]
+        rng_ = "" if r["lo"] is None else f"{r['lo']:g} – {r['hi']:g}"
+        t.add_row(f"({LETTERS[mech]}) {r['name']}" + (" *" if r["free"] else ""),
+                  str(r["value"]), r["unit"], rng_, r["meaning"])
+    console.print(t)
+    console.print("* free parameter (calibrated)")
+
+
+@app.command()
+def story(
+    run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
+    person: Annotated[str, typer.Argument(help="a name (e.g. Bukharin) or a person id")],
+    json_: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Every event of one person, who named him and whom he named."""
+    from .story import StoryError
+    from .story import story as make_story
+
+    try:
+        s = make_story(run_dir, person)
+    except StoryError as e:
+        raise UserError(str(e)) from None
+    if json_:
+        typer.echo(json.dumps(s, indent=1))
+        return
+    console.print(f"[bold]{s['person']}[/] — {s['post'].replace('_', ' ')}"
+                  f"{'; ' + s['cohorts'] if s['cohorts'] else ''}; at the end: "
+                  f"{s['final_state']}")
+    t = Table(title="what happened to him")
+    for col in ("date", "event", "cause", "by"):
+        t.add_column(col)
+    for e in s["events"]:
+        t.add_row(e["date"], e["event"], e["cause"], e["by"])
+    console.print(t)
+    if s["named_by"]:
+        console.print("named by: " + "; ".join(s["named_by"]))
+    if s["acts"]:
+        t = Table(title="what he did to others")
+        for col in ("date", "event", "person"):
+            t.add_column(col)
+        for e in s["acts"]:
+            t.add_row(e["date"], e["event"], e["person"])
+        console.print(t)
+
+
+@app.command()
+def plan() -> None:
+    """Print the order of phases of a simulated day."""
+    from .engine import Sim
+
+    typer.echo(Sim.plan_text())
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except (ScenarioError, UserError) as e:
+        err.print(f"error: {e}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except click.exceptions.NoArgsIsHelpError:
+        sys.exit(0)
+    except click.ClickException as e:
+        err.print(f"error: {e.format_message()}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except FileExistsError as e:
+        err.print(f"error: --out {e}: a run folder already exists there; use --force",
+                  highlight=False, soft_wrap=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

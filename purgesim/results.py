@@ -1,0 +1,340 @@
+"""What a run produces: `summary.json`, daily series and the event log as Parquet.
+
+Everything is computed from the recorder's arrays and the event log after the run; nothing
+here changes the simulation.  Files are written into a temporary folder that is renamed to
+the run folder only when complete, so a folder that exists is a finished run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import __version__
+from .codes import BOTTOM_UP, COHORT_KEYS, TOP_DOWN, Cause, Cohort, Event, State
+from .params import describe
+
+if TYPE_CHECKING:
+    from .engine import Sim
+
+SUMMARY_VERSION = 1
+
+
+def parameters(sim: Sim) -> dict[str, Any]:
+    sc = sim.sc
+    out: dict[str, Any] = {
+        "start": sc.start.isoformat(), "end": sc.end.isoformat(), "scale": sc.scale,
+        "seed": sc.seed, "household_size": sc.household_size,
+        "workplace_size": sc.workplace_size, "acquaintance_rings": sc.acquaintance_rings,
+    }
+    for key in sim.mechs:
+        for row in describe(sc.mechanism_params(key), key):
+            out[row["name"]] = row["value"]
+    return out
+
+
+def _years(sim: Sim) -> dict[str, slice]:
+    sc = sim.sc
+    out = {}
+    for y in range(sc.start.year, sc.end.year + 1):
+        a = max(sc.day_of(dt.date(y, 1, 1)), 0)
+        b = min(sc.day_of(dt.date(y + 1, 1, 1)), sim.n_days)
+        out[str(y)] = slice(a, b)
+    return out
+
+
+def _window(sim: Sim, start: str, end: str) -> slice:
+    sc = sim.sc
+    a = max(sc.day_of(dt.date.fromisoformat(start)), 0)
+    b = min(max(sc.day_of(dt.date.fromisoformat(end)), 0), sim.n_days)
+    return slice(a, b)
+
+
+def cascade_stats(sim: Sim) -> dict[str, Any]:
+    """Names per confession, effective reproduction number by month, deepest naming chain."""
+    log = sim.log.rows
+    arr = log[log["event"] == Event.ARRESTED]
+    w = sim.pop.weight(arr["person"])
+    months = np.array([sim.sc.date_of(int(d)).strftime("%Y-%m") for d in arr["day"]])
+    # month of each person's (latest so far) arrest, in log order
+    parent_month: dict[int, str] = {}
+    depth: dict[int, int] = {}
+    children = defaultdict(float)
+    deepest = 0
+    chained = {int(Cause.CONFESSION), int(Cause.DEFENDER), int(Cause.RELATIVE)}
+    for k in range(arr.size):
+        p = int(arr["person"][k])
+        b = int(arr["by"][k])
+        c = int(arr["cause"][k])
+        if c in chained and b in parent_month:
+            children[parent_month[b]] += w[k]
+        if c == Cause.CONFESSION and b in depth:
+            depth[p] = depth[b] + 1
+            deepest = max(deepest, depth[p])
+        else:
+            depth[p] = 0
+        parent_month[p] = months[k]
+    per_month = defaultdict(float)
+    for m, wk in zip(months.tolist(), w.tolist()):
+        per_month[m] += wk
+    conf = sim.mechs["confession"].summary()
+    return {
+        "mean_names_per_confession": round(conf["mean_names_per_confession"], 4),
+        "confessions": round(conf["confessions"]),
+        "reproduction_by_month": {m: round(children[m] / per_month[m], 4)
+                                  for m in sorted(per_month)},
+        "deepest_chain": int(deepest),
+    }
+
+
+def cohort_stats(sim: Sim) -> dict[str, Any]:
+    log = sim.log.rows
+    ever = np.unique(log["person"][log["event"] == Event.ARRESTED])
+    out = {}
+    for c, key in COHORT_KEYS.items():
+        members = sim.pop.cohort_members(c)
+        st = sim.pop.state[members]
+        out[key] = {"size": int(members.size),
+                    "arrested": int(np.isin(members, ever).sum()),
+                    "shot": int((st == State.SHOT).sum())}
+    return out
+
+
+def named_stats(sim: Sim) -> dict[str, Any]:
+    log = sim.log.rows
+    out = {}
+    real = {n.name: n for n in sim.sc.named}
+    fate_events = [Event.ARRESTED, Event.SHOT, Event.CAMP, Event.EXILE, Event.RELEASED,
+                   Event.DIED]
+    for name, i in sim.pop.names.items():
+        mine = log[(log["person"] == i) & np.isin(log["event"], fate_events)]
+        by = log["by"][(log["person"] == i) & (log["event"] == Event.NAMED)]
+        named_by = sorted({sim.pop.label(int(b)) for b in by})
+        state = State(int(sim.pop.state[i]))
+        out[name] = {
+            "fate": state.name.lower(),
+            "date": sim.date(int(mine["day"][-1])) if mine.size else None,
+            "named_by": named_by,
+            "real_fate": real[name].real_fate, "real_date": real[name].real_date,
+        }
+    return out
+
+
+def operations_stats(sim: Sim) -> dict[str, Any]:
+    rec = sim.rec
+    out = sim.mechs["quotas"].summary()
+    for o, key in enumerate(sim.op_keys):
+        out[key].update({
+            "arrests": round(float(rec.arrests_op[:, o].sum())),
+            "convictions": round(float(rec.convictions_op[:, o].sum())),
+            "shot": round(float(rec.shot_op[:, o].sum())),
+        })
+    return out
+
+
+def channel_shares(sim: Sim) -> dict[str, Any]:
+    total = sim.rec.arrests.sum(axis=0)
+    s = float(total.sum()) or 1.0
+    shares = {c.name.lower(): round(float(total[int(c)]) / s, 5) for c in Cause
+              if total[int(c)] > 0}
+    top = sum(float(total[int(c)]) for c in TOP_DOWN) / s
+    bottom = sum(float(total[int(c)]) for c in BOTTOM_UP) / s
+    shares["top_down"] = round(top, 5)
+    shares["bottom_up"] = round(bottom, 5)
+    shares["routine"] = round(float(total[int(Cause.ROUTINE)]) / s, 5)
+    return shares
+
+
+def summary(sim: Sim) -> dict[str, Any]:
+    rec = sim.rec
+    yearly = {}
+    for y, sl in _years(sim).items():
+        f = rec.flow
+        yearly[y] = {
+            "arrests": round(float(rec.arrests[sl].sum())),
+            "convictions": round(float(f["convictions"][sl].sum())),
+            "death_sentences": round(float(f["shot"][sl].sum())),
+            "camp_sentences": round(float(f["camp"][sl].sum())),
+            "exile_sentences": round(float(f["exile"][sl].sum())),
+            "releases": round(float(f["releases"][sl].sum())),
+            "camp_deaths": round(float(f["camp_deaths"][sl].sum())),
+        }
+    windows = {}
+    for label, a, b in (("1936-10-01/1938-07-01", "1936-10-01", "1938-07-01"),
+                        ("1936-10-01/1938-11-01", "1936-10-01", "1938-11-01")):
+        sl = _window(sim, a, b)
+        windows[label] = {
+            "arrests": round(float(rec.arrests[sl].sum())),
+            "convictions": round(float(rec.flow["convictions"][sl].sum())),
+            "death_sentences": round(float(rec.flow["shot"][sl].sum())),
+        }
+    pop = sim.pop
+    police = pop.cohort_members(Cohort.STATE_SECURITY)
+    log = sim.log.rows
+    ever = np.unique(log["person"][log["event"] == Event.ARRESTED])
+    return {
+        "summary_version": SUMMARY_VERSION,
+        "scenario": sim.sc.name,
+        "seed": int(sim.sc.seed),
+        "scale": float(sim.sc.scale),
+        "version": __version__,
+        "people": {"simulated": pop.n, "elite_block": pop.n_elite,
+                   "represented": round(float(pop.n_elite + (pop.n - pop.n_elite) / pop.scale)),
+                   "bytes_per_person": round(sum(pop.nbytes().values()) / pop.n, 3)},
+        "parameters": parameters(sim),
+        "yearly": yearly,
+        "windows": windows,
+        "cohorts": cohort_stats(sim),
+        "operations": operations_stats(sim),
+        "channels": channel_shares(sim),
+        "named": named_stats(sim),
+        "cascade": cascade_stats(sim),
+        "events": dict(sim.endogenous),
+        "trials": sim.mechs["orders"].summary()["trials"],
+        "lists": sim.mechs["trials"].summary(),
+        "police": {"officers": int(police.size),
+                   "officers_arrested": int(np.isin(police, ever).sum()),
+                   "chiefs": sim.mechs["purgers"].summary()["chiefs"],
+                   **sim.mechs["vigilance"].summary()},
+        "mechanisms": {k: {"enabled": bool(m.on), **_jsonable(m.summary())}
+                       for k, m in sim.mechs.items() if k not in ("orders",)},
+        "final_states": {State(s).name.lower(): int(n) for s, n in
+                         enumerate(np.bincount(pop.state, minlength=len(State)))},
+    }
+
+
+def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(d, default=float))
+
+
+# ------------------------------------------------------------------------ tables
+
+
+def daily_table(sim: Sim) -> pa.Table:
+    rec = sim.rec
+    dates = [sim.sc.date_of(d) for d in range(sim.n_days)]
+    cols: dict[str, Any] = {"date": pa.array(dates, pa.date32())}
+    for c in Cause:
+        if c in (Cause.NONE, Cause.SENTENCE, Cause.HALT, Cause.TERM_END):
+            continue
+        cols[f"arrests_{c.name.lower()}"] = rec.arrests[:, int(c)]
+    cols["arrests"] = rec.arrests.sum(axis=1)
+    for c in Cause:
+        if c in (Cause.NONE, Cause.SENTENCE, Cause.HALT, Cause.TERM_END):
+            continue
+        cols[f"suspects_{c.name.lower()}"] = rec.suspects[:, int(c)]
+    for k, v in rec.flow.items():
+        cols[k] = v
+    cols["custody"] = rec.custody
+    cols["camp_population"] = rec.camp_population
+    return pa.table(cols)
+
+
+def long_table(sim: Sim, names: list[str], key: str, **series: np.ndarray) -> pa.Table:
+    D = sim.n_days
+    n = len(names)
+    dates = [sim.sc.date_of(d) for d in range(D)]
+    cols: dict[str, Any] = {
+        "date": pa.array(np.repeat(np.array(dates, dtype="datetime64[D]"), n)),
+        key: pa.array(np.tile(np.array(names, dtype=object), D)).dictionary_encode(),
+    }
+    for k, v in series.items():
+        cols[k] = v[:, :n].reshape(-1)
+    return pa.table(cols)
+
+
+def events_table(sim: Sim) -> pa.Table:
+    log = sim.log.rows
+    ev_names = np.array([""] + [e.name.lower() for e in Event], dtype=object)
+    cause_names = np.array([c.name.lower() for c in Cause], dtype=object)
+    ops = np.array(sim.op_keys + [""], dtype=object)
+    return pa.table({
+        "person": log["person"],
+        "day": log["day"],
+        "date": pa.array((np.datetime64(sim.sc.start) + log["day"]).astype("datetime64[D]")),
+        "event": pa.array(ev_names[log["event"]]).dictionary_encode(),
+        "cause": pa.array(cause_names[log["cause"]]).dictionary_encode(),
+        "by": log["by"],
+        "operation": pa.array(ops[log["op"]]).dictionary_encode(),
+    })
+
+
+def people_table(sim: Sim) -> pa.Table:
+    """Who is who, for the people who appear in the event log (event-proportional)."""
+    log = sim.log.rows
+    ids = np.unique(np.concatenate([log["person"], log["by"][log["by"] >= 0],
+                                    np.array(list(sim.pop.names.values()), dtype=np.int64)]))
+    pop = sim.pop
+    inv = {v: k for k, v in pop.names.items()}
+    posts = [pop.post(int(i)).name.lower() for i in ids]
+    regions = [pop.region_names[pop.region_of(int(i))] for i in ids]
+    cohorts = []
+    for i in ids:
+        if i < pop.n_elite and i % pop.hsize == 0:
+            m = int(pop.e_cohorts[i // pop.hsize])
+            cohorts.append(",".join(v for c, v in COHORT_KEYS.items() if m & (1 << int(c))))
+        else:
+            cohorts.append("")
+    return pa.table({
+        "person": ids, "name": [inv.get(int(i), "") for i in ids], "post": posts,
+        "region": regions, "cohorts": cohorts,
+        "final_state": [State(int(s)).name.lower() for s in pop.state[ids]],
+    })
+
+
+def timing(sim: Sim, seconds: float) -> dict[str, Any]:
+    return {
+        "build_seconds": round(sim.build_seconds, 4),
+        "run_seconds": round(seconds, 4),
+        "phases": [{"phase": t.name, "seconds": round(t.seconds, 4), "calls": t.calls}
+                   for t in sim.timing],
+        "events": int(sim.log.n),
+    }
+
+
+# ------------------------------------------------------------------------ writing
+
+
+def write_run(sim: Sim, out: Path, seconds: float, force: bool = False) -> dict[str, Any]:
+    """Write all outputs into a temporary sibling folder, then rename it into place."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        s = summary(sim)
+        (tmp / "summary.json").write_text(json.dumps(s, indent=2, sort_keys=False) + "\n")
+        (tmp / "timing.json").write_text(json.dumps(timing(sim, seconds), indent=2) + "\n")
+        pq.write_table(daily_table(sim), tmp / "daily.parquet")
+        rec = sim.rec
+        pq.write_table(long_table(sim, sim.op_keys, "operation", arrests=rec.arrests_op,
+                                  convictions=rec.convictions_op, shot=rec.shot_op),
+                       tmp / "operations.parquet")
+        pq.write_table(long_table(sim, sim.pop.region_names, "region",
+                                  arrests=rec.arrests_region,
+                                  convictions=rec.convictions_region, shot=rec.shot_region),
+                       tmp / "regions.parquet")
+        pq.write_table(events_table(sim), tmp / "events.parquet")
+        pq.write_table(people_table(sim), tmp / "people.parquet")
+        if out.exists():
+            if not force:
+                raise FileExistsError(str(out))
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return s

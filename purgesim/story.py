@@ -1,0 +1,67 @@
+"""A person's story: every event of one person, who named him, whom he named (Covasim's
+`story(uid)`), read from a finished run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+
+class StoryError(Exception):
+    pass
+
+
+def _label(people: dict[int, dict[str, Any]], i: int) -> str:
+    p = people.get(i)
+    if p is None:
+        return f"#{i}"
+    if p["name"]:
+        return f"{p['name']} (#{i})"
+    return f"#{i} ({p['post'].replace('_', ' ')}, {p['region']})"
+
+
+def story(run_dir: Path, who: str) -> dict[str, Any]:
+    run_dir = Path(run_dir)
+    if not (run_dir / "events.parquet").is_file():
+        raise StoryError(f"run folder {str(run_dir)!r}: not a finished run (no events.parquet)")
+    people_t = pq.read_table(run_dir / "people.parquet").to_pylist()
+    people = {int(p["person"]): p for p in people_t}
+    by_name = {p["name"].lower(): int(p["person"]) for p in people_t if p["name"]}
+    if who.lower() in by_name:
+        pid = by_name[who.lower()]
+    else:
+        try:
+            pid = int(who.lstrip("#"))
+        except ValueError:
+            raise StoryError(f"person {who!r}: unknown; give an id or one of the names: "
+                             f"{', '.join(sorted(p['name'] for p in people_t if p['name']))}"
+                             ) from None
+    ev = \
+        pq.read_table(run_dir / "events.parquet").to_pydict()
+    n = len(ev["person"])
+    own, acts = [], []
+    for k in range(n):
+        row = {c: ev[c][k] for c in ev}
+        if row["person"] == pid:
+            own.append(row)
+        elif row["by"] == pid:
+            acts.append(row)
+
+    def line(r: dict[str, Any], subject: int) -> dict[str, Any]:
+        return {"date": r["date"].isoformat(), "event": r["event"], "cause": r["cause"],
+                "operation": r["operation"], "person": _label(people, subject),
+                "by": _label(people, r["by"]) if r["by"] >= 0 else ""}
+
+    return {
+        "person": _label(people, pid),
+        "id": pid,
+        "post": people.get(pid, {}).get("post", "unknown"),
+        "cohorts": people.get(pid, {}).get("cohorts", ""),
+        "final_state": people.get(pid, {}).get("final_state", "free"),
+        "events": [line(r, r["person"]) for r in own],
+        "named_by": sorted({_label(people, r["by"]) for r in own if r["event"] == "named"}),
+        "named": sorted({_label(people, r["person"]) for r in acts if r["event"] == "named"}),
+        "acts": [line(r, r["person"]) for r in acts],
+    }
