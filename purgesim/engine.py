@@ -144,8 +144,10 @@ class Sim:
 
     # ---------------------------------------------------------------- shared actions
     def at_large(self, ids: np.ndarray) -> np.ndarray:
-        """People who can be accused or arrested (the leader never can)."""
-        return np.isin(self.pop.state[ids], _AT_LARGE) & (ids != self.leader)
+        """People who can be accused or arrested: the leader never; the police chief not
+        while he holds the post (he falls after his replacement, mechanism f)."""
+        return (np.isin(self.pop.state[ids], _AT_LARGE) & (ids != self.leader)
+                & (ids != self.police_chief))
 
     def record(self, ids: np.ndarray, event: Event, cause: int | np.ndarray = 0,
                by: int | np.ndarray = -1, op: int | np.ndarray = -1,
@@ -187,7 +189,8 @@ class Sim:
         ids, first = np.unique(ids, return_index=True)
         cause_arr, by_arr, op_arr = cause_arr[first], by_arr[first], op_arr[first]
         st = self.pop.state[ids]
-        ok = (np.isin(st, _AT_LARGE) | (st == State.SUSPECT)) & (ids != self.leader)
+        ok = ((np.isin(st, _AT_LARGE) | (st == State.SUSPECT)) & (ids != self.leader)
+              & (ids != self.police_chief))
         ids, cause_arr, by_arr, op_arr = ids[ok], cause_arr[ok], by_arr[ok], op_arr[ok]
         if ids.size == 0:
             return ids

@@ -44,6 +44,13 @@ class Mechanism(Base):
         heads = np.arange(pop.n_heads, dtype=np.int64) * pop.hsize
         self.opp_heads = heads[(pop.traits[heads] & TRAIT_OPPOSITION) != 0]
         self.show_trials: list[dict[str, Any]] = []
+        # defendants kept for a show trial to come are not sentenced before it
+        self.reserved: dict[int, int] = {}
+        if self.on:
+            for e in sc.events:
+                if e.kind in ("show_trial", "closed_trial"):
+                    for n in e.defendants:
+                        self.reserved[pop.names[n]] = sc.day_of(e.date)
 
     # ------------------------------------------------------------------ scripted events
     def scripted_events(self, day: int) -> None:
@@ -103,6 +110,8 @@ class Mechanism(Base):
         sim = self.sim
         pop = sim.pop
         named = self._ids(e.defendants)
+        for i in named.tolist():
+            self.reserved.pop(i, None)
         anon = np.empty(0, dtype=np.int64)
         if e.anonymous:
             pool = pop.heads_with_post(Post[e.anonymous_from.upper()])

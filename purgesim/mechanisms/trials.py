@@ -82,6 +82,9 @@ class Mechanism(Base):
         if t.n == 0:
             return
         due = t.rows["ready"] <= day
+        reserved = sim.mechs["orders"].reserved
+        if reserved and due.any():
+            due &= ~np.isin(t.rows["person"], list(reserved))
         if not due.any():
             return
         cases = t.rows[due].copy()
