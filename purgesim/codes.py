@@ -92,6 +92,7 @@ class Post(IntEnum):
     POLICE_CHIEF = 12
     POLICE_REGIONAL_CHIEF = 13
     POLICE_OFFICER = 14
+    COMMISSAR = 15  # people's commissar (minister) or deputy: the state hierarchy
 
 
 class Cohort(IntEnum):

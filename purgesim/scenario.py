@@ -46,6 +46,7 @@ class Cohorts(Strict):
     politburo: int = Field(15, ge=1)
     central_committee: int = Field(139, ge=1)
     congress: int = Field(1966, ge=1)
+    commissars: int = Field(60, ge=0, description="people's commissars and deputies")
     old_bolsheviks: int = Field(300, ge=0)
     foreign_communists: int = Field(300, ge=0)
     marshals: int = Field(5, ge=1)
@@ -59,7 +60,7 @@ class Cohorts(Strict):
 class Named(Strict):
     name: str
     place: Literal[
-        "leader", "politburo", "central_committee", "delegate", "old_bolshevik",
+        "leader", "politburo", "central_committee", "delegate", "old_bolshevik", "commissar",
         "foreign_communist", "marshal", "army_commander", "police_chief", "first_government",
     ]
     first_government: bool = False

@@ -132,6 +132,14 @@ def build_population(sc: Scenario) -> Population:
                 named_at[name] = g
             k += 1
 
+    # --- the state: people's commissars and their deputies, under the Politburo
+    u = el.unit_open("Council of People's Commissars")
+    cm_named = take("commissar")
+    for i in range(max(co.commissars, len(cm_named))):
+        g = el.add(Post.COMMISSAR, 0, pb[i % len(pb)], u, 0)
+        if i < len(cm_named):
+            named_at[cm_named[i][0]] = g
+
     # --- old Bolsheviks (former oppositionists, the first government of 1917)
     u = el.unit_open("Old Bolsheviks")
     ob_named = take("old_bolshevik") + take("first_government")
@@ -247,7 +255,7 @@ def build_population(sc: Scenario) -> Population:
                      rg.element_share, rg.party_share, rg.opposition_share, cum.astype(np.float64))
     e_post = np.array(el.post, dtype=np.uint8)
     party_posts = np.isin(e_post, [Post.LEADER, Post.POLITBURO, Post.CENTRAL_COMMITTEE,
-                                   Post.DELEGATE, Post.OLD_BOLSHEVIK])
+                                   Post.DELEGATE, Post.OLD_BOLSHEVIK, Post.COMMISSAR])
     heads = np.arange(n_heads, dtype=np.int64) * H
     opp = rng.uniforms(seed, -1, heads, rng.P_TRAIT_OPPOSITION) < co.opposition_share_of_elite
     traits[heads[party_posts]] |= TRAIT_PARTY

@@ -42,7 +42,7 @@ class Mechanism(Base):
         super().__init__(sim, params)
         pop = sim.pop
         posts = np.isin(pop.e_post, [Post.POLITBURO, Post.CENTRAL_COMMITTEE, Post.DELEGATE,
-                                     Post.MARSHAL, Post.ARMY_COMMANDER,
+                                     Post.COMMISSAR, Post.MARSHAL, Post.ARMY_COMMANDER,
                                      Post.CORPS_DIVISION_COMMANDER, Post.OFFICER,
                                      Post.POLICE_REGIONAL_CHIEF, Post.POLICE_OFFICER])
         self.officials = np.flatnonzero(posts) * pop.hsize
