@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 from typing import Annotated, Optional
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -27,6 +26,35 @@ err = Console(stderr=True)
 
 class UserError(Exception):
     """Bad input: printed on one line, exit code 2."""
+
+
+_Errors = tuple[type[BaseException], ...]
+
+
+def _command_line_errors() -> tuple[_Errors, _Errors]:
+    """(usage errors, aborts) raised by the command-line parser.
+
+    Older typer raises click's exceptions; recent versions vendor click and raise their
+    own (`typer.exceptions.TyperException` and subclasses).  Catch both."""
+    usage: list[type[BaseException]] = []
+    aborts: list[type[BaseException]] = [typer.Abort]
+    try:
+        import click
+
+        usage.append(click.ClickException)
+        aborts.append(click.exceptions.Abort)
+    except ImportError:  # pragma: no cover - typer without click
+        pass
+    try:
+        from typer.exceptions import TyperException
+
+        usage.append(TyperException)
+    except ImportError:  # pragma: no cover - older typer
+        pass
+    return tuple(usage), tuple(aborts)
+
+
+_USAGE_ERRORS, _ABORTS = _command_line_errors()
 
 
 def _default_out(name: str, seed: int, scale: float) -> Path:
@@ -220,19 +248,20 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except (ScenarioError, UserError) as e:
-        err.print(f"error: {e}", highlight=False, soft_wrap=True)
+        err.print(f"error: {e}", highlight=False, soft_wrap=True, markup=False)
         sys.exit(2)
-    except click.exceptions.Abort:
+    except _ABORTS:
         err.print("aborted")
         sys.exit(130)
-    except click.exceptions.NoArgsIsHelpError:
-        sys.exit(0)
-    except click.ClickException as e:
-        err.print(f"error: {e.format_message()}", highlight=False, soft_wrap=True)
+    except _USAGE_ERRORS as e:
+        if type(e).__name__ == "NoArgsIsHelpError":  # the help has been printed
+            sys.exit(0)
+        msg = " ".join(str(e.format_message()).split())  # type: ignore[attr-defined]
+        err.print(f"error: {msg}", highlight=False, soft_wrap=True, markup=False)
         sys.exit(2)
     except FileExistsError as e:
         err.print(f"error: --out {e}: a run folder already exists there; use --force",
-                  highlight=False, soft_wrap=True)
+                  highlight=False, soft_wrap=True, markup=False)
         sys.exit(2)
 
 

@@ -128,7 +128,10 @@ def ties_of(
 ) -> int:
     """Fill out_ids/out_kind with the ties of person i; return their number.
 
-    geo = [n_elite, H, W, K, n_heads, elite_key]
+    geo = [n_elite, H, W, K, n_heads, elite_key, n_branches, lo_0, hi_0, lo_1, hi_1, ...]
+
+    Elite acquaintances: K-1 rings within the head's branch (party and state, army, police),
+    one ring across all heads.
     """
     n_elite = geo[0]
     hsize = geo[1]
@@ -168,12 +171,19 @@ def ties_of(
                     out_ids[m] = (lo + (pos - d) % size) * hsize
                     out_kind[m] = 1
                     m += 1
-        if n_heads > 2:
-            for k in range(kring):
-                kk = elite_key ^ np.uint64((k + 1) * 0x632BE59BD9B4E019)
-                p = permute(g, n_heads, kk)
-                for d in (1, n_heads - 1):
-                    out_ids[m] = unpermute((p + d) % n_heads, n_heads, kk) * hsize
+        blo = 0
+        bsize = n_heads
+        for b in range(geo[6]):
+            if geo[7 + 2 * b] <= g < geo[8 + 2 * b]:
+                blo = geo[7 + 2 * b]
+                bsize = geo[8 + 2 * b] - blo
+        for k in range(kring):
+            kk = elite_key ^ np.uint64((k + 1) * 0x632BE59BD9B4E019)
+            lo_r, size_r = (blo, bsize) if k < kring - 1 else (0, n_heads)
+            if size_r > 2:
+                p = permute(g - lo_r, size_r, kk)
+                for d in (1, size_r - 1):
+                    out_ids[m] = (lo_r + unpermute((p + d) % size_r, size_r, kk)) * hsize
                     out_kind[m] = 2
                     m += 1
         s = e_superior[g]
@@ -293,13 +303,16 @@ class Population:
     unit_names: list[str]
     key_work: np.ndarray  # uint64[R]
     key_acq: np.ndarray  # uint64[R, K]
+    branches: list[tuple[str, int, int]] = field(default_factory=list)  # head-index ranges
     geo: np.ndarray = field(init=False)
     names: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         elite_key = int(rng.key(self.seed, -1, 0, rng.P_PERM_ELITE)) & 0x7FFFFFFFFFFFFFFF
+        ranges = [x for _, lo, hi in self.branches for x in (lo, hi)]
         self.geo = np.array(
-            [self.n_elite, self.hsize, self.wsize, self.rings, self.n_heads, elite_key],
+            [self.n_elite, self.hsize, self.wsize, self.rings, self.n_heads, elite_key,
+             len(self.branches), *ranges],
             dtype=np.int64,
         )
 

@@ -9,7 +9,9 @@ key by key, lists are replaced whole.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
@@ -146,7 +148,8 @@ class Scenario(Strict):
     @model_validator(mode="after")
     def _check(self) -> Scenario:
         if self.end <= self.start:
-            raise ValueError(f"end {self.end} must be after start {self.start}")
+            raise ValueError(f"field 'end': value {self.end} is not allowed: must be after "
+                             f"start; allowed: a date after {self.start}")
         if (self.end - self.start).days > 30000:
             raise ValueError("the run may last at most 30000 days")
         if len(self.regions) > 250:
@@ -197,9 +200,32 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as f:
             return tomllib.load(f)
     except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(f"{path}: malformed TOML: {e}") from None
+        raise ScenarioError(_describe_toml_error(path, e)) from None
     except OSError as e:
         raise ScenarioError(f"{path}: cannot read: {e.strerror}") from None
+
+
+_DATE_LINE = re.compile(r"^\s*([A-Za-z0-9_.\"'-]+)\s*=\s*(\d{4}-\d{1,2}-\d{1,2})\b")
+
+
+def _describe_toml_error(path: Path, e: tomllib.TOMLDecodeError) -> str:
+    """One line naming the offending line; a bad date names its field and value."""
+    m = re.search(r"\(at line (\d+), column \d+\)", str(e))
+    if m is None:
+        return f"{path}: malformed TOML: {e}"
+    lineno = int(m.group(1))
+    try:
+        line = path.read_text(errors="replace").splitlines()[lineno - 1]
+    except (OSError, IndexError):
+        return f"{path}: malformed TOML: {e}"
+    d = _DATE_LINE.match(line)
+    if d is not None:
+        try:
+            dt.date.fromisoformat(d.group(2))
+        except ValueError:
+            return (f"{path} line {lineno}: field '{d.group(1)}': value {d.group(2)} is not "
+                    "allowed: not a valid date; allowed: a real date written YYYY-MM-DD")
+    return f"{path} line {lineno} ({line.strip()!r}): malformed TOML: {e}"
 
 
 def raw_scenario(name_or_path: str, _depth: int = 0) -> dict[str, Any]:
@@ -244,13 +270,14 @@ def apply_sets(data: dict[str, Any], sets: list[str]) -> dict[str, Any]:
             fields = MECHANISMS[parts[0]].Params.model_fields
             if parts[1] not in fields:
                 raise ScenarioError(
-                    f"--set {name}: unknown parameter; allowed for {parts[0]}: "
+                    f"--set {item}: unknown parameter {parts[1]!r}; allowed for {parts[0]}: "
                     f"{', '.join(fields)}")
         elif len(parts) == 1 and parts[0] in ("scale", "seed", "start", "end"):
             pass
         else:
             raise ScenarioError(
-                f"--set {name}: unknown parameter; allowed: MECHANISM.NAME with MECHANISM "
+                f"--set {item}: unknown parameter {name!r}; allowed: scale, seed, start, end, "
+                f"or MECHANISM.NAME with MECHANISM "
                 f"one of {', '.join(MECHANISMS)} (see 'purgesim params SCENARIO')")
         value = parse_value(text.strip())
         if len(parts) == 2:
@@ -262,21 +289,60 @@ def apply_sets(data: dict[str, Any], sets: list[str]) -> dict[str, Any]:
     return data
 
 
+def _field_at(loc: tuple[Any, ...]) -> tuple[type[BaseModel] | None, Any]:
+    """The model holding the field at `loc` (walking down from Scenario) and the field's info
+    (None for a field the model does not have)."""
+    model: type[BaseModel] | None = Scenario
+    parent: type[BaseModel] | None = None
+    info = None
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if model is None or part not in model.model_fields:
+            return model, None
+        parent, info = model, model.model_fields[part]
+        ann = info.annotation
+        inner = typing.get_args(ann)[0] if typing.get_origin(ann) is list else ann
+        model = inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
+    return parent, info
+
+
+def _num(x: Any) -> str:
+    return str(x) if isinstance(x, int) else f"{x:g}"
+
+
+def _allowed_range(name: str, info: Any) -> str:
+    lo = hi = ""
+    for m in getattr(info, "metadata", []):
+        if getattr(m, "ge", None) is not None:
+            lo = f"{_num(m.ge)} <= "
+        elif getattr(m, "gt", None) is not None:
+            lo = f"{_num(m.gt)} < "
+        if getattr(m, "le", None) is not None:
+            hi = f" <= {_num(m.le)}"
+        elif getattr(m, "lt", None) is not None:
+            hi = f" < {_num(m.lt)}"
+    return f"{lo}{name}{hi}" if lo or hi else ""
+
+
 def _describe_error(e: ValidationError) -> str:
     err = e.errors()[0]
     loc = ".".join(str(x) for x in err["loc"]) or "scenario"
+    msg = err["msg"]
+    if not err["loc"] and err["type"] == "value_error":
+        # whole-scenario checks (dates, names) word their own message
+        return msg.removeprefix("Value error, ")
     value = err.get("input")
-    shown = repr(value)
+    shown = value.isoformat() if isinstance(value, dt.date) else repr(value)
     if len(shown) > 60:
         shown = shown[:57] + "..."
-    msg = err["msg"]
-    ctx = err.get("ctx") or {}
+    parent, info = _field_at(tuple(err["loc"]))
     if err["type"] == "extra_forbidden":
-        return f"field '{loc}': unknown field; see 'purgesim params' for the allowed names"
-    if "ge" in ctx or "le" in ctx or "gt" in ctx or "lt" in ctx:
-        lo = ctx.get("ge", ctx.get("gt", "-inf"))
-        hi = ctx.get("le", ctx.get("lt", "inf"))
-        msg = f"{msg} (allowed range {lo} to {hi})"
+        names = ", ".join(parent.model_fields) if parent is not None else "see 'purgesim params'"
+        return f"field '{loc}': value {shown} is not allowed: unknown field; allowed: {names}"
+    rng_ = _allowed_range(str(err["loc"][-1]), info) if err["loc"] else ""
+    if rng_:
+        msg = f"{msg}; allowed: {rng_}"
     return f"field '{loc}': value {shown} is not allowed: {msg}"
 
 

@@ -160,6 +160,7 @@ def build_population(sc: Scenario) -> Population:
             named_at[fc_named[i][0]] = g
 
     # --- army: high command, divisions
+    army_lo = len(el.post)
     OFF = _bit(Cohort.OFFICERS)
     u = el.unit_open("High command")
     ma_named = take("marshal")
@@ -198,6 +199,7 @@ def build_population(sc: Scenario) -> Population:
             el.add(Post.OFFICER, OFF, cmd, u, d)
 
     # --- police: the chief, regional chiefs, officers by region
+    police_lo = len(el.post)
     SS = _bit(Cohort.STATE_SECURITY)
     u = el.unit_open("NKVD leadership")
     pc_named = take("police_chief")
@@ -279,6 +281,8 @@ def build_population(sc: Scenario) -> Population:
         e_region=np.array(el.region, dtype=np.uint8),
         unit_lo=np.array(el.unit_lo, dtype=np.int64), unit_hi=np.array(el.unit_hi, dtype=np.int64),
         unit_names=el.unit_names, key_work=key_work, key_acq=key_acq,
+        branches=[("party and state", 0, army_lo), ("army", army_lo, police_lo),
+                  ("police", police_lo, n_heads)],
     )
     for name, g in named_at.items():
         pop.names[name] = g * H

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,14 @@ def _label(people: dict[int, dict[str, Any]], i: int) -> str:
     return f"#{i} ({p['post'].replace('_', ' ')}, {p['region']})"
 
 
+def _population_size(run_dir: Path) -> int | None:
+    """How many people the run simulated (from summary.json), if known."""
+    try:
+        return int(json.loads((run_dir / "summary.json").read_text())["people"]["simulated"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def story(run_dir: Path, who: str) -> dict[str, Any]:
     run_dir = Path(run_dir)
     if not (run_dir / "events.parquet").is_file():
@@ -38,6 +47,11 @@ def story(run_dir: Path, who: str) -> dict[str, Any]:
             raise StoryError(f"person {who!r}: unknown; give an id or one of the names: "
                              f"{', '.join(sorted(p['name'] for p in people_t if p['name']))}"
                              ) from None
+        n = _population_size(run_dir)
+        if pid < 0 or (n is not None and pid >= n):
+            raise StoryError(f"person {who!r}: no such id; allowed: an id from 0 to "
+                             f"{'N-1' if n is None else n - 1} or one of the names: "
+                             f"{', '.join(sorted(p['name'] for p in people_t if p['name']))}")
     ev = \
         pq.read_table(run_dir / "events.parquet").to_pydict()
     n = len(ev["person"])

@@ -27,9 +27,9 @@ from .base import Mechanism as Base
 class Params(MechanismParams):
     rate: float = P(2e-7, 0.0, 1e-3, unit="1/person/day",
                     meaning="baseline rate at which a person denounces his superior", free=True)
-    elite_rate: float = P(2e-5, 0.0, 1e-2, unit="1/official/day",
-                          meaning="baseline rate at which an elite official denounces his "
-                                  "superior", free=True)
+    elite_rate: float = P(2e-4, 0.0, 1e-1, unit="1/superior/day",
+                          meaning="baseline rate at which an elite official with subordinates "
+                                  "is denounced by one of them", free=True)
     climate_gain: float = P(2.0, 0.0, 100.0, unit="per arrest per 1,000 people in 30 days",
                             meaning="how much the denunciation rate rises with recent arrests",
                             free=True)
@@ -45,6 +45,14 @@ class Mechanism(Base):
         self.denunciations = 0
         pops = np.array([rg.population for rg in sim.sc.regions], dtype=np.float64)
         self.region_pop = pops
+        pop = sim.pop
+        sup = pop.e_superior.astype(np.int64)
+        has = sup >= 0
+        order = np.argsort(sup[has], kind="stable")
+        self.sub_heads = np.flatnonzero(has)[order]  # subordinates grouped by superior
+        sups = sup[has][order]
+        self.superiors, self.sub_lo = np.unique(sups, return_index=True)
+        self.sub_hi = np.append(self.sub_lo[1:], sups.size)
 
     def climate(self, day: int) -> np.ndarray:
         rec = self.sim.rec
@@ -72,14 +80,17 @@ class Mechanism(Base):
                 if b >= 0:
                     who.append(int(d))
                     whom.append(b)
-        n_heads = pop.n_heads
-        k = rng.poisson_keyed(self.p.elite_rate * float(climate.mean()) * n_heads, sim.seed,
+        # elite: a superior is denounced by one of his subordinates (a rival for his post)
+        n_sup = self.superiors.size
+        k = rng.poisson_keyed(self.p.elite_rate * float(climate.mean()) * n_sup, sim.seed,
                               day, 0, rng.P_DENOUNCE_COUNT + 1)
         for j in range(k):
-            g = int(rng.uniform_k(sim.seed, day, 0, rng.P_DENOUNCE_PICK + 1, j) * n_heads)
-            d = g * pop.hsize
-            b = pop.boss(d)
-            if b >= 0 and pop.state[d] in (0, 6, 7):
+            a = int(rng.uniform_k(sim.seed, day, 0, rng.P_DENOUNCE_PICK + 1, j) * n_sup)
+            lo, hi = int(self.sub_lo[a]), int(self.sub_hi[a])
+            v = rng.uniform_k(sim.seed, day, 1, rng.P_DENOUNCE_PICK + 1, j)
+            d = int(self.sub_heads[lo + int(v * (hi - lo))]) * pop.hsize
+            b = int(self.superiors[a]) * pop.hsize
+            if pop.state[d] in (0, 6, 7):
                 who.append(d)
                 whom.append(b)
         if not who:

@@ -31,6 +31,9 @@ class Params(MechanismParams):
     elite_factor: float = P(3.0, 0.0, 100.0, unit="x",
                             meaning="former oppositionists in the elite are targeted this "
                                     "many times more than in the mass")
+    party_rate: float = P(0.0005, 0.0, 0.05, unit="1/official/day",
+                          meaning="while a campaign runs, daily probability that the leader "
+                                  "orders the arrest of a party or state official", free=True)
 
 
 class Mechanism(Base):
@@ -43,6 +46,9 @@ class Mechanism(Base):
         pop = sim.pop
         heads = np.arange(pop.n_heads, dtype=np.int64) * pop.hsize
         self.opp_heads = heads[(pop.traits[heads] & TRAIT_OPPOSITION) != 0]
+        party = np.isin(pop.e_post, [Post.POLITBURO, Post.CENTRAL_COMMITTEE, Post.DELEGATE,
+                                     Post.COMMISSAR])
+        self.party_heads = heads[party]
         self.show_trials: list[dict[str, Any]] = []
         # defendants kept for a show trial to come are not sentenced before it
         self.reserved: dict[int, int] = {}
@@ -160,6 +166,10 @@ class Mechanism(Base):
         heads = self.opp_heads
         u = sim.draws(heads, rng.P_ROUTINE_PICK + 101)
         picked.append(heads[u < rate * self.p.elite_factor])
+        if self.p.party_rate > 0:
+            heads = self.party_heads
+            u = sim.draws(heads, rng.P_ROUTINE_PICK + 102)
+            picked.append(heads[u < self.p.party_rate * self.p.campaign_scale])
         ids = np.concatenate(picked) if picked else np.empty(0, dtype=np.int64)
         sim.arrest(ids, Cause.ORDER)
 

@@ -43,6 +43,10 @@ class Params(MechanismParams):
     increment_cat2: float = P(0.10, 0.0, 3.0, unit="share",
                               meaning="growth of the category-2 limit per granted petition",
                               free=True)
+    national_limit_factor: float = P(1.0, 0.0, 20.0, unit="x",
+                                     meaning="multiplies the initial limits of the national "
+                                             "operations (which had no published limits)",
+                                     free=True)
     lag_threshold: float = P(0.2, 0.0, 1.0, unit="share",
                              meaning="a region that has used less than this share of its limit "
                                      "after 30 days puts its police chief under suspicion")
@@ -65,7 +69,8 @@ class Mechanism(Base):
                 self.pool[o, r] = share * rg.population
         self.limit = np.zeros((O, R, 2))
         for o, op in enumerate(self.ops):
-            self._split(o, op.cat1, op.cat2)
+            f = 1.0 if op.target == "element" else self.p.national_limit_factor
+            self._split(o, op.cat1 * f, op.cat2 * f)
         self.initial_region = self.limit.copy()  # [O, R, 2]
         self.initial = self.limit.sum(axis=1).copy()  # [O, 2]
         self.arrested = np.zeros((O, R))  # full-scale arrests so far

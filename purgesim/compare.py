@@ -1,0 +1,319 @@
+"""A run against the historical record: every target it can speak to, and the claims checked.
+
+Each entry of `TARGETS` maps a record row (by id) to the simulated quantity that answers it and
+to the tolerance within which the run is said to reproduce it.  Only rows with role `target`
+appear here; `claim` and `context` rows are shown in the claims view but never fitted.
+
+Overall score (documented in the README): the mean over fitted targets of
+``|ln(sim / nearest point of the record's range)|`` (0 inside the range), and the share of
+all targets within tolerance.  A score of 0.1 means the run misses by about 10% on average.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .history import Row, by_id
+
+
+class CompareError(Exception):
+    pass
+
+
+class RunData:
+    """A finished run folder, loaded lazily."""
+
+    def __init__(self, run_dir: Path | str | None = None,
+                 summary: dict[str, Any] | None = None) -> None:
+        self.dir = Path(run_dir) if run_dir is not None else None
+        if summary is None:
+            if self.dir is None or not (self.dir / "summary.json").is_file():
+                raise CompareError(f"run folder {str(run_dir)!r}: not a finished run "
+                                   "(no summary.json)")
+            summary = json.loads((self.dir / "summary.json").read_text())
+        self.s = summary
+        self._ops: dict[str, np.ndarray] | None = None
+
+    def yearly(self, year: str, key: str) -> float | None:
+        y = self.s["yearly"].get(year)
+        return None if y is None else float(y[key])
+
+    def years(self, years: list[str], key: str) -> float | None:
+        vals = [self.yearly(y, key) for y in years]
+        return None if any(v is None for v in vals) else float(sum(vals))  # type: ignore[arg-type]
+
+    def window(self, label: str, key: str) -> float | None:
+        w = self.s.get("windows", {}).get(label)
+        return None if w is None else float(w[key])
+
+    def op(self, key: str, what: str) -> float | None:
+        o = self.s["operations"].get(key)
+        return None if o is None else float(o[what])
+
+    def ops_sum(self, keys: list[str], what: str) -> float | None:
+        vals = [self.op(k, what) for k in keys if k in self.s["operations"]]
+        return float(sum(v for v in vals if v is not None)) if vals else None
+
+    def op_until(self, key: str, what: str, until: str) -> float | None:
+        """Cumulative `what` of an operation up to and including a date (operations.parquet)."""
+        if self.dir is None or not (self.dir / "operations.parquet").is_file():
+            return None
+        t = pq.read_table(self.dir / "operations.parquet")
+        mask = pc.and_(pc.equal(pc.cast(t["operation"], "string"), key),
+                       pc.less_equal(t["date"], dt.date.fromisoformat(until)))
+        sel = t.filter(mask)
+        if sel.num_rows == 0:
+            return None
+        return float(pc.sum(sel[what]).as_py() or 0.0)
+
+    def inflation(self, key: str, cat: str) -> float | None:
+        o = self.s["operations"].get(key)
+        if o is None or not o["limits_initial"][cat]:
+            return None
+        return o["limits_final"][cat] / o["limits_initial"][cat]
+
+    def cohort(self, key: str, what: str) -> float | None:
+        c = self.s["cohorts"].get(key)
+        return None if c is None else float(c[what])
+
+    def police_arrested(self, start: str, end: str) -> float | None:
+        if self.dir is None or not (self.dir / "events.parquet").is_file():
+            return None
+        ev = pq.read_table(self.dir / "events.parquet", columns=["person", "date", "event"])
+        people = pq.read_table(self.dir / "people.parquet", columns=["person", "cohorts"])
+        police = {int(p) for p, c in zip(people["person"].to_pylist(),
+                                         people["cohorts"].to_pylist())
+                  if "state_security" in (c or "")}
+        a, b = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+        got = set()
+        for p, d, e in zip(ev["person"].to_pylist(), ev["date"].to_pylist(),
+                           ev["event"].to_pylist()):
+            if e == "arrested" and a <= d <= b and p in police:
+                got.add(p)
+        return float(len(got))
+
+    def trial_deaths(self, label_start: str) -> float | None:
+        for t in self.s.get("trials", []):
+            if t["label"].startswith(label_start):
+                return float(t["death_sentences"])
+        return None
+
+
+@dataclass(frozen=True)
+class Target:
+    id: str
+    what: str  # what in the run answers the row
+    get: Callable[[RunData], float | None]
+    tol: tuple[str, float] = ("rel", 0.15)  # ("rel", r), ("factor", f), ("points", pp of size)
+    fit: bool = True  # used by calibration
+    size: float | None = None  # cohort size, for share tolerances
+
+
+def _yr(y: str, key: str, tol: tuple[str, float] = ("rel", 0.15)) -> Target:
+    rid = {"arrests": "ARR", "convictions": "CONV", "death_sentences": "DEATH",
+           "camp_sentences": "CAMP", "exile_sentences": "EXILE"}[key]
+    return Target(f"SU-Y{y}-{rid}", f"yearly.{y}.{key}",
+                  lambda r, y=y, key=key: r.yearly(y, key), tol)
+
+
+NATIONAL = ["polish", "german", "harbin", "latvian", "other_national"]
+W1, W2 = "1936-10-01/1938-07-01", "1936-10-01/1938-11-01"
+
+TARGETS: list[Target] = [
+    *[_yr(y, k, ("factor", 2.0)) for y in ("1936", "1939") for k in ("convictions",
+                                                                      "death_sentences")],
+    _yr("1939", "arrests", ("factor", 2.0)),
+    *[_yr(y, k) for y in ("1937", "1938") for k in ("arrests", "convictions",
+                                                     "death_sentences")],
+    *[Target(f"SU-Y{y}-CAMP", f"yearly.{y}.camp_sentences",
+             lambda r, y=y: r.yearly(y, "camp_sentences"), ("rel", 0.25), fit=False)
+      for y in ("1937", "1938")],
+    Target("SU-1937-38-ARR-SUM", "arrests 1937+1938",
+           lambda r: r.years(["1937", "1938"], "arrests"), fit=False),
+    Target("SU-1937-38-CONV", "convictions 1937+1938",
+           lambda r: r.years(["1937", "1938"], "convictions"), fit=False),
+    Target("SU-1937-38-SHOT", "death sentences 1937+1938",
+           lambda r: r.years(["1937", "1938"], "death_sentences"), fit=False),
+    Target("SU-361036-380701-ARR", f"windows.{W1}.arrests", lambda r: r.window(W1, "arrests")),
+    Target("SU-361036-381101-ARR", f"windows.{W2}.arrests", lambda r: r.window(W2, "arrests")),
+    Target("SU-361036-381101-CONV", f"windows.{W2}.convictions",
+           lambda r: r.window(W2, "convictions"), fit=False),
+    Target("SU-361036-381101-VMN", f"windows.{W2}.death_sentences",
+           lambda r: r.window(W2, "death_sentences"), fit=False),
+    Target("SU-361036-381101-ARR447", "operations.order_00447.arrests (to the halt)",
+           lambda r: r.op("order_00447", "arrests")),
+    Target("SU-361036-381101-ARRNAT", "arrests of the national operations (to the halt)",
+           lambda r: r.ops_sum(NATIONAL, "arrests")),
+    Target("SU-447-370815-ARR", "order_00447 arrests to 15 Aug 1937",
+           lambda r: r.op_until("order_00447", "arrests", "1937-08-15"), ("rel", 0.5), fit=False),
+    Target("SU-447-370901-ARR", "order_00447 arrests to 1 Sep 1937",
+           lambda r: r.op_until("order_00447", "arrests", "1937-09-01"), ("rel", 0.3), fit=False),
+    Target("SU-447-370901-SHOT", "order_00447 shot to 1 Sep 1937",
+           lambda r: r.op_until("order_00447", "shot", "1937-09-01"), ("rel", 0.5), fit=False),
+    Target("SU-447-CONV-FINAL", "operations.order_00447.convictions",
+           lambda r: r.op("order_00447", "convictions")),
+    Target("SU-447-INFLATION-CAT1", "order_00447 final/initial cat.1 limit",
+           lambda r: r.inflation("order_00447", "cat1"), ("rel", 0.3)),
+    Target("SU-447-INFLATION-CAT2", "order_00447 final/initial cat.2 limit",
+           lambda r: r.inflation("order_00447", "cat2"), ("rel", 0.3)),
+    Target("SU-HARB-380207-ARR", "harbin arrests to 7 Feb 1938",
+           lambda r: r.op_until("harbin", "arrests", "1938-02-07"), ("rel", 0.3), fit=False),
+    Target("SU-NAT-POL-ARR", "operations.polish.arrests", lambda r: r.op("polish", "arrests"),
+           ("rel", 0.2), fit=False),
+    Target("SU-NAT-POL-CONV", "operations.polish.convictions",
+           lambda r: r.op("polish", "convictions"), ("rel", 0.2)),
+    Target("SU-NAT-POL-SHOT", "operations.polish.shot", lambda r: r.op("polish", "shot"),
+           ("rel", 0.2)),
+    *[Target(f"SU-NAT-{code}-{k.upper()}", f"operations.{key}.{what}",
+             lambda r, key=key, what=what: r.op(key, what), ("rel", 0.25))
+      for code, key in (("GER", "german"), ("HARB", "harbin"), ("LAT", "latvian"))
+      for k, what in (("conv", "convictions"), ("shot", "shot"))],
+    Target("SU-NAT-OTHER", "operations.other_national.arrests",
+           lambda r: r.op("other_national", "arrests"), ("rel", 0.25)),
+    Target("SU-NAT-TOT-CONV", "convictions of the national operations",
+           lambda r: r.ops_sum(NATIONAL, "convictions"), fit=False),
+    Target("SU-NAT-TOT-SHOT", "shot in the national operations",
+           lambda r: r.ops_sum(NATIONAL, "shot"), fit=False),
+    Target("SU-C17-ARR", "cohorts.congress_17.arrested",
+           lambda r: r.cohort("congress_17", "arrested"), ("points", 10.0), size=1966),
+    Target("SU-C17-SHOT", "cohorts.congress_17.shot (to the end of the run)",
+           lambda r: r.cohort("congress_17", "shot"), ("points", 10.0), fit=False, size=1966),
+    Target("SU-CC34-SHOT", "cohorts.central_committee_1934.shot",
+           lambda r: r.cohort("central_committee_1934", "shot"), ("points", 10.0), size=139),
+    Target("SU-PB34-SHOT", "cohorts.politburo_1934.shot",
+           lambda r: r.cohort("politburo_1934", "shot"), ("points", 15.0), fit=False, size=15),
+    Target("SU-SNK1917-KILLED", "cohorts.first_government_1917.shot",
+           lambda r: r.cohort("first_government_1917", "shot"), ("points", 15.0), fit=False,
+           size=15),
+    Target("SU-NKVD-ARR-3638", "state-security officers arrested 1 Oct 1936 - 15 Aug 1938",
+           lambda r: r.police_arrested("1936-10-01", "1938-08-15"), ("rel", 0.3)),
+    Target("SU-TRIAL1-DEATH", "first Moscow trial: death sentences (scripted)",
+           lambda r: r.trial_deaths("First Moscow trial"), ("rel", 0.0), fit=False),
+    Target("SU-TRIAL2-DEATH", "second Moscow trial: death sentences (scripted)",
+           lambda r: r.trial_deaths("Second Moscow trial"), ("rel", 0.0), fit=False),
+    Target("SU-TRIAL3-DEATH", "third Moscow trial: death sentences (scripted)",
+           lambda r: r.trial_deaths("Third Moscow trial"), ("rel", 0.0), fit=False),
+    Target("SU-LISTS-POSP", "lists of elite sentences approved 1937-39",
+           lambda r: float(r.s["lists"]["lists"]), ("rel", 0.5), fit=False),
+    Target("SU-MEM-ARR", "arrests 1937+1938 (Memorial estimate, at least)",
+           lambda r: r.years(["1937", "1938"], "arrests"), ("rel", 0.25), fit=False),
+    Target("SU-MEM-EXEC", "death sentences 1937+1938 (Memorial estimate, at least)",
+           lambda r: r.years(["1937", "1938"], "death_sentences"), ("rel", 0.25), fit=False),
+    Target("SU-WERTH-EXEC", "death sentences Aug 1937 - Nov 1938 (approximated by the "
+                            "1 Oct 1936 - 1 Nov 1938 window)",
+           lambda r: r.window(W2, "death_sentences"), ("rel", 0.25), fit=False),
+    Target("SU-ELLMAN-DEATHS", "death sentences + camp deaths 1937+1938",
+           lambda r: (r.years(["1937", "1938"], "death_sentences") or 0.0)
+           + (r.years(["1937", "1938"], "camp_deaths") or 0.0), ("rel", 0.25), fit=False),
+]
+
+
+def _nearest(row: Row, sim: float) -> float:
+    lo, hi = row.low, row.high
+    assert lo is not None and hi is not None
+    return min(max(sim, lo), hi)
+
+
+def judge(t: Target, row: Row, sim: float) -> dict[str, Any]:
+    ref = _nearest(row, sim)
+    rel = (sim - ref) / ref if ref else float("nan")
+    kind, x = t.tol
+    lo, hi = row.low or 0.0, row.high or 0.0
+    if kind == "rel":
+        ok = lo * (1 - x) - 1e-9 <= sim <= hi * (1 + x) + 1e-9
+        tol_text = f"±{x:.0%}"
+    elif kind == "factor":
+        ok = lo / x <= sim <= hi * x
+        tol_text = f"×/÷{x:g}"
+    else:
+        size = t.size or 1.0
+        ok = abs(sim - ref) / size * 100 <= x + 1e-9
+        tol_text = f"±{x:g} points of {size:g}"
+    logerr = abs(math.log(max(sim, 1e-9) / ref)) if ref > 0 else float("nan")
+    return {"rel_error": rel, "within": bool(ok), "tolerance": tol_text, "log_error": logerr}
+
+
+def compare(run: RunData) -> dict[str, Any]:
+    record = by_id()
+    rows = []
+    for t in TARGETS:
+        row = record.get(t.id)
+        if row is None or row.role != "target" or row.value is None:
+            continue
+        sim = t.get(run)
+        if sim is None:
+            continue
+        j = judge(t, row, sim)
+        rows.append({
+            "id": t.id, "quantity": row.quantity, "period": f"{row.period_start} – "
+            f"{row.period_end}", "record": row.value, "low": row.low, "high": row.high,
+            "unit": row.unit, "reliability": row.reliability, "source": row.source,
+            "simulated": sim, "what": t.what, "fit": t.fit, **j,
+        })
+    fitted = [r["log_error"] for r in rows if r["fit"] and not math.isnan(r["log_error"])]
+    score = float(np.mean(fitted)) if fitted else float("nan")
+    return {
+        "scenario": run.s["scenario"], "seed": run.s["seed"], "scale": run.s["scale"],
+        "targets": rows,
+        "score": {"mean_abs_log_error_fitted": score,
+                  "within_tolerance": sum(r["within"] for r in rows),
+                  "targets": len(rows),
+                  "fitted_within_tolerance": sum(r["within"] for r in rows if r["fit"]),
+                  "fitted": sum(r["fit"] for r in rows)},
+        "claims": claims(run),
+    }
+
+
+def _fate(run: RunData, name: str) -> str:
+    n = run.s.get("named", {}).get(name)
+    return "not in this scenario" if n is None else f"{n['fate']} {n['date'] or ''}".strip()
+
+
+def claims(run: RunData) -> list[dict[str, Any]]:
+    """The source article's claims: what it says, what the record says, what the model says."""
+    s = run.s
+    c = s.get("cohorts", {})
+    out = []
+
+    def share(key: str, what: str) -> str:
+        if key not in c or not c[key]["size"]:
+            return "not in this scenario"
+        v = c[key]
+        return f"{v[what]} of {v['size']} ({100 * v[what] / v['size']:.0f}%)"
+
+    yearly = s.get("yearly", {})
+    worst = max(yearly, key=lambda y: yearly[y]["arrests"]) if yearly else "n/a"
+    trials = s.get("trials", [])
+    public = sum(t["defendants"] for t in trials if t.get("public"))
+    model = {
+        "CLAIM-CC70": "shot: " + share("central_committee_1934", "shot"),
+        "CLAIM-1108": "arrested: " + share("congress_17", "arrested"),
+        "CLAIM-59": "not modelled (the 1939 Congress is not simulated)",
+        "CLAIM-MIL": "; ".join(f"{k.replace('_', ' ')} arrested {share(k, 'arrested')}"
+                               for k in ("marshals", "army_commanders",
+                                         "corps_division_commanders")),
+        "CLAIM-OFF-THIRD": "officers arrested: " + share("officers", "arrested"),
+        "CLAIM-SNK": "shot: " + share("first_government_1917", "shot"),
+        "CLAIM-PUBLIC70": f"{public} defendants in public show trials",
+        "CLAIM-400": f"{s.get('lists', {}).get('lists', 0)} lists with "
+                     f"{s.get('lists', {}).get('names_on_lists', 0)} names",
+        "CLAIM-1939": f"the year with most arrests is {worst}",
+        "CLAIM-YAGODA": "Yagoda: " + _fate(run, "Yagoda"),
+        "CLAIM-RADEK": "Radek: " + _fate(run, "Radek"),
+    }
+    for row in by_id().values():
+        if row.role != "claim":
+            continue
+        out.append({"id": row.id, "claim": row.quantity.replace("popular claim: ", ""),
+                    "record": row.notes, "model": model.get(row.id, "not modelled")})
+    return out
