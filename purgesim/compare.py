@@ -34,8 +34,13 @@ class RunData:
     """A finished run folder, loaded lazily."""
 
     def __init__(self, run_dir: Path | str | None = None,
-                 summary: dict[str, Any] | None = None) -> None:
+                 summary: dict[str, Any] | None = None, sim: Any = None) -> None:
         self.dir = Path(run_dir) if run_dir is not None else None
+        self.sim = sim
+        if summary is None and sim is not None:
+            from .results import summary as make_summary
+
+            summary = make_summary(sim)
         if summary is None:
             if self.dir is None or not (self.dir / "summary.json").is_file():
                 raise CompareError(f"run folder {str(run_dir)!r}: not a finished run "
@@ -66,6 +71,15 @@ class RunData:
 
     def op_until(self, key: str, what: str, until: str) -> float | None:
         """Cumulative `what` of an operation up to and including a date (operations.parquet)."""
+        if self.sim is not None:
+            sim = self.sim
+            if key not in sim.op_keys:
+                return None
+            o = sim.op_keys.index(key)
+            arr = {"arrests": sim.rec.arrests_op, "convictions": sim.rec.convictions_op,
+                   "shot": sim.rec.shot_op}[what]
+            d = sim.sc.day_of(dt.date.fromisoformat(until))
+            return float(arr[: max(min(d + 1, sim.n_days), 0), o].sum())
         if self.dir is None or not (self.dir / "operations.parquet").is_file():
             return None
         t = pq.read_table(self.dir / "operations.parquet")
@@ -87,6 +101,16 @@ class RunData:
         return None if c is None else float(c[what])
 
     def police_arrested(self, start: str, end: str) -> float | None:
+        if self.sim is not None:
+            from .codes import Cohort, Event
+
+            sim = self.sim
+            log = sim.log.rows
+            a = sim.sc.day_of(dt.date.fromisoformat(start))
+            b = sim.sc.day_of(dt.date.fromisoformat(end))
+            sel = (log["event"] == Event.ARRESTED) & (log["day"] >= a) & (log["day"] <= b)
+            police = sim.pop.cohort_members(Cohort.STATE_SECURITY)
+            return float(np.isin(np.unique(log["person"][sel]), police).sum())
         if self.dir is None or not (self.dir / "events.parquet").is_file():
             return None
         ev = pq.read_table(self.dir / "events.parquet", columns=["person", "date", "event"])
