@@ -244,6 +244,80 @@ def version() -> None:
     typer.echo(__version__)
 
 
+@app.command()
+def history(
+    country: Annotated[Optional[str], typer.Option(help="USSR or France")] = None,
+    topic: Annotated[Optional[str], typer.Option(help="words in the topic")] = None,
+    role: Annotated[Optional[str], typer.Option(
+        help="target, input, event, claim or context")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """The historical record shipped with purgesim, with its sources."""
+    from dataclasses import asdict
+
+    from .history import ROLES, select
+
+    if role is not None and role not in ROLES:
+        raise UserError(f"--role {role!r}: not allowed; allowed: {', '.join(ROLES)}")
+    rows = select(country, topic, role)
+    if json_:
+        typer.echo(json.dumps([asdict(r) for r in rows], indent=1))
+        return
+    t = Table(title=f"historical record ({len(rows)} rows)")
+    for col in ("id", "quantity", "period", "value", "unit", "role", "reliability", "source"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        value = "" if r.value is None else f"{r.value:,.6g}"
+        if r.value_low is not None or r.value_high is not None:
+            value += f" ({r.low:,.6g}–{r.high:,.6g})"
+        t.add_row(r.id, r.quantity, f"{r.period_start}–{r.period_end}", value, r.unit,
+                  r.role, r.reliability, r.source[:120])
+    console.print(t)
+
+
+@app.command()
+def compare(
+    run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
+    json_: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """A run against the historical record: every target it speaks to, and the claims."""
+    from .compare import CompareError, RunData
+    from .compare import compare as do_compare
+
+    try:
+        c = do_compare(RunData(run_dir))
+    except CompareError as e:
+        raise UserError(str(e)) from None
+    if json_:
+        typer.echo(json.dumps(c, indent=1, default=float))
+        return
+    t = Table(title=f"{c['scenario']} (seed {c['seed']}, scale {c['scale']:g}) against the "
+                    "record")
+    for col in ("id", "quantity", "period", "record", "simulated", "error", "tolerance", "ok",
+                "fit"):
+        t.add_column(col, overflow="fold", justify="right" if col in (
+            "record", "simulated", "error") else "left")
+    for r in c["targets"]:
+        rec = f"{r['record']:,.6g}"
+        if r["low"] != r["high"]:
+            rec += f" ({r['low']:,.6g}–{r['high']:,.6g})"
+        t.add_row(r["id"], r["quantity"][:60], r["period"], rec, f"{r['simulated']:,.6g}",
+                  f"{100 * r['rel_error']:+.0f}%", r["tolerance"],
+                  "[green]yes[/]" if r["within"] else "[red]no[/]", "fit" if r["fit"] else "")
+    console.print(t)
+    sc = c["score"]
+    console.print(f"score: mean |ln(sim/record)| over the {sc['fitted']} fitted targets = "
+                  f"{sc['mean_abs_log_error_fitted']:.3f}; within tolerance: "
+                  f"{sc['within_tolerance']} of {sc['targets']} targets "
+                  f"({sc['fitted_within_tolerance']} of {sc['fitted']} fitted)")
+    t = Table(title="the source article's claims, checked")
+    for col in ("claim", "record", "model"):
+        t.add_column(col, overflow="fold")
+    for r in c["claims"]:
+        t.add_row(r["claim"], r["record"], r["model"])
+    console.print(t)
+
+
 def main() -> None:
     try:
         app(standalone_mode=False)
