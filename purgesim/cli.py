@@ -318,6 +318,36 @@ def compare(
     console.print(t)
 
 
+@app.command()
+def experiment(
+    scenario: Annotated[str, typer.Argument(help="built-in scenario name or a .toml file")],
+    seeds: Annotated[int, typer.Option(help="seeds per variant")] = 10,
+    scale: Annotated[float, typer.Option(help="share of the mass population")] = 0.01,
+    variant: Annotated[Optional[list[str]], typer.Option(help="variants to run (all)")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="experiment folder (resumable)")] = None,
+    findings_file: Annotated[Optional[Path], typer.Option(
+        "--findings", help="write the findings page here (e.g. docs/findings.md)")] = None,
+) -> None:
+    """Counterfactuals with common random numbers; resumes an interrupted experiment."""
+    from .experiment import findings, run_experiment
+
+    out = out or Path("runs") / f"experiment-{Path(scenario).stem}-scale{scale:g}"
+    with Progress(TextColumn("[bold]{task.description}"), console=err, transient=True) as bar:
+        task = bar.add_task("experiment")
+        results = run_experiment(scenario, seeds, scale, out, variant,
+                                 progress=lambda m: bar.update(task, description=m))
+    command = "purgesim " + " ".join(sys.argv[1:])
+    text = findings(results, scenario, scale, command)
+    if findings_file:
+        findings_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = findings_file.with_name(f".{findings_file.name}.tmp")
+        tmp.write_text(text)
+        tmp.replace(findings_file)
+        console.print(f"findings written to {findings_file}")
+    else:
+        console.print(text)
+
+
 def main() -> None:
     try:
         app(standalone_mode=False)
