@@ -93,6 +93,7 @@ class Post(IntEnum):
     POLICE_REGIONAL_CHIEF = 13
     POLICE_OFFICER = 14
     COMMISSAR = 15  # people's commissar (minister) or deputy: the state hierarchy
+    NOTABLE = 16  # a public figure outside the assemblies (e.g. Hebert of the Paris Commune)
 
 
 class Cohort(IntEnum):

@@ -88,7 +88,7 @@ class Sim:
         self.op_keys = [o.key for o in scenario.operations]
         self.rec = Recorder(self)
         leaders = self.pop.heads_with_post(Post.LEADER)
-        self.leader = int(leaders[0]) if leaders.size else -1
+        self.leader = int(leaders[0]) if leaders.size and scenario.immune_leader else -1
         self.police_chief = -1
         self.halted = False
         self.halt_day = -1

@@ -103,7 +103,7 @@ def run_one(base: dict[str, Any], variant: Variant, seed: int, scale: float) -> 
         "by_cause": {Cause(c).name.lower(): float(total[int(c)]) for c in Cause
                      if total[int(c)] > 0},
         "police_arrested_by_cause": by_cause,
-        "halt": s["events"].get("halt"),
+        "halt": (s["events"].get("halt") or {}).get("date"),
         "monthly_arrests": months,
         "yearly": s["yearly"],
     }

@@ -306,6 +306,7 @@ class Population:
     branches: list[tuple[str, int, int]] = field(default_factory=list)  # head-index ranges
     geo: np.ndarray = field(init=False)
     names: dict[str, int] = field(default_factory=dict)
+    factions: dict[str, np.ndarray] = field(default_factory=dict)  # faction -> member ids
 
     def __post_init__(self) -> None:
         elite_key = int(rng.key(self.seed, -1, 0, rng.P_PERM_ELITE)) & 0x7FFFFFFFFFFFFFFF

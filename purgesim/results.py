@@ -97,17 +97,37 @@ def cascade_stats(sim: Sim) -> dict[str, Any]:
     }
 
 
+def _attrition(sim: Sim, members: np.ndarray, ever: np.ndarray) -> dict[str, int]:
+    st = sim.pop.state[members]
+    return {"size": int(members.size), "arrested": int(np.isin(members, ever).sum()),
+            "shot": int((st == State.SHOT).sum())}
+
+
 def cohort_stats(sim: Sim) -> dict[str, Any]:
+    """Attrition of each cohort, under the scenario's labels (`cohort_labels`)."""
     log = sim.log.rows
     ever = np.unique(log["person"][log["event"] == Event.ARRESTED])
+    labels = sim.sc.cohort_labels
     out = {}
     for c, key in COHORT_KEYS.items():
-        members = sim.pop.cohort_members(c)
-        st = sim.pop.state[members]
-        out[key] = {"size": int(members.size),
-                    "arrested": int(np.isin(members, ever).sum()),
-                    "shot": int((st == State.SHOT).sum())}
+        label = labels.get(key, key)
+        if label:
+            out[label] = _attrition(sim, sim.pop.cohort_members(c), ever)
     return out
+
+
+def faction_stats(sim: Sim) -> dict[str, Any]:
+    log = sim.log.rows
+    ever = np.unique(log["person"][log["event"] == Event.ARRESTED])
+    return {name: _attrition(sim, ids, ever) for name, ids in sim.pop.factions.items()}
+
+
+def region_stats(sim: Sim) -> dict[str, Any]:
+    rec = sim.rec
+    return {name: {"arrests": round(float(rec.arrests_region[:, r].sum())),
+                   "convictions": round(float(rec.convictions_region[:, r].sum())),
+                   "death_sentences": round(float(rec.shot_region[:, r].sum()))}
+            for r, name in enumerate(sim.pop.region_names)}
 
 
 def named_stats(sim: Sim) -> dict[str, Any]:
@@ -195,6 +215,8 @@ def summary(sim: Sim) -> dict[str, Any]:
         "yearly": yearly,
         "windows": windows,
         "cohorts": cohort_stats(sim),
+        "factions": faction_stats(sim),
+        "regions": region_stats(sim),
         "operations": operations_stats(sim),
         "channels": channel_shares(sim),
         "named": named_stats(sim),

@@ -40,6 +40,11 @@ class Region(Strict):
     opposition_share: float = Field(0.05, ge=0, le=1,
                                     description="former oppositionists among party members")
     police_officers: int | None = Field(None, ge=1, description="state-security officers here")
+    routine_factor: float = Field(1.0, ge=0, le=100,
+                                  description="multiplies routine arrests here (civil war)")
+    shot_factor: float = Field(1.0, ge=0, le=100,
+                               description="multiplies death sentences of ordinary cases here "
+                                           "(civil-war regions)")
 
 
 class Cohorts(Strict):
@@ -63,10 +68,12 @@ class Named(Strict):
     name: str
     place: Literal[
         "leader", "politburo", "central_committee", "delegate", "old_bolshevik", "commissar",
+        "notable",
         "foreign_communist", "marshal", "army_commander", "police_chief", "first_government",
     ]
     first_government: bool = False
     central_committee: bool = False
+    faction: str = ""
     state: Literal["free", "camp", "died", "abroad"] = "free"
     real_fate: str = ""
     real_date: str = ""
@@ -87,6 +94,7 @@ class Operation(Strict):
     end: dt.date | None = None
     cat1: float = Field(ge=0, description="initial limit, category 1 (shoot), full scale")
     cat2: float = Field(ge=0, description="initial limit, category 2 (camp), full scale")
+    regions: list[str] = Field([], description="restrict the operation to these regions")
     source: str = ""
 
 
@@ -94,14 +102,16 @@ class Event(Strict):
     date: dt.date
     kind: Literal[
         "chief_change", "show_trial", "closed_trial", "arrest", "limits", "halt",
-        "intensity", "vigilance", "opposition_campaign", "note",
+        "intensity", "vigilance", "opposition_campaign", "note", "tribunal",
     ]
     label: str = ""
     new: str = ""  # chief_change: incoming chief's name
     defendants: list[str] = []  # show_trial/closed_trial/arrest: named people
     anonymous: int = Field(0, ge=0)  # extra unnamed defendants
-    anonymous_from: Literal["old_bolshevik", "army_commander", "corps_division_commander",
-                            "central_committee", "police_officer"] = "old_bolshevik"
+    anonymous_from: str = Field(
+        "old_bolshevik", pattern=r"^(old_bolshevik|army_commander|corps_division_commander|"
+        r"central_committee|police_officer|delegate|notable|faction:[A-Za-z' -]+)$")
+    settings: dict[str, float | bool] = {}  # tribunal: new values of trials parameters
     death: list[str] = []  # names sentenced to death ("*" = all)
     anonymous_death: int = Field(0, ge=0)
     operation: str = ""  # limits
@@ -110,6 +120,13 @@ class Event(Strict):
     level: float = Field(1.0, ge=0, le=100)
     rate: float = Field(0.0, ge=0, le=1)  # opposition_campaign: share per day
     source: str = ""
+
+
+class Faction(Strict):
+    """A faction of the assembly (the Convention): its deputies form one unit."""
+
+    name: str
+    size: int = Field(ge=1, le=100000)
 
 
 class Scenario(Strict):
@@ -126,6 +143,10 @@ class Scenario(Strict):
     regions: list[Region]
     cohorts: Cohorts = Cohorts()
     named: list[Named] = []
+    factions: list[Faction] = []
+    immune_leader: bool = Field(True, description="the leader can never be arrested")
+    cohort_labels: dict[str, str] = Field(
+        default_factory=dict, description="rename cohorts in outputs ('' hides one)")
     operations: list[Operation] = []
     events: list[Event] = []
     camp_mortality: dict[str, float] = Field(
@@ -162,6 +183,22 @@ class Scenario(Strict):
                     raise ValueError(f"event on {e.date} names {who!r}, who is not among 'named'")
             if e.kind == "limits" and e.operation not in ops:
                 raise ValueError(f"event on {e.date}: unknown operation {e.operation!r}")
+            if e.kind == "tribunal":
+                fields = M.trials.Params.model_fields
+                for k in e.settings:
+                    if k not in fields or k == "enabled":
+                        raise ValueError(f"event on {e.date}: unknown trials parameter {k!r}")
+            if e.anonymous_from.startswith("faction:") and \
+                    e.anonymous_from[8:] not in {f.name for f in self.factions}:
+                raise ValueError(f"event on {e.date}: unknown faction {e.anonymous_from[8:]!r}")
+        regions = {r.name for r in self.regions}
+        for o in self.operations:
+            for r in o.regions:
+                if r not in regions:
+                    raise ValueError(f"operation {o.key}: unknown region {r!r}")
+        for n in self.named:
+            if n.faction and n.faction not in {f.name for f in self.factions}:
+                raise ValueError(f"named {n.name}: unknown faction {n.faction!r}")
         for year in self.camp_mortality:
             if not year.isdigit():
                 raise ValueError(f"camp_mortality key {year!r} must be a year")

@@ -117,20 +117,40 @@ def build_population(sc: Scenario) -> Population:
         if name:
             named_at[name] = g
     n_del = max(co.congress - co.central_committee, 0)
-    per = max(1, math.ceil(n_del / max(R, 1)))
     dl_named = take("delegate")
-    k = 0
-    for r in range(R):
-        if k >= n_del:
-            break
-        u = el.unit_open(f"Congress delegation {sc.regions[r].name}")
-        for _ in range(min(per, n_del - k)):
-            name = dl_named[k][0] if k < len(dl_named) else None
-            g = el.add(Post.DELEGATE, _bit(Cohort.CONGRESS_17), cc[k % len(cc)] if cc else 0,
-                       u, r)
-            if name:
-                named_at[name] = g
-            k += 1
+    faction_heads: dict[str, list[int]] = {}
+    if sc.factions:
+        # the assembly is organised by faction, not by region (the Convention)
+        groups = [(f.name, f.size) for f in sc.factions]
+        rest = n_del - sum(size for _, size in groups)
+        if rest > 0:
+            groups.append(("", rest))
+        k = 0
+        for fname, size in groups:
+            u = el.unit_open(f"Faction {fname}" if fname else "Unaligned deputies")
+            mine = [n for n in named if n.place == "delegate" and n.faction == fname]
+            heads = faction_heads.setdefault(fname, [])
+            for j in range(max(size, len(mine))):
+                g = el.add(Post.DELEGATE, _bit(Cohort.CONGRESS_17), cc[k % len(cc)] if cc else 0,
+                           u, k)
+                heads.append(g)
+                if j < len(mine):
+                    named_at[mine[j].name] = g
+                k += 1
+    else:
+        per = max(1, math.ceil(n_del / max(R, 1)))
+        k = 0
+        for r in range(R):
+            if k >= n_del:
+                break
+            u = el.unit_open(f"Congress delegation {sc.regions[r].name}")
+            for _ in range(min(per, n_del - k)):
+                name = dl_named[k][0] if k < len(dl_named) else None
+                g = el.add(Post.DELEGATE, _bit(Cohort.CONGRESS_17),
+                           cc[k % len(cc)] if cc else 0, u, r)
+                if name:
+                    named_at[name] = g
+                k += 1
 
     # --- the state: people's commissars and their deputies, under the Politburo
     u = el.unit_open("Council of People's Commissars")
@@ -152,6 +172,11 @@ def build_population(sc: Scenario) -> Population:
         g = el.add(Post.OLD_BOLSHEVIK, c, -1, u, 0)
         if name:
             named_at[name] = g
+    nt_named = take("notable")
+    if nt_named:
+        u = el.unit_open("Notables")
+        for name, _, _ in nt_named:
+            named_at[name] = el.add(Post.NOTABLE, 0, -1, u, 0)
     u = el.unit_open("Comintern")
     fc_named = take("foreign_communist")
     for i in range(max(co.foreign_communists, len(fc_named))):
@@ -286,6 +311,13 @@ def build_population(sc: Scenario) -> Population:
     )
     for name, g in named_at.items():
         pop.names[name] = g * H
+    for nm in named:
+        if nm.faction:
+            faction_heads.setdefault(nm.faction, [])
+            if named_at[nm.name] not in faction_heads[nm.faction]:
+                faction_heads[nm.faction].append(named_at[nm.name])
+    pop.factions = {f: np.array(sorted(h), dtype=np.int64) * H
+                    for f, h in faction_heads.items() if f}
     initial = {"free": State.FREE, "camp": State.CAMP, "died": State.DIED,
                "abroad": State.ABROAD}
     for nm in named:

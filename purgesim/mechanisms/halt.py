@@ -2,7 +2,13 @@
 
 Scripted mode: the scenario's `halt` event (the decree of 17 Nov 1938) stops it.  Endogenous
 mode: the leader stops it himself when the disruption he sees, the share of officials (elite
-post-holders) arrested since the start, reaches `disruption_threshold`.
+post-holders) arrested since the start, reaches `disruption_threshold`.  Coup mode (the French
+Thermidor): every week each deputy of the assembly at large weighs his personal risk, the
+share of his own faction arrested in the last `fear_window` days plus the share of all
+deputies arrested in that time plus a personal disposition (uniform in [0, `fear_spread`]);
+when the share of deputies whose risk exceeds `fear_threshold` reaches `coup_share`, they
+overthrow the leaders: the members of `coup_faction` are arrested and executed, and the mass
+phase stops as at a halt.
 
 At the halt: the mass operations stop and the troikas are abolished; interrogation intensity
 and vigilance pressure fall to their post-halt levels; each pending case (in interrogation or
@@ -17,15 +23,16 @@ from typing import Any, Literal
 import numpy as np
 
 from .. import rng
-from ..codes import Cause, Post, State
+from ..codes import Cause, Cohort, Event, Post, State
 from ..params import MechanismParams, P
 from .base import Mechanism as Base
 
 
 class Params(MechanismParams):
-    mode: Literal["scripted", "endogenous"] = P(
+    mode: Literal["scripted", "endogenous", "coup"] = P(
         "scripted", meaning="scripted: the halt comes on the scenario's date; endogenous: "
-                            "the leader halts when disruption crosses the threshold")
+                            "the leader halts when disruption crosses the threshold; coup: "
+                            "the deputies overthrow the leaders when enough fear they are next")
     disruption_threshold: float = P(0.25, 0.0, 1.0, unit="share",
                                     meaning="share of officials arrested at which the leader "
                                             "halts (endogenous mode)", free=True)
@@ -35,6 +42,21 @@ class Params(MechanismParams):
                                meaning="interrogation intensity after the halt")
     pressure_after: float = P(0.2, 0.0, 10.0, unit="x",
                               meaning="vigilance pressure after the halt")
+    release_detained: float = P(0.0, 0.0, 1.0, unit="share",
+                                meaning="share of people in camp or detention released at the "
+                                        "halt (France: suspects freed after Thermidor)")
+    fear_window: int = P(60, 1, 3650, unit="days",
+                         meaning="coup mode: arrests of the last days that a deputy weighs")
+    fear_threshold: float = P(0.15, 0.0, 5.0, unit="share",
+                              meaning="coup mode: personal risk above which a deputy fears he "
+                                      "is next", free=True)
+    fear_spread: float = P(0.1, 0.0, 5.0, unit="share",
+                           meaning="coup mode: spread of the deputies' personal dispositions")
+    coup_share: float = P(0.5, 0.0, 1.0, unit="share",
+                          meaning="coup mode: share of deputies in fear that brings the coup",
+                          free=True)
+    coup_faction: str = P("", meaning="coup mode: the faction overthrown (arrested and "
+                                      "executed)")
 
 
 class Mechanism(Base):
@@ -47,6 +69,11 @@ class Mechanism(Base):
                                      Post.POLICE_REGIONAL_CHIEF, Post.POLICE_OFFICER])
         self.officials = np.flatnonzero(posts) * pop.hsize
         self.released = 0.0
+        self.deputies = pop.cohort_members(Cohort.CONGRESS_17)
+        heads = self.deputies // pop.hsize
+        self.deputy_unit = pop.e_unit[heads].astype(np.int64) if heads.size else heads
+        self.disposition = sim.draws(self.deputies, rng.P_LEADER, day=-1) * self.p.fear_spread
+        self.fear_log: list[tuple[str, float]] = []
 
     def disruption(self) -> float:
         st = self.sim.pop.state[self.officials]
@@ -54,10 +81,40 @@ class Mechanism(Base):
 
     def step(self, day: int) -> None:
         sim = self.sim
-        if not self.on or sim.halted or self.p.mode != "endogenous" or day % 7:
+        if not self.on or sim.halted or day % 7:
             return
-        if self.disruption() >= self.p.disruption_threshold:
+        if self.p.mode == "endogenous" and self.disruption() >= self.p.disruption_threshold:
             self.do_halt(day)
+        elif self.p.mode == "coup" and self.deputies.size:
+            share = self.fear(day)
+            self.fear_log.append((sim.date(day), share))
+            if share >= self.p.coup_share:
+                self.coup(day)
+
+    def fear(self, day: int) -> float:
+        """Share of deputies at large whose perceived personal risk exceeds the threshold."""
+        sim = self.sim
+        log = sim.log.rows
+        recent = log["person"][(log["event"] == Event.ARRESTED)
+                               & (log["day"] > day - self.p.fear_window)]
+        hit = np.isin(self.deputies, recent)
+        free = np.isin(sim.pop.state[self.deputies], [State.FREE, State.RELEASED])
+        if not free.any():
+            return 0.0
+        units, inv = np.unique(self.deputy_unit, return_inverse=True)
+        unit_share = np.bincount(inv, weights=hit) / np.bincount(inv)
+        risk = unit_share[inv] + hit.mean() + self.disposition
+        return float(np.mean(risk[free] > self.p.fear_threshold))
+
+    def coup(self, day: int) -> None:
+        sim = self.sim
+        sim.endogenous["thermidor"] = {"date": sim.date(day)}
+        leaders = sim.pop.factions.get(self.p.coup_faction, np.empty(0, dtype=np.int64))
+        sim.police_chief = -1
+        sim.leader = -1
+        sim.arrest(leaders, Cause.ORDER)
+        sim.mechs["trials"].sentence_now(leaders, "shot")
+        self.do_halt(day)
 
     def do_halt(self, day: int) -> None:
         sim = self.sim
@@ -65,7 +122,7 @@ class Mechanism(Base):
             return
         sim.halted = True
         sim.halt_day = day
-        sim.endogenous["halt"] = sim.date(day)
+        sim.endogenous["halt"] = {"date": sim.date(day)}
         sim.intensity = self.p.intensity_after
         sim.pressure = self.p.pressure_after
         trials = sim.mechs["trials"]
@@ -78,7 +135,15 @@ class Mechanism(Base):
             table.keep(~go)
             trials.release(freed, Cause.HALT)
             self.released += float(sim.pop.weight(freed).sum())
+        if self.p.release_detained > 0:
+            held = np.flatnonzero(sim.pop.state == State.CAMP)  # once, at the halt
+            go = held[sim.draws(held, rng.P_HALT_RELEASE + 1) < self.p.release_detained]
+            sim.pop.state[go] = State.RELEASED
+            sim.record(go, Event.RELEASED, int(Cause.HALT))
+            sim.rec.left_camp(go, died=False)
+            self.released += float(sim.pop.weight(go).sum())
 
     def summary(self) -> dict[str, Any]:
-        return {"mode": self.p.mode, "date": self.sim.endogenous.get("halt"),
-                "released_pending": self.released}
+        h = self.sim.endogenous.get("halt")
+        return {"mode": self.p.mode, "date": h["date"] if h else None,
+                "released": self.released, "fear": self.fear_log[-12:]}

@@ -87,6 +87,10 @@ class Mechanism(Base):
     def _event_opposition_campaign(self, e: Any, day: int) -> None:
         self.sim.opposition_rate = e.rate
 
+    def _event_tribunal(self, e: Any, day: int) -> None:
+        """A new law for the tribunals (e.g. 22 Prairial: death or acquittal, no defence)."""
+        self.sim.mechs["trials"].change_law(e.settings)
+
     def _event_limits(self, e: Any, day: int) -> None:
         self.sim.mechs["quotas"].add_limits(e.operation, e.cat1, e.cat2)
 
@@ -120,7 +124,10 @@ class Mechanism(Base):
             self.reserved.pop(i, None)
         anon = np.empty(0, dtype=np.int64)
         if e.anonymous:
-            pool = pop.heads_with_post(Post[e.anonymous_from.upper()])
+            if e.anonymous_from.startswith("faction:"):
+                pool = pop.factions.get(e.anonymous_from[8:], np.empty(0, dtype=np.int64))
+            else:
+                pool = pop.heads_with_post(Post[e.anonymous_from.upper()])
             pool = pool[~np.isin(pool, list(pop.names.values()))]
             st = pop.state[pool]
             ok = np.isin(st, [State.FREE, State.SUSPECT, State.ARRESTED,

@@ -66,6 +66,8 @@ class Mechanism(Base):
             for r, rg in enumerate(sc.regions):
                 share = rg.element_share if op.target == "element" else \
                     rg.nationalities.get(op.target, 0.0)
+                if op.regions and rg.name not in op.regions:
+                    share = 0.0
                 self.pool[o, r] = share * rg.population
         self.limit = np.zeros((O, R, 2))
         for o, op in enumerate(self.ops):
@@ -111,6 +113,8 @@ class Mechanism(Base):
                 continue
             mask, value = self.masks[o]
             for r in range(pop.n_regions):
+                if self.pool[o, r] <= 0:
+                    continue
                 remaining = self.limit[o, r].sum() - self.arrested[o, r]
                 if remaining <= 0:
                     continue

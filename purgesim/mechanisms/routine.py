@@ -3,7 +3,7 @@
 The NKVD convicted about 275,000 people for counter-revolutionary crimes in 1936 and about
 64,000 in 1939 (record rows SU-Y1936-CONV, SU-Y1939-CONV) without mass operations.  This
 module keeps that background: a national rate of arrests per year, spread over the regions in
-proportion to their population and drawn preferentially from registered elements and former
+proportion to their population (times each region's `routine_factor`: civil-war regions) and drawn preferentially from registered elements and former
 oppositionists.  Outputs: arrests with cause ROUTINE.
 """
 
@@ -37,7 +37,8 @@ class Mechanism(Base):
         total = float(pop.region_start[-1] - pop.region_start[0])
         for r in range(pop.n_regions):
             lo, hi = int(pop.region_start[r]), int(pop.region_start[r + 1])
-            lam = rate / 365.0 * pop.scale * (hi - lo) / total
+            f = sim.sc.regions[r].routine_factor
+            lam = rate / 365.0 * pop.scale * (hi - lo) / total * f
             k = rng.poisson_keyed(lam, sim.seed, day, r, rng.P_ROUTINE_COUNT)
             if k == 0:
                 continue

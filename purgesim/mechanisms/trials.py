@@ -52,12 +52,21 @@ class Params(MechanismParams):
                                    meaning="share of cases released by the courts after the halt",
                                    free=True)
     camp_years: int = P(8, 1, 25, unit="years", meaning="camp term")
+    death_or_acquittal: bool = P(False, meaning="ordinary cases end in death or acquittal only "
+                                                "(the French Law of 22 Prairial)")
 
 
 class Mechanism(Base):
     def __init__(self, sim: Any, params: Params) -> None:
         super().__init__(sim, params)
         self.lists: list[tuple[int, int]] = []  # (day, names on the list)
+        self.shot_factor = np.array([rg.shot_factor for rg in sim.sc.regions])
+        self.laws: list[dict[str, Any]] = []
+
+    def change_law(self, settings: dict[str, Any]) -> None:
+        """New values for some of the tribunals' parameters, validated like the scenario's."""
+        self.p = type(self.p).model_validate({**self.p.model_dump(), **settings})
+        self.laws.append({"date": self.sim.date(), **settings})
 
     # ------------------------------------------------------------------ routing
     def enqueue(self, cases: np.ndarray, day: int) -> None:
@@ -117,13 +126,17 @@ class Mechanism(Base):
             mass_phase = (not sim.halted) and any(
                 sim.mechs["quotas"].active(o, day) for o in range(len(sim.op_keys)))
             p_shot = self.p.p_shot_mass_phase if mass_phase else self.p.p_shot
+            p_shot = np.minimum(p_shot * self.shot_factor[cases["region"]], 1.0)
             p_acq = self.p.p_acquit_after_halt if sim.halted else self.p.p_acquit
             s = other & (u < p_shot)
-            acq = other & ~s & (v < p_acq)
-            ex = other & ~s & ~acq & (v < p_acq + (1 - p_acq) * self.p.p_exile)
-            shot |= s
-            exile |= ex
-            camp |= other & ~s & ~acq & ~ex
+            if self.p.death_or_acquittal and not sim.halted:
+                shot |= s
+            else:
+                acq = other & ~s & (v < p_acq)
+                ex = other & ~s & ~acq & (v < p_acq + (1 - p_acq) * self.p.p_exile)
+                shot |= s
+                exile |= ex
+                camp |= other & ~s & ~acq & ~ex
         acquitted = ~(shot | camp | exile)
         for mask, outcome in ((shot, "shot"), (camp, "camp"), (exile, "exile"),
                               (acquitted, "acquitted")):
@@ -167,4 +180,5 @@ class Mechanism(Base):
     def summary(self) -> dict[str, Any]:
         sizes = [n for _, n in self.lists]
         return {"lists": len(self.lists), "names_on_lists": int(sum(sizes)),
-                "mean_list_size": float(np.mean(sizes)) if sizes else 0.0}
+                "mean_list_size": float(np.mean(sizes)) if sizes else 0.0,
+                "laws": self.laws}
