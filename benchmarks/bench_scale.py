@@ -1,0 +1,196 @@
+"""How the cost of a full run grows with the scale: time, memory, events.
+
+Runs a scenario (default ``ussr-1937``, seed 1) at each scale given on the command line, each in
+a fresh Python process so that the peak resident memory (``ru_maxrss``) is that scale's own.
+A warm-up run at a tiny scale comes first, so numba's compilation (cached on disk with
+``cache=True``) is not counted in any measured run.
+
+    python benchmarks/bench_scale.py                 # scales 0.001 0.01 0.1
+    python benchmarks/bench_scale.py 0.001 0.01 0.1 1
+    python benchmarks/bench_scale.py --scenario toy 0.5 1
+    python benchmarks/bench_scale.py --repeat 3       # keep the fastest of 3 runs per scale
+
+Writes ``benchmarks/results/scale.json`` and ``benchmarks/results/scale.md`` and prints the
+table.  Measured per scale (all in the child process):
+
+* people simulated (rows of the population, elite block included) and the elite block's size;
+* build seconds (``Sim(scenario)``: the society, the mechanisms), run seconds (``Sim.run``),
+  total wall seconds (loading the scenario + build + run; interpreter start-up and imports,
+  reported separately as ``startup_seconds`` by the parent, are not included);
+* peak RSS in MB, and the RSS already taken after the imports (the fixed cost);
+* bytes per person: ``sum(Population.nbytes()) / n`` (the person arrays) and peak RSS / n;
+* events logged (rows of the event log) and events per run second;
+* seconds per phase of the day (``Sim.timing``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results"
+WARMUP_SCALE = 0.0001
+
+
+def _rss_mb() -> float:
+    """Peak resident set size of this process so far, in MB (ru_maxrss is in KB on Linux)."""
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kb / 1024 if sys.platform != "darwin" else kb / 2**20
+
+
+def child(scenario: str, scale: float, seed: int) -> dict:
+    """Run one scale in this process and return the measurements."""
+    t_import = time.perf_counter()
+    from purgesim.engine import Sim
+    from purgesim.scenario import load
+
+    import_seconds = time.perf_counter() - t_import
+    rss_base = _rss_mb()
+    t0 = time.perf_counter()
+    sc = load(scenario, scale=scale, seed=seed)
+    t1 = time.perf_counter()
+    sim = Sim(sc)
+    t2 = time.perf_counter()
+    sim.run()
+    t3 = time.perf_counter()
+    pop = sim.pop
+    n = pop.n
+    rss_peak = _rss_mb()
+    array_bytes = sum(pop.nbytes().values())
+    run_seconds = t3 - t2
+    return {
+        "scenario": scenario,
+        "scale": scale,
+        "seed": seed,
+        "people": n,
+        "elite_rows": int(pop.n_elite),
+        "days": int(sim.n_days),
+        "import_seconds": import_seconds,
+        "load_seconds": t1 - t0,
+        "build_seconds": t2 - t1,
+        "population_seconds": sim.build_seconds,
+        "run_seconds": run_seconds,
+        "total_seconds": t3 - t0,
+        "rss_after_imports_mb": rss_base,
+        "peak_rss_mb": rss_peak,
+        "population_bytes": array_bytes,
+        "bytes_per_person_arrays": array_bytes / n,
+        "bytes_per_person_rss": rss_peak * 2**20 / n,
+        "events": int(sim.log.n),
+        "events_per_second": sim.log.n / run_seconds if run_seconds > 0 else 0.0,
+        "phases": {t.name: t.seconds for t in sim.timing},
+    }
+
+
+def run_child(scenario: str, scale: float, seed: int) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    t0 = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child", "--scenario", scenario,
+         "--seed", str(seed), str(scale)],
+        check=True, capture_output=True, text=True, env=env,
+    )
+    wall = time.perf_counter() - t0
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["process_seconds"] = wall
+    result["startup_seconds"] = wall - result["total_seconds"]
+    return result
+
+
+def machine() -> dict:
+    def version(mod: str) -> str:
+        try:
+            return __import__(mod).__version__
+        except Exception:  # pragma: no cover - informative only
+            return "?"
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                                capture_output=True, text=True).stdout.strip()
+    except OSError:
+        commit = ""
+    return {
+        "date": dt.datetime.now().isoformat(timespec="seconds"),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": version("numpy"),
+        "numba": version("numba"),
+        "commit": commit,
+    }
+
+
+def table(results: list[dict]) -> str:
+    head = ("| scale | people | build s | run s | total s | peak RSS MB | RSS after imports MB "
+            "| B/person (arrays) | B/person (peak RSS) | events | events/s |")
+    lines = [head, "|" + "---|" * 11]
+    for r in results:
+        lines.append(
+            f"| {r['scale']:g} | {r['people']:,} | {r['build_seconds']:.2f} "
+            f"| {r['run_seconds']:.2f} | {r['total_seconds']:.2f} | {r['peak_rss_mb']:.0f} "
+            f"| {r['rss_after_imports_mb']:.0f} | {r['bytes_per_person_arrays']:.2f} "
+            f"| {r['bytes_per_person_rss']:.1f} "
+            f"| {r['events']:,} | {r['events_per_second']:,.0f} |")
+    phases = list(results[0]["phases"])
+    lines += ["", "Seconds per phase of the day (whole run):", "",
+              "| phase | " + " | ".join(f"scale {r['scale']:g}" for r in results) + " |",
+              "|---|" + "---|" * len(results)]
+    for ph in phases:
+        lines.append(f"| {ph} | " + " | ".join(f"{r['phases'][ph]:.3f}" for r in results)
+                     + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("scales", nargs="*", type=float, default=[0.001, 0.01, 0.1])
+    ap.add_argument("--scenario", default="ussr-1937")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs per scale, each in a fresh process; the fastest is kept "
+                         "(the machine may be shared)")
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(child(args.scenario, args.scales[0], args.seed)))
+        return
+    info = machine()
+    print(f"{info['date']}  {info['processor']}, {info['cpus']} CPUs, Python {info['python']}, "
+          f"numpy {info['numpy']}, numba {info['numba']}, commit {info['commit']}")
+    warm = run_child(args.scenario, WARMUP_SCALE, args.seed)
+    print(f"warm-up at scale {WARMUP_SCALE:g}: {warm['process_seconds']:.1f} s")
+    results = []
+    for s in args.scales:
+        runs = [run_child(args.scenario, s, args.seed) for _ in range(max(args.repeat, 1))]
+        r = min(runs, key=lambda x: x["total_seconds"])
+        r["repeats_total_seconds"] = [x["total_seconds"] for x in runs]
+        results.append(r)
+        print(f"scale {s:g}: {r['people']:,} people, build {r['build_seconds']:.2f} s, "
+              f"run {r['run_seconds']:.2f} s, peak RSS {r['peak_rss_mb']:.0f} MB, "
+              f"{r['events']:,} events", flush=True)
+    md = table(results)
+    print()
+    print(md)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "scale.json").write_text(
+        json.dumps({"machine": info, "warmup": warm, "results": results}, indent=2) + "\n")
+    (args.out / "scale.md").write_text(
+        f"# {args.scenario} by scale\n\nMeasured {info['date']} on {info['processor']}, "
+        f"{info['cpus']} CPUs (commit {info['commit']}, scenario {args.scenario}, "
+        f"seed {args.seed}, fastest of {args.repeat} run(s) per scale).\n\n{md}\n")
+
+
+if __name__ == "__main__":
+    main()
