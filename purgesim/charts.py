@@ -1,0 +1,1144 @@
+"""The charts and tables of a run, as Plotly figure JSON and small HTML tables.
+
+One module builds every chart; the HTML report (`purgesim report`) inlines them and the
+dashboard (`purgesim serve`) serves the very same JSON, so the two never disagree.  Figures
+are plain dicts (``{"data": [...], "layout": {...}}``) built from the files of a run folder
+(summary.json and the Parquet series); nothing here needs the simulation in memory.
+
+The historical record (`purgesim.history`) is drawn on the same axes as the run wherever
+it speaks to a quantity, but only for runs of a USSR-sized society (see `record_applies`):
+the `toy` scenario is an invented country and is shown without the record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import math
+import re
+from collections import defaultdict, deque
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from .history import Row, by_id
+
+Figure = dict[str, Any]
+Section = dict[str, Any]
+
+#: arrest channels in the order they are stacked, with their colours
+CHANNELS: list[tuple[str, str, str]] = [
+    ("order", "orders from the top", "#7f0000"),
+    ("quota", "quota operations", "#d62728"),
+    ("chief_replacement", "replaced chief's clients", "#ff7f0e"),
+    ("confession", "named in a confession", "#1f77b4"),
+    ("denunciation", "denunciation", "#9467bd"),
+    ("vigilance", "lack of vigilance", "#8c564b"),
+    ("defender", "defended the accused", "#17becf"),
+    ("relative", "relative of the convicted", "#bcbd22"),
+    ("routine", "routine policing", "#7f7f7f"),
+]
+
+#: cohorts in the order of the attrition chart; the first one a person belongs to colours him
+COHORTS: list[tuple[str, str, str]] = [
+    ("politburo_1934", "Politburo 1934", "#67000d"),
+    ("central_committee_1934", "Central Committee 1934", "#d62728"),
+    ("first_government_1917", "first government 1917", "#e377c2"),
+    ("congress_17", "17th Congress", "#ff7f0e"),
+    ("marshals", "marshals", "#2ca02c"),
+    ("army_commanders", "army commanders", "#2ca02c"),
+    ("corps_division_commanders", "corps & division commanders", "#98df8a"),
+    ("officers", "officers", "#bcbd22"),
+    ("state_security", "state security", "#1f77b4"),
+]
+COHORT_COLOUR = {k: c for k, _, c in COHORTS}
+OTHER_COLOURS = {"relative": "#9467bd", "elite": "#8c564b", "ordinary": "#aaaaaa"}
+
+OP_COLOURS = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
+              "#17becf", "#bcbd22", "#7f7f7f"]
+
+#: record rows answering an operation's cumulative figures: (operation, measure, row, date)
+OP_RECORD: list[tuple[str, str, str, str]] = [
+    ("order_00447", "arrests", "SU-447-370815-ARR", "1937-08-15"),
+    ("order_00447", "arrests", "SU-447-370901-ARR", "1937-09-01"),
+    ("order_00447", "arrests", "SU-361036-381101-ARR447", "1938-11-01"),
+    ("order_00447", "convictions", "SU-447-370815-CONV", "1937-08-15"),
+    ("order_00447", "convictions", "SU-447-CONV-FINAL", "1938-11-17"),
+    ("order_00447", "shot", "SU-447-370901-SHOT", "1937-09-01"),
+    ("order_00447", "shot", "SU-447-370907-SHOT", "1937-09-07"),
+    ("order_00447", "shot", "SU-447-SHOT-FINAL", "1938-11-17"),
+    ("polish", "arrests", "SU-NAT-POL-ARR", "1938-11-17"),
+    ("polish", "convictions", "SU-NAT-POL-CONV", "1938-11-17"),
+    ("polish", "shot", "SU-NAT-POL-SHOT", "1938-11-17"),
+    ("german", "convictions", "SU-NAT-GER-CONV", "1938-11-17"),
+    ("german", "shot", "SU-NAT-GER-SHOT", "1938-11-17"),
+    ("harbin", "arrests", "SU-HARB-380207-ARR", "1938-02-07"),
+    ("harbin", "convictions", "SU-NAT-HARB-CONV", "1938-11-17"),
+    ("harbin", "shot", "SU-NAT-HARB-SHOT", "1938-11-17"),
+    ("latvian", "convictions", "SU-NAT-LAT-CONV", "1938-11-17"),
+    ("latvian", "shot", "SU-NAT-LAT-SHOT", "1938-11-17"),
+    ("other_national", "arrests", "SU-NAT-OTHER", "1938-11-17"),
+]
+
+#: record rows for cohort attrition: (cohort, measure) -> row id.  CLAIM-MIL is the source
+#: article's figure for the marshals (3 of 5), which the record confirms.
+COHORT_RECORD: dict[tuple[str, str], str] = {
+    ("central_committee_1934", "shot"): "SU-CC34-SHOT",
+    ("congress_17", "arrested"): "SU-C17-ARR",
+    ("congress_17", "shot"): "SU-C17-SHOT",
+    ("politburo_1934", "shot"): "SU-PB34-SHOT",
+    ("first_government_1917", "shot"): "SU-SNK1917-KILLED",
+    ("state_security", "arrested"): "SU-NKVD-ARR-3638",
+    ("marshals", "arrested"): "CLAIM-MIL",
+}
+
+YEARLY_MEASURES: list[tuple[str, str, str]] = [
+    ("arrests", "arrests", "ARR"),
+    ("convictions", "convictions", "CONV"),
+    ("death_sentences", "death sentences", "DEATH"),
+    ("camp_sentences", "camp sentences", "CAMP"),
+    ("exile_sentences", "exile sentences", "EXILE"),
+]
+
+BASE_LAYOUT: dict[str, Any] = {
+    "margin": {"l": 70, "r": 20, "t": 50, "b": 50},
+    "legend": {"orientation": "h", "y": -0.18},
+    "hovermode": "x unified",
+    "font": {"family": "system-ui, -apple-system, 'Segoe UI', sans-serif", "size": 12},
+    "paper_bgcolor": "white",
+    "plot_bgcolor": "#fbfbfb",
+    "height": 420,
+}
+
+SMOOTH_DAYS = 7
+
+
+class ChartError(Exception):
+    pass
+
+
+def _layout(title: str, **kw: Any) -> dict[str, Any]:
+    out = json.loads(json.dumps(BASE_LAYOUT))
+    out["title"] = {"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 15}}
+    for k, v in kw.items():
+        out[k] = v
+    return out
+
+
+def _num(x: float | int | None, digits: int = 0) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "—"
+    if digits:
+        return f"{x:,.{digits}f}"
+    return f"{round(x):,}"
+
+
+def _e(x: Any) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _table(head: list[str], rows: list[list[Any]], cls: str = "") -> str:
+    """A small HTML table; cells are escaped unless given as ('html', markup)."""
+    def cell(v: Any) -> str:
+        if isinstance(v, tuple) and len(v) == 2 and v[0] == "html":
+            return str(v[1])
+        return _e(v)
+
+    out = [f'<table class="{_e(cls)}"><thead><tr>']
+    out += [f"<th>{_e(h)}</th>" for h in head]
+    out.append("</tr></thead><tbody>")
+    for r in rows:
+        out.append("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in r) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _smooth(y: np.ndarray, k: int = SMOOTH_DAYS) -> np.ndarray:
+    """Trailing k-day mean (the first days average what there is)."""
+    y = np.asarray(y, dtype=float)
+    c = np.cumsum(np.concatenate([[0.0], y]))
+    n = np.arange(1, y.size + 1)
+    lo = np.maximum(n - k, 0)
+    return (c[n] - c[lo]) / (n - lo)
+
+
+def _round(a: np.ndarray, digits: int = 2) -> list[float]:
+    return np.round(np.asarray(a, dtype=float), digits).tolist()
+
+
+def _parse_date(text: str | None) -> str | None:
+    """The first date in a free text ('1938-03-15', '1939-05', '1924 ...') as YYYY-MM-DD."""
+    if not text:
+        return None
+    m = re.search(r"\b(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?\b", text)
+    if m is None:
+        return None
+    y = m.group(1)
+    mo = m.group(2) or "07"
+    d = m.group(3) or ("15" if m.group(2) else "01")
+    try:
+        return dt.date(int(y), int(mo), int(d)).isoformat()
+    except ValueError:
+        return None
+
+
+def fate_class(text: str) -> str:
+    """A fate written in words ('shot', 'camp (10 years), killed there') as a model state."""
+    t = (text or "").lower()
+    if not t or t == "invented":
+        return ""
+    first = t.split(";")[0].split(",")[0]
+    for key, cls in (("survived", "free"), ("shot", "shot"), ("executed", "shot"),
+                     ("camp", "camp"), ("prison", "camp"), ("abroad", "abroad"),
+                     ("exile", "exile"), ("murdered", "died"), ("died", "died"),
+                     ("killed", "died"), ("suicide", "died"), ("arrested", "shot")):
+        if key in first:
+            return cls
+    return ""
+
+
+def halt_date(summary: dict[str, Any]) -> str | None:
+    """The date of the halt, if there was one (an entry of summary['events'])."""
+    h = summary.get("events", {}).get("halt")
+    if isinstance(h, dict):
+        h = h.get("date")
+    return str(h) if h else None
+
+
+def record_applies(summary: dict[str, Any]) -> bool:
+    """The record is the USSR's: draw it only for a USSR-sized society (or a USSR scenario)."""
+    if str(summary.get("scenario", "")).lower().startswith("ussr"):
+        return True
+    return float(summary.get("people", {}).get("represented", 0)) >= 1e8
+
+
+# ------------------------------------------------------------------------------ the run
+
+
+class RunView:
+    """A finished run folder, read lazily; every chart of the report is a method."""
+
+    def __init__(self, run_dir: Path | str) -> None:
+        self.dir = Path(run_dir)
+        f = self.dir / "summary.json"
+        if not f.is_file():
+            raise ChartError(f"run folder {str(run_dir)!r}: not a finished run (no summary.json)")
+        try:
+            self.s: dict[str, Any] = json.loads(f.read_text())
+        except ValueError as e:
+            raise ChartError(f"run folder {str(run_dir)!r}: unreadable summary.json: {e}") \
+                from None
+        self.record = by_id() if record_applies(self.s) else {}
+
+    # ------------------------------------------------------------------ data
+    def _read(self, name: str) -> dict[str, Any]:
+        f = self.dir / f"{name}.parquet"
+        if not f.is_file():
+            raise ChartError(f"run folder {str(self.dir)!r}: no {name}.parquet")
+        return pq.read_table(f).to_pydict()
+
+    @cached_property
+    def daily(self) -> dict[str, np.ndarray]:
+        t = pq.read_table(self.dir / "daily.parquet")
+        out = {c: t[c].to_numpy() for c in t.column_names if c != "date"}
+        out["date"] = np.array([d.isoformat() for d in t["date"].to_pylist()])
+        return out
+
+    @cached_property
+    def dates(self) -> list[str]:
+        return self.daily["date"].tolist()
+
+    def _long(self, name: str, key: str) -> tuple[list[str], dict[str, dict[str, np.ndarray]]]:
+        t = pq.read_table(self.dir / f"{name}.parquet")
+        keys = [str(k) for k in t[key].to_pylist()]
+        names = list(dict.fromkeys(keys))
+        n = len(names)
+        out: dict[str, dict[str, np.ndarray]] = {}
+        for col in t.column_names:
+            if col in ("date", key):
+                continue
+            v = t[col].to_numpy().astype(float)
+            if n and v.size % n == 0:
+                v = v.reshape(-1, n)
+                out[col] = {k: v[:, i] for i, k in enumerate(names)}
+        return names, out
+
+    @cached_property
+    def operations(self) -> tuple[list[str], dict[str, dict[str, np.ndarray]]]:
+        return self._long("operations", "operation")
+
+    @cached_property
+    def events(self) -> dict[str, np.ndarray]:
+        t = pq.read_table(self.dir / "events.parquet")
+        return {
+            "person": t["person"].to_numpy(),
+            "by": t["by"].to_numpy(),
+            "day": t["day"].to_numpy(),
+            "event": np.array(t["event"].to_pylist(), dtype=object),
+            "cause": np.array(t["cause"].to_pylist(), dtype=object),
+        }
+
+    @cached_property
+    def people(self) -> dict[int, dict[str, Any]]:
+        rows = pq.read_table(self.dir / "people.parquet").to_pylist()
+        return {int(r["person"]): r for r in rows}
+
+    def group_of(self, pid: int) -> str:
+        """The group that colours a person in graphs: his first cohort, else his post."""
+        p = self.people.get(int(pid))
+        if p is None:
+            return "ordinary"
+        cohorts = (p.get("cohorts") or "").split(",")
+        for key, _, _ in COHORTS:
+            if key in cohorts:
+                return key
+        post = p.get("post") or "none"
+        if post == "relative":
+            return "relative"
+        return "ordinary" if post == "none" else "elite"
+
+    def label(self, pid: int) -> str:
+        p = self.people.get(int(pid))
+        if p is None:
+            return f"#{pid}"
+        if p.get("name"):
+            return f"{p['name']} (#{pid})"
+        return f"#{pid} ({str(p.get('post', '')).replace('_', ' ')}, {p.get('region', '')})"
+
+    def rec(self, rid: str) -> Row | None:
+        return self.record.get(rid)
+
+    @property
+    def title(self) -> str:
+        s = self.s
+        return f"{s['scenario']} — seed {s['seed']}, scale {s['scale']:g}"
+
+    # ------------------------------------------------------------------ helpers
+    def _year_bounds(self, year: str) -> tuple[str, str] | None:
+        d = self.dates
+        a, b = max(f"{year}-01-01", d[0]), min(f"{year}-12-31", d[-1])
+        return (a, b) if a <= b else None
+
+    def _record_steps(self, key: str, scale_by_days: bool = True) -> dict[str, Any] | None:
+        """The record's yearly figure of `key` (ARR, CONV, DEATH) as a per-day step line."""
+        xs: list[Any] = []
+        ys: list[Any] = []
+        texts: list[Any] = []
+        for year in sorted({d[:4] for d in self.dates}):
+            row = self.rec(f"SU-Y{year}-{key}")
+            bounds = self._year_bounds(year)
+            if row is None or row.value is None or bounds is None:
+                continue
+            days = 366 if int(year) % 4 == 0 else 365
+            v = row.value / days if scale_by_days else row.value
+            xs += [bounds[0], bounds[1], None]
+            ys += [round(v, 1), round(v, 1), None]
+            t = f"record {year}: {row.value:,.0f} in the year ({v:,.0f} a day; {row.id})"
+            texts += [t, t, None]
+        if not xs:
+            return None
+        return {"x": xs, "y": ys, "text": texts, "hoverinfo": "text"}
+
+    # ------------------------------------------------------------------ charts
+    def fig_arrests_by_channel(self) -> Figure:
+        d = self.daily
+        data = []
+        for key, name, colour in CHANNELS:
+            col = f"arrests_{key}"
+            if col not in d or not np.any(d[col]):
+                continue
+            data.append({"type": "scatter", "mode": "lines", "stackgroup": "arrests",
+                         "name": name, "x": self.dates, "y": _round(_smooth(d[col]), 1),
+                         "line": {"width": 0.5, "color": colour},
+                         "hovertemplate": "%{y:,.0f}"})
+        steps = self._record_steps("ARR")
+        if steps:
+            data.append({"type": "scatter", "mode": "lines", "name": "record: arrests a day "
+                         "(yearly NKVD figure ÷ days)", **steps,
+                         "line": {"color": "black", "width": 2, "dash": "dash"}})
+        return {"data": data, "layout": _layout(
+            f"Arrests a day by channel ({SMOOTH_DAYS}-day mean)",
+            yaxis={"title": {"text": "arrests a day"}, "rangemode": "tozero"})}
+
+    def fig_sentences(self) -> Figure:
+        d = self.daily
+        series = [("convictions", "convictions", "#1f77b4", "CONV"),
+                  ("shot", "death sentences", "#d62728", "DEATH"),
+                  ("camp", "camp sentences", "#2ca02c", "CAMP")]
+        data = []
+        for col, name, colour, key in series:
+            if col not in d:
+                continue
+            data.append({"type": "scatter", "mode": "lines", "name": name, "x": self.dates,
+                         "y": _round(_smooth(d[col]), 1), "line": {"color": colour, "width": 1.5},
+                         "hovertemplate": "%{y:,.0f}"})
+            steps = self._record_steps(key)
+            if steps:
+                data.append({"type": "scatter", "mode": "lines", "name": f"record: {name}",
+                             **steps, "line": {"color": colour, "width": 2, "dash": "dash"}})
+        return {"data": data, "layout": _layout(
+            f"Convictions and death sentences a day ({SMOOTH_DAYS}-day mean; dashed: the "
+            "record's yearly figures ÷ days)",
+            yaxis={"title": {"text": "a day"}, "rangemode": "tozero"})}
+
+    def fig_cumulative(self) -> Figure:
+        """Cumulative arrests, convictions, death sentences; the record's cumulated years."""
+        d = self.daily
+        series = [("arrests", "arrests", "#555555", "ARR"),
+                  ("convictions", "convictions", "#1f77b4", "CONV"),
+                  ("shot", "death sentences", "#d62728", "DEATH")]
+        data = []
+        start = self.dates[0]
+        for col, name, colour, key in series:
+            data.append({"type": "scatter", "mode": "lines", "name": name, "x": self.dates,
+                         "y": _round(np.cumsum(d[col]), 0), "line": {"color": colour},
+                         "hovertemplate": "%{y:,.0f}"})
+            if not self.record or not start.endswith("-01-01"):
+                continue
+            xs, ys, texts, total = [], [], [], 0.0
+            for year in sorted({x[:4] for x in self.dates}):
+                row = self.rec(f"SU-Y{year}-{key}")
+                if row is None or row.value is None or f"{year}-12-31" > self.dates[-1]:
+                    break
+                total += row.value
+                xs.append(f"{year}-12-31")
+                ys.append(total)
+                texts.append(f"record to the end of {year}: {total:,.0f}")
+            if xs:
+                data.append({"type": "scatter", "mode": "markers", "name": f"record: {name}",
+                             "x": xs, "y": ys, "text": texts, "hoverinfo": "text",
+                             "marker": {"symbol": "diamond", "size": 11, "color": colour,
+                                        "line": {"color": "black", "width": 1}}})
+        return {"data": data, "layout": _layout(
+            "Cumulative arrests, convictions and death sentences (diamonds: the record's "
+            "yearly figures added up)", yaxis={"title": {"text": "people"}})}
+
+    def fig_operations(self) -> Figure:
+        """Cumulative arrests, convictions, shot per operation (three panels), with the record."""
+        names, cols = self.operations
+        layout = _layout("Mass operations: cumulative arrests, convictions and shot "
+                         "(markers: the record, with its range)", height=720,
+                         hovermode="closest")
+        layout["xaxis"] = {"anchor": "y3", "domain": [0, 1]}
+        panels = [("arrests", "y", [0.7, 1.0]), ("convictions", "y2", [0.36, 0.64]),
+                  ("shot", "y3", [0.0, 0.3])]
+        data = []
+        for measure, yax, dom in panels:
+            axis = "yaxis" if yax == "y" else f"yaxis{yax[1:]}"
+            layout[axis] = {"domain": dom, "title": {"text": measure}, "rangemode": "tozero"}
+            for i, op in enumerate(names):
+                colour = OP_COLOURS[i % len(OP_COLOURS)]
+                v = cols.get(measure, {}).get(op)
+                if v is None:
+                    continue
+                data.append({"type": "scatter", "mode": "lines", "name": op, "x": self.dates,
+                             "y": _round(np.cumsum(v), 0), "xaxis": "x", "yaxis": yax,
+                             "legendgroup": op, "showlegend": measure == "arrests",
+                             "line": {"color": colour},
+                             "hovertemplate": f"{op} {measure}: %{{y:,.0f}}<extra></extra>"})
+                pts = [(rid, date) for o, m, rid, date in OP_RECORD if o == op and m == measure]
+                xs, ys, lo, hi, texts = [], [], [], [], []
+                for rid, date in pts:
+                    row = self.rec(rid)
+                    if row is None or row.value is None:
+                        continue
+                    xs.append(date)
+                    ys.append(row.value)
+                    lo.append(row.value - (row.low or row.value))
+                    hi.append((row.high or row.value) - row.value)
+                    rng = "" if row.low == row.high else \
+                        f" (range {row.low:,.0f}–{row.high:,.0f})"
+                    texts.append(f"record {rid}: {row.value:,.0f}{rng} to {date} — "
+                                 f"{row.quantity}")
+                if xs:
+                    data.append({"type": "scatter", "mode": "markers", "x": xs, "y": ys,
+                                 "name": f"record: {op}", "legendgroup": op,
+                                 "showlegend": False, "xaxis": "x", "yaxis": yax,
+                                 "text": texts, "hoverinfo": "text",
+                                 "error_y": {"type": "data", "symmetric": False, "array": hi,
+                                             "arrayminus": lo, "color": colour},
+                                 "marker": {"symbol": "diamond", "size": 11, "color": colour,
+                                            "line": {"color": "black", "width": 1}}})
+        layout["legend"] = {"orientation": "h", "y": -0.08}
+        return {"data": data, "layout": layout}
+
+    def fig_operations_daily(self) -> Figure:
+        names, cols = self.operations
+        data = []
+        for i, op in enumerate(names):
+            v = cols.get("arrests", {}).get(op)
+            if v is None or not np.any(v):
+                continue
+            data.append({"type": "scatter", "mode": "lines", "stackgroup": "ops", "name": op,
+                         "x": self.dates, "y": _round(_smooth(v), 1),
+                         "line": {"width": 0.5, "color": OP_COLOURS[i % len(OP_COLOURS)]},
+                         "hovertemplate": "%{y:,.0f}"})
+        return {"data": data, "layout": _layout(
+            f"Arrests a day by operation ({SMOOTH_DAYS}-day mean)",
+            yaxis={"title": {"text": "arrests a day"}, "rangemode": "tozero"})}
+
+    def fig_yearly(self) -> Figure:
+        y = self.s["yearly"]
+        years = list(y)
+        data = []
+        colours = ["#555555", "#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
+        for (key, name, rid), colour in zip(YEARLY_MEASURES, colours):
+            data.append({"type": "bar", "name": name, "x": years,
+                         "y": [y[yr][key] for yr in years], "marker": {"color": colour},
+                         "offsetgroup": key, "hovertemplate": f"{name} %{{x}}: %{{y:,}}"
+                                                              "<extra>simulated</extra>"})
+            xs, ys = [], []
+            for yr in years:
+                row = self.rec(f"SU-Y{yr}-{rid}")
+                if row is not None and row.value is not None:
+                    xs.append(yr)
+                    ys.append(row.value)
+            if xs:
+                data.append({"type": "scatter", "mode": "markers", "name": f"record: {name}",
+                             "x": xs, "y": ys, "offsetgroup": key, "showlegend": False,
+                             "marker": {"symbol": "line-ew", "size": 22, "color": "black",
+                                        "line": {"width": 3, "color": "black"}},
+                             "hovertemplate": f"record {name} %{{x}}: %{{y:,}}<extra></extra>"})
+        return {"data": data, "layout": _layout(
+            "Yearly totals (bars: simulated; black ticks: the record)", barmode="group",
+            scattermode="group", hovermode="closest", xaxis={"type": "category"},
+            yaxis={"title": {"text": "people"}})}
+
+    def fig_cohorts(self) -> Figure:
+        c = self.s["cohorts"]
+        keys = [k for k, _, _ in COHORTS if k in c and c[k]["size"]]
+        names = [n for k, n, _ in COHORTS if k in keys]
+        data = []
+        for measure, colour in (("arrested", "#ff7f0e"), ("shot", "#d62728")):
+            data.append({"type": "bar", "name": f"{measure} (simulated)", "x": names,
+                         "y": [round(100 * c[k][measure] / c[k]["size"], 1) for k in keys],
+                         "text": [f"{c[k][measure]:,} of {c[k]['size']:,}" for k in keys],
+                         "textposition": "none", "offsetgroup": measure,
+                         "marker": {"color": colour},
+                         "hovertemplate": f"%{{x}} {measure}: %{{y}}% (%{{text}})"
+                                          "<extra>simulated</extra>"})
+            xs, ys, texts = [], [], []
+            for k, n in zip(keys, names):
+                rid = COHORT_RECORD.get((k, measure))
+                row = self.rec(rid) if rid else None
+                if row is None or row.value is None:
+                    continue
+                xs.append(n)
+                ys.append(round(100 * row.value / c[k]["size"], 1))
+                texts.append(f"{row.value:,.0f} of {c[k]['size']:,} ({rid})")
+            if xs:
+                data.append({"type": "scatter", "mode": "markers", "x": xs, "y": ys,
+                             "name": f"{measure} (record)", "offsetgroup": measure,
+                             "text": texts,
+                             "marker": {"symbol": "diamond", "size": 12, "color": colour,
+                                        "line": {"color": "black", "width": 1.5}},
+                             "hovertemplate": f"%{{x}} {measure}: %{{y}}% (%{{text}})"
+                                              "<extra>record</extra>"})
+        return {"data": data, "layout": _layout(
+            "Cohort attrition: share arrested and shot (diamonds: the record where known)",
+            barmode="group", scattermode="group", hovermode="closest",
+            legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0.5},
+            xaxis={"automargin": True},
+            yaxis={"title": {"text": "% of the cohort"}, "range": [0, 105]})}
+
+    def limits_operation(self) -> str | None:
+        ops = self.s.get("operations", {})
+        if "order_00447" in ops:
+            return "order_00447"
+        return next(iter(ops), None)
+
+    def fig_limits(self) -> Figure:
+        key = self.limits_operation()
+        if key is None:
+            return {"data": [], "layout": _layout("No mass operation in this scenario")}
+        op = self.s["operations"][key]
+        regions = list(op.get("limits_by_region", {}))
+        lim = op.get("limits_by_region", {})
+        data = []
+        for col, name, colour in (
+                ("initial_cat1", "cat. 1 (shoot), initial", "#f4a582"),
+                ("final_cat1", "cat. 1 (shoot), final", "#b2182b"),
+                ("initial_cat2", "cat. 2 (camp), initial", "#92c5de"),
+                ("final_cat2", "cat. 2 (camp), final", "#2166ac")):
+            data.append({"type": "bar", "name": name, "x": regions,
+                         "y": [lim[r][col] for r in regions], "marker": {"color": colour},
+                         "hovertemplate": f"%{{x}} {name}: %{{y:,}}<extra></extra>"})
+        title = f"{op.get('order') or op.get('name') or key}: limits by region, initial and final"
+        return {"data": data, "layout": _layout(
+            title, barmode="group", hovermode="closest", xaxis={"automargin": True},
+            legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0.5},
+            yaxis={"title": {"text": "people"}})}
+
+    def fig_cascade_rates(self) -> Figure:
+        """Names per confession by month (top) and the effective reproduction number (bottom)."""
+        d = self.daily
+        months: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+        for date, conf, names in zip(self.dates, d.get("confessions", []), d.get("names", [])):
+            m = months[date[:7]]
+            m[0] += float(conf)
+            m[1] += float(names)
+        mx = [f"{m}-15" for m in sorted(months)]
+        npc = [round(months[m][1] / months[m][0], 3) if months[m][0] else None
+               for m in sorted(months)]
+        r = self.s.get("cascade", {}).get("reproduction_by_month", {})
+        rx = [f"{m}-15" for m in r]
+        mean = self.s.get("cascade", {}).get("mean_names_per_confession")
+        data = [
+            {"type": "scatter", "mode": "lines+markers", "name": "names per confession",
+             "x": mx, "y": npc, "yaxis": "y", "line": {"color": "#1f77b4"},
+             "hovertemplate": "%{y:.3f} names per confession"},
+            {"type": "scatter", "mode": "lines+markers",
+             "name": "effective reproduction number", "x": rx, "y": list(r.values()),
+             "yaxis": "y2", "line": {"color": "#d62728"},
+             "hovertemplate": "R = %{y:.3f}"},
+        ]
+        layout = _layout(
+            "Names per confession (top) and the effective reproduction number (bottom: arrests "
+            "caused by the naming, defending or kinship of those arrested in a month, per arrest)",
+            height=520)
+        layout["yaxis"] = {"domain": [0.56, 1], "title": {"text": "names / confession"},
+                           "rangemode": "tozero"}
+        layout["yaxis2"] = {"domain": [0, 0.44], "title": {"text": "R"}, "rangemode": "tozero"}
+        layout["xaxis"] = {"anchor": "y2"}
+        layout["shapes"] = [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y2",
+                             "y0": 1, "y1": 1, "line": {"dash": "dot", "color": "black"}}]
+        if mean is not None:
+            layout["shapes"].append({"type": "line", "xref": "paper", "x0": 0, "x1": 1,
+                                     "yref": "y", "y0": mean, "y1": mean,
+                                     "line": {"dash": "dot", "color": "#1f77b4"}})
+        return {"data": data, "layout": layout}
+
+    # ------------------------------------------------------------------ naming graphs
+    def confession_tree(self) -> tuple[dict[int, list[int]], dict[int, int], dict[int, int]]:
+        """children (confessor -> arrested by his naming), parent, and arrest day (first)."""
+        ev = self.events
+        sel = np.flatnonzero((ev["event"] == "arrested") & (ev["cause"] == "confession"))
+        parent: dict[int, int] = {}
+        day: dict[int, int] = {}
+        children: dict[int, list[int]] = defaultdict(list)
+        for k in sel.tolist():
+            p, b = int(ev["person"][k]), int(ev["by"][k])
+            if p in parent or b < 0 or p == b:
+                continue
+            parent[p] = b
+            day[p] = int(ev["day"][k])
+            children[b].append(p)
+        return children, parent, day
+
+    def largest_cascade(self, cap: int = 300) -> dict[str, Any]:
+        """The largest tree of arrests by confession grown from one root (BFS, capped)."""
+        children, parent, day = self.confession_tree()
+        best_root, best = -1, 0
+        for root in children:
+            if root in parent:
+                continue
+            seen = {root}
+            stack = [root]
+            while stack:
+                x = stack.pop()
+                for c in children.get(x, []):
+                    if c not in seen:
+                        seen.add(c)
+                        stack.append(c)
+            if len(seen) > best:
+                best_root, best = root, len(seen)
+        if best_root < 0:
+            return {"root": None, "size": 0, "nodes": [], "edges": [], "depth": 0}
+        nodes, edges, depth = [best_root], [], {best_root: 0}
+        q = deque([best_root])
+        while q and len(nodes) < cap:
+            x = q.popleft()
+            for c in children.get(x, []):
+                if c in depth or len(nodes) >= cap:
+                    continue
+                depth[c] = depth[x] + 1
+                nodes.append(c)
+                edges.append((x, c))
+                q.append(c)
+        return {"root": best_root, "size": best, "nodes": nodes, "edges": edges,
+                "depth": max(depth.values()), "depths": depth, "day": day}
+
+    def _graph_figure(self, nodes: list[int], edges: list[tuple[int, int]],
+                      pos: dict[int, tuple[float, float]], title: str,
+                      highlight: int | None = None, extra: dict[int, str] | None = None,
+                      height: int = 560) -> Figure:
+        ex: list[float | None] = []
+        ey: list[float | None] = []
+        for a, b in edges:
+            if a in pos and b in pos:
+                ex += [pos[a][0], pos[b][0], None]
+                ey += [pos[a][1], pos[b][1], None]
+        data: list[dict[str, Any]] = [{"type": "scatter", "mode": "lines", "x": ex, "y": ey,
+                                       "line": {"color": "#bbbbbb", "width": 1},
+                                       "hoverinfo": "skip", "showlegend": False}]
+        groups: dict[str, list[int]] = defaultdict(list)
+        for n in nodes:
+            groups[self.group_of(n)].append(n)
+        names = {k: v for k, v, _ in COHORTS} | {"relative": "relatives",
+                                                  "elite": "other elite",
+                                                  "ordinary": "ordinary people"}
+        order = [k for k, _, _ in COHORTS] + ["elite", "relative", "ordinary"]
+        for g in order:
+            if g not in groups:
+                continue
+            ids = groups[g]
+            colour = COHORT_COLOUR.get(g) or OTHER_COLOURS[g]
+            texts = []
+            for n in ids:
+                p = self.people.get(n, {})
+                t = f"{self.label(n)}<br>{p.get('cohorts') or p.get('post', '')}" \
+                    f"<br>at the end: {p.get('final_state', '?')}"
+                if extra and n in extra:
+                    t += f"<br>{extra[n]}"
+                texts.append(t)
+            data.append({"type": "scatter", "mode": "markers", "name": names.get(g, g),
+                         "x": [pos[n][0] for n in ids], "y": [pos[n][1] for n in ids],
+                         "text": texts, "hoverinfo": "text", "customdata": ids,
+                         "marker": {"size": [16 if n == highlight else 9 for n in ids],
+                                    "color": colour,
+                                    "line": {"color": ["black" if n == highlight else "white"
+                                                       for n in ids], "width": 1}}})
+        axis = {"visible": False, "showgrid": False, "zeroline": False}
+        return {"data": data, "layout": _layout(title, xaxis=axis, yaxis=axis,
+                                                hovermode="closest", height=height)}
+
+    def fig_cascade(self, cap: int = 300) -> Figure:
+        c = self.largest_cascade(cap)
+        if c["root"] is None:
+            return {"data": [], "layout": _layout("No arrest was caused by a confession")}
+        nodes, edges, depth = c["nodes"], c["edges"], c["depths"]
+        kids: dict[int, list[int]] = defaultdict(list)
+        for a, b in edges:
+            kids[a].append(b)
+        # tree layout: leaves at successive x, a parent above the mean of its children
+        pos: dict[int, tuple[float, float]] = {}
+        next_x = [0.0]
+
+        def place(root: int) -> None:
+            stack: list[tuple[int, bool]] = [(root, False)]
+            while stack:
+                n, done = stack.pop()
+                if done:
+                    ch = kids.get(n, [])
+                    x = float(np.mean([pos[k][0] for k in ch])) if ch else next_x[0]
+                    if not ch:
+                        next_x[0] += 1.0
+                    pos[n] = (x, -float(depth[n]))
+                    continue
+                stack.append((n, True))
+                for k in reversed(kids.get(n, [])):
+                    stack.append((k, False))
+
+        place(c["root"])
+        extra = {n: f"arrested {self.dates[c['day'][n]]} named by {self.label(p)}"
+                 for p, n in edges if n in c["day"] and c["day"][n] < len(self.dates)}
+        shown = f"{len(nodes)} of {c['size']}" if len(nodes) < c["size"] else f"{c['size']}"
+        title = (f"The largest naming cascade: {shown} people arrested by confession, "
+                 f"{c['depth']} generations deep<br><sup>root: {self.label(c['root'])}; "
+                 "edges: who named whom</sup>")
+        return self._graph_figure(nodes, edges, pos, title, highlight=c["root"], extra=extra)
+
+    def neighbourhood(self, pid: int, radius: int = 2, cap: int = 150) -> Figure:
+        """The naming graph around a person: who named him, whom he named, and so on."""
+        ev = self.events
+        sel = np.flatnonzero(ev["event"] == "named")
+        nbr: dict[int, set[int]] = defaultdict(set)
+        edges_all: set[tuple[int, int]] = set()
+        for k in sel.tolist():
+            a, b = int(ev["by"][k]), int(ev["person"][k])
+            if a < 0:
+                continue
+            edges_all.add((a, b))
+            nbr[a].add(b)
+            nbr[b].add(a)
+        ring = {pid: 0}
+        q = deque([pid])
+        while q and len(ring) < cap:
+            x = q.popleft()
+            if ring[x] >= radius:
+                continue
+            for y in sorted(nbr.get(x, ())):
+                if y not in ring and len(ring) < cap:
+                    ring[y] = ring[x] + 1
+                    q.append(y)
+        nodes = list(ring)
+        edges = [(a, b) for a, b in edges_all if a in ring and b in ring]
+        # radial layout: one circle per distance
+        pos: dict[int, tuple[float, float]] = {pid: (0.0, 0.0)}
+        by_ring: dict[int, list[int]] = defaultdict(list)
+        for n, r in ring.items():
+            if r:
+                by_ring[r].append(n)
+        for r, ids in by_ring.items():
+            for i, n in enumerate(ids):
+                a = 2 * math.pi * i / len(ids) + 0.3 * r
+                pos[n] = (round(r * math.cos(a), 4), round(r * math.sin(a), 4))
+        extra = {}
+        for a, b in edges:
+            if a == pid:
+                extra[b] = "named by him"
+            elif b == pid:
+                extra[a] = "named him"
+        title = (f"Naming graph around {self.label(pid)}: {len(nodes) - 1} people within "
+                 f"{radius} steps (edges: one named the other)")
+        return self._graph_figure(nodes, edges, pos, title, highlight=pid, extra=extra,
+                                  height=480)
+
+    # ------------------------------------------------------------------ named people
+    def fig_named(self) -> Figure:
+        named = self.s.get("named", {})
+        names = list(named)
+        data = []
+        sim_x, sim_y, sim_t = [], [], []
+        real_x, real_y, real_t = [], [], []
+        for n in names:
+            v = named[n]
+            if v.get("date"):
+                sim_x.append(v["date"])
+                sim_y.append(n)
+                sim_t.append(f"{n}: {v['fate']} {v['date']} (simulated)")
+            rd = _parse_date(v.get("real_date")) if v.get("real_fate") != "invented" else None
+            if rd:
+                real_x.append(rd)
+                real_y.append(n)
+                real_t.append(f"{n}: {v['real_fate']} {v['real_date']} (real)")
+        data.append({"type": "scatter", "mode": "markers", "name": "simulated fate",
+                     "x": sim_x, "y": sim_y, "text": sim_t, "hoverinfo": "text",
+                     "marker": {"symbol": "circle", "size": 11, "color": "#d62728"}})
+        if real_x:
+            data.append({"type": "scatter", "mode": "markers", "name": "real fate",
+                         "x": real_x, "y": real_y, "text": real_t, "hoverinfo": "text",
+                         "marker": {"symbol": "diamond-open", "size": 12, "color": "black",
+                                    "line": {"width": 2}}})
+        d0, d1 = self.dates[0], self.dates[-1]
+        lo = f"{int(d0[:4]) - 1}{d0[4:]}"
+        hi = f"{int(d1[:4]) + 1}{d1[4:]}"
+        return {"data": data, "layout": _layout(
+            "Named people: date of the last change of state, simulated (dots) and real "
+            "(diamonds; dates outside the run's period are off the axis)",
+            hovermode="closest", height=max(300, 60 + 24 * len(names)),
+            xaxis={"range": [lo, hi], "type": "date"},
+            yaxis={"type": "category", "categoryorder": "array",
+                   "categoryarray": list(reversed(names)), "automargin": True})}
+
+    # ------------------------------------------------------------------ tables
+    def table_parameters(self) -> str:
+        from .mechanisms import MECHANISMS
+        from .params import describe
+        from .scenario import ScenarioError, builtin_names, load
+
+        p = self.s.get("parameters", {})
+        defaults: dict[str, Any] = {}
+        if self.s.get("scenario") in builtin_names():
+            try:
+                sc = load(self.s["scenario"])
+                for key in MECHANISMS:
+                    for r in describe(sc.mechanism_params(key), key):
+                        defaults[r["name"]] = r["value"]
+            except ScenarioError:
+                pass
+        meta = {}
+        for key, mod in MECHANISMS.items():
+            for r in describe(mod.Params(), key):
+                meta[r["name"]] = r
+        rows: list[list[Any]] = []
+        for name, value in p.items():
+            m = meta.get(name, {})
+            rng = "" if m.get("lo") is None else f"{m['lo']:g} – {m['hi']:g}"
+            changed = name in defaults and defaults[name] != value
+            shown: Any = ("html", f"<b>{_e(value)}</b> (scenario: {_e(defaults[name])})") \
+                if changed else value
+            rows.append([name, shown, m.get("unit", ""), rng, m.get("meaning", "")])
+        return _table(["parameter", "value", "unit", "range", "meaning"], rows, "params")
+
+    def table_yearly(self) -> str:
+        y = self.s["yearly"]
+        head = ["year"]
+        for _, name, _ in YEARLY_MEASURES[:4]:
+            head += [f"{name}: simulated", "record", "sim ÷ record"]
+        rows = []
+        for yr, v in y.items():
+            r: list[Any] = [yr]
+            for key, _, rid in YEARLY_MEASURES[:4]:
+                row = self.rec(f"SU-Y{yr}-{rid}")
+                rv = row.value if row is not None else None
+                r += [_num(v[key]), _num(rv),
+                      f"{v[key] / rv:.2f}" if rv else "—"]
+            rows.append(r)
+        return _table(head, rows, "yearly")
+
+    def table_cohorts(self) -> str:
+        c = self.s["cohorts"]
+        rows = []
+        for k, name, _ in COHORTS:
+            if k not in c:
+                continue
+            v = c[k]
+            rec = []
+            for measure in ("arrested", "shot"):
+                rid = COHORT_RECORD.get((k, measure))
+                row = self.rec(rid) if rid else None
+                if row is not None and row.value is not None:
+                    rec.append(f"{measure} {row.value:,.0f} ({rid})")
+            rows.append([name, _num(v["size"]), _num(v["arrested"]), _num(v["shot"]),
+                         "; ".join(rec) or ("not in the record" if self.record else "—")])
+        return _table(["cohort", "size", "arrested", "shot", "record"], rows, "cohorts")
+
+    def table_limits(self) -> str:
+        rows = []
+        for key, op in self.s.get("operations", {}).items():
+            li, lf = op["limits_initial"], op["limits_final"]
+            rows.append([key, op.get("order") or op.get("name", ""),
+                         f"{li['cat1']:,} → {lf['cat1']:,}", f"{li['cat2']:,} → {lf['cat2']:,}",
+                         f"{op.get('granted', 0)} of {op.get('petitions', 0)}",
+                         _num(op.get("arrests")), _num(op.get("convictions")),
+                         _num(op.get("shot"))])
+        out = _table(["operation", "order", "cat. 1 initial → final", "cat. 2 initial → final",
+                      "petitions granted", "arrests", "convictions", "shot"], rows, "limits")
+        notes = []
+        for rid in ("SU-447-Q1-INIT", "SU-447-Q2-INIT", "SU-447-INFLATION-CAT1",
+                    "SU-447-INFLATION-CAT2"):
+            row = self.rec(rid)
+            if row is not None and row.value is not None:
+                notes.append(f"{row.quantity}: {row.value:,g} ({rid})")
+        if notes:
+            out += "<p class=note>The record: " + _e("; ".join(notes)) + ".</p>"
+        return out
+
+    def table_named(self) -> str:
+        rows = []
+        for n, v in self.s.get("named", {}).items():
+            sim_c, real_c = v["fate"], fate_class(v.get("real_fate", ""))
+            agree = "—" if not real_c else ("yes" if sim_c == real_c else "no")
+            rows.append([n, f"{v['fate']} {v.get('date') or ''}".strip(),
+                         f"{v.get('real_fate', '')} {v.get('real_date', '')}".strip(), agree,
+                         "; ".join(v.get("named_by", [])[:4])
+                         + (" …" if len(v.get("named_by", [])) > 4 else "")])
+        return _table(["name", "simulated fate", "real fate", "same fate?", "named by"], rows,
+                      "named")
+
+    def table_claims(self) -> str:
+        from .compare import RunData, claims
+
+        rows = [[c["id"], c["claim"], c["record"], c["model"]]
+                for c in claims(RunData(summary=self.s))]
+        return _table(["claim", "the source says", "the record says", "the model says"], rows,
+                      "claims")
+
+    def table_targets(self) -> str:
+        from .compare import RunData, compare
+
+        c = compare(RunData(self.dir))
+        rows = []
+        for t in c["targets"]:
+            rng = "" if t["low"] == t["high"] else f" ({t['low']:,.0f}–{t['high']:,.0f})"
+            rows.append([t["id"], t["quantity"], t["period"], f"{t['record']:,.0f}{rng}",
+                         _num(t["simulated"], 2 if t["simulated"] < 100 else 0),
+                         t["tolerance"], "yes" if t["within"] else "no",
+                         "fitted" if t["fit"] else ""])
+        sc = c["score"]
+        head = (f"<p>Score: mean |ln(simulated / record)| over fitted targets "
+                f"{sc['mean_abs_log_error_fitted']:.3f}; {sc['within_tolerance']} of "
+                f"{sc['targets']} targets within tolerance ({sc['fitted_within_tolerance']} of "
+                f"{sc['fitted']} fitted).</p>")
+        return head + _table(["row", "quantity", "period", "record", "simulated", "tolerance",
+                              "within", ""], rows, "targets")
+
+    def totals(self) -> dict[str, Any]:
+        """Headline numbers (for the dashboard and the comparison)."""
+        y = self.s["yearly"]
+        tot = {k: sum(v[k] for v in y.values()) for k, _, _ in YEARLY_MEASURES}
+        ch = self.s.get("channels", {})
+        return {
+            **tot,
+            "top_down_share": ch.get("top_down"), "bottom_up_share": ch.get("bottom_up"),
+            "mean_names_per_confession": self.s.get("cascade", {}).get(
+                "mean_names_per_confession"),
+            "deepest_chain": self.s.get("cascade", {}).get("deepest_chain"),
+            "halt": halt_date(self.s),
+        }
+
+    # ------------------------------------------------------------------ all sections
+    def sections(self) -> list[Section]:
+        """Every section of the report, in order: id, title, note, figure and/or table."""
+        rec_note = ("" if self.record else
+                    "The historical record is the USSR's; this scenario is not, so the record "
+                    "is not drawn. ")
+        out: list[Section] = [
+            {"id": "parameters", "title": "Parameters",
+             "note": "Every value the run used (bold: changed from the scenario's own value).",
+             "table": self.table_parameters(), "collapsed": True},
+            {"id": "arrests", "title": "Arrests by channel",
+             "note": rec_note + "Who started each arrest: orders and quotas from the top, "
+                     "confessions, denunciations, vigilance, association from below.",
+             "figure": self.fig_arrests_by_channel()},
+            {"id": "sentences", "title": "Convictions and death sentences",
+             "figure": self.fig_sentences()},
+            {"id": "cumulative", "title": "Cumulative totals against the record",
+             "figure": self.fig_cumulative()},
+            {"id": "operations-daily", "title": "Arrests by operation",
+             "figure": self.fig_operations_daily()},
+            {"id": "operations", "title": "Mass operations against the record",
+             "figure": self.fig_operations()},
+            {"id": "yearly", "title": "Yearly totals against the record",
+             "figure": self.fig_yearly(), "table": self.table_yearly()},
+            {"id": "cohorts", "title": "Cohort attrition",
+             "note": "Shares of each elite cohort arrested and shot by the end of the run.",
+             "figure": self.fig_cohorts(), "table": self.table_cohorts()},
+            {"id": "limits", "title": "Order 00447 limits by region",
+             "note": "The limits of the operation in each region when it began and at the "
+                     "end, after the regions' petitions for more.",
+             "figure": self.fig_limits(), "table": self.table_limits()},
+            {"id": "cascade-rates", "title": "Names per confession and the reproduction number",
+             "figure": self.fig_cascade_rates()},
+            {"id": "cascade", "title": "The largest naming cascade",
+             "note": "Each dot is a person arrested because someone named him in a "
+                     "confession; an edge goes from the confessor down to the one he named. "
+                     "Coloured by cohort; at most 300 people are drawn.",
+             "figure": self.fig_cascade()},
+            {"id": "named", "title": "The named people: simulated and real fates",
+             "figure": self.fig_named(), "table": self.table_named()},
+            {"id": "claims", "title": "The source article's claims",
+             "note": "What the article says, what the historical record says, what this run "
+                     "says.", "table": self.table_claims()},
+        ]
+        if self.record:
+            out.append({"id": "targets", "title": "Every target of the record",
+                        "table": self.table_targets(), "collapsed": True})
+        return out
+
+
+# ------------------------------------------------------------------------------ two runs
+
+
+def compare_sections(a: RunView, b: RunView, label_a: str = "A",
+                     label_b: str = "B") -> list[Section]:
+    """Two runs on the same axes: daily arrests, yearly totals, channels, cohorts, totals."""
+    ta, tb = a.totals(), b.totals()
+    rows = []
+    for k, v in ta.items():
+        w = tb.get(k)
+        if isinstance(v, (int, float)) and isinstance(w, (int, float)):
+            diff = w - v
+            rel = f" ({100 * diff / v:+.0f}%)" if v else ""
+            digits = 3 if abs(v) < 10 and abs(w) < 10 else 0
+            rows.append([k.replace("_", " "), _num(v, digits), _num(w, digits),
+                         f"{diff:+,.{digits}f}{rel}"])
+        else:
+            rows.append([k.replace("_", " "), v or "—", w or "—", ""])
+    totals = _table(["", label_a, label_b, f"{label_b} − {label_a}"], rows, "compare")
+    data = []
+    for v, lab, dash in ((a, label_a, "solid"), (b, label_b, "dot")):
+        data.append({"type": "scatter", "mode": "lines", "name": f"{lab}: arrests",
+                     "x": v.dates, "y": _round(_smooth(v.daily["arrests"]), 1),
+                     "line": {"dash": dash, "width": 2}, "hovertemplate": "%{y:,.0f}"})
+        data.append({"type": "scatter", "mode": "lines", "name": f"{lab}: death sentences",
+                     "x": v.dates, "y": _round(_smooth(v.daily["shot"]), 1),
+                     "line": {"dash": dash, "width": 2}, "hovertemplate": "%{y:,.0f}"})
+    daily = {"data": data, "layout": _layout(
+        f"Arrests and death sentences a day, {label_a} and {label_b} ({SMOOTH_DAYS}-day mean)",
+        yaxis={"title": {"text": "a day"}, "rangemode": "tozero"})}
+    ch = []
+    for v, lab in ((a, label_a), (b, label_b)):
+        c = v.s.get("channels", {})
+        keys = [k for k, _, _ in CHANNELS]
+        ch.append({"type": "bar", "name": lab, "x": [n for _, n, _ in CHANNELS],
+                   "y": [round(100 * c.get(k, 0.0), 2) for k in keys],
+                   "hovertemplate": "%{x}: %{y}%"})
+    channels = {"data": ch, "layout": _layout("Share of arrests by channel", barmode="group",
+                                              hovermode="closest",
+                                              yaxis={"title": {"text": "% of arrests"}})}
+    co = []
+    for v, lab in ((a, label_a), (b, label_b)):
+        c = v.s["cohorts"]
+        keys = [k for k, _, _ in COHORTS if k in c and c[k]["size"]]
+        co.append({"type": "bar", "name": f"{lab}: shot", "x": [k.replace("_", " ")
+                                                               for k in keys],
+                   "y": [round(100 * c[k]["shot"] / c[k]["size"], 1) for k in keys],
+                   "hovertemplate": "%{x}: %{y}%"})
+    cohorts = {"data": co, "layout": _layout("Share of each cohort shot", barmode="group",
+                                             hovermode="closest",
+                                             yaxis={"title": {"text": "%"}, "range": [0, 105]})}
+    return [
+        {"id": "cmp-totals", "title": "Totals", "table": totals},
+        {"id": "cmp-daily", "title": "Daily series", "figure": daily},
+        {"id": "cmp-channels", "title": "Channels", "figure": channels},
+        {"id": "cmp-cohorts", "title": "Cohorts", "figure": cohorts},
+    ]
+
+
+def person_timeline(story: dict[str, Any]) -> Figure:
+    """A person's story as a timeline: his own events (top) and what he did to others."""
+    lanes = {"suspected": 0, "denounced": 0, "named": 0, "arrested": 1, "confessed": 1,
+             "investigation_closed": 1, "dropped": 1, "shot": 2, "camp": 2, "exile": 2,
+             "released": 2, "died": 2, "promoted": 2, "chief_replaced": 2}
+    lane_names = ["accused", "in custody", "fate"]
+    colours = {"suspected": "#ff7f0e", "named": "#1f77b4", "denounced": "#9467bd",
+               "arrested": "#d62728", "confessed": "#8c564b", "shot": "black",
+               "camp": "#2ca02c", "released": "#17becf", "died": "#7f7f7f"}
+    by_event: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for e in story.get("events", []):
+        by_event[e["event"]].append(e)
+    data = []
+    for ev, rows in by_event.items():
+        data.append({"type": "scatter", "mode": "markers+text", "name": ev.replace("_", " "),
+                     "x": [r["date"] for r in rows],
+                     "y": [lane_names[lanes.get(ev, 2)] for r in rows],
+                     "text": [ev.replace("_", " ") for _ in rows], "textposition": "top center",
+                     "hovertext": [f"{r['date']} {r['event']} ({r['cause']})"
+                                   + (f" by {r['by']}" if r["by"] else "") for r in rows],
+                     "hoverinfo": "text",
+                     "marker": {"size": 12, "color": colours.get(ev, "#444444")}})
+    acts: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for e in story.get("acts", []):
+        acts[e["event"]].append(e)
+    for ev, rows in acts.items():
+        data.append({"type": "scatter", "mode": "markers",
+                     "name": f"he {ev.replace('_', ' ')} (others)",
+                     "x": [r["date"] for r in rows], "y": ["his acts"] * len(rows),
+                     "hovertext": [f"{r['date']}: {r['event']} {r['person']}" for r in rows],
+                     "hoverinfo": "text",
+                     "marker": {"size": 9, "symbol": "triangle-up",
+                                "color": colours.get(ev, "#444444")}})
+    return {"data": data, "layout": _layout(
+        f"The story of {story.get('person', '')}", hovermode="closest", height=340,
+        yaxis={"type": "category", "categoryorder": "array",
+               "categoryarray": ["his acts", "fate", "in custody", "accused"]},
+        xaxis={"type": "date"})}
+
+
+def find_people(view: RunView, query: str, limit: int = 20) -> list[dict[str, Any]]:
+    """People of the run matching a name (case-insensitive, part of it) or an id."""
+    q = query.strip().lstrip("#").lower()
+    out = []
+    if q.isdigit():
+        pid = int(q)
+        if pid in view.people:
+            out.append(pid)
+    if not out:
+        named = [(p["name"], i) for i, p in view.people.items() if p.get("name")]
+        out = [i for n, i in sorted(named) if q in n.lower()][:limit]
+    return [{"id": i, "label": view.label(i),
+             "final_state": view.people[i].get("final_state", ""),
+             "cohorts": view.people[i].get("cohorts", "")} for i in out[:limit]]
+
+
+def dumps(obj: Any) -> str:
+    """JSON for figures: no NaN (invalid JSON), compact, safe to inline in a <script>."""
+    def clean(x: Any) -> Any:
+        if isinstance(x, float) and not math.isfinite(x):
+            return None
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [clean(v) for v in x]
+        if isinstance(x, np.generic):
+            return clean(x.item())
+        return x
+
+    text = json.dumps(clean(obj), separators=(",", ":"), ensure_ascii=False)
+    return text.replace("</", "<\\/").replace("<!--", "<\\!--")

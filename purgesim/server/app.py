@@ -1,0 +1,535 @@
+"""The dashboard: a small Starlette (ASGI) app serving one static page and a JSON API.
+
+Every request is validated on the server: bodies are limited in size (413), must be JSON
+objects of the declared shape (400, 415, 422), parameters are checked against their declared
+types and ranges (422), run ids are server-generated and matched against a pattern before
+they are looked up (404), and no filesystem path is ever taken from the client.  Runs are
+queued (`jobs.RunManager`); a full queue answers 429.  The charts are `purgesim.charts`, the
+same code as the HTML report's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import typing
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .. import __version__
+from ..charts import ChartError, RunView, compare_sections, dumps, find_people, person_timeline
+from ..mechanisms import LETTERS, MECHANISMS
+from ..params import describe
+from ..scenario import ScenarioError, builtin_names, load
+from .jobs import QueueFull, RunManager
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+MAX_BODY = 16 * 1024  # bytes of a request body
+MAX_PARAMS = 100  # parameters changed in one run
+MAX_PEOPLE = 5_000_000  # simulated mass population of one dashboard run
+MAX_QUERY = 64  # characters of a search or a person
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+
+
+def _json_error(status: int, message: str, field: str | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": message}
+    if field:
+        body["field"] = field
+    return JSONResponse(body, status_code=status)
+
+
+class Json(Response):
+    """JSON without NaN (charts.dumps), compact."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return dumps(content).encode("utf-8")
+
+
+# ------------------------------------------------------------------------------ middleware
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """Refuse request bodies over `max_body` bytes with 413, by header or while streaming."""
+
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None:
+            text = length.decode("latin-1").strip()
+            if not text.isdigit():
+                await _json_error(400, "Content-Length is not a number")(scope, receive, send)
+                return
+            if int(text) > self.max_body:
+                await _json_error(413, f"request body of {int(text)} bytes is too large; "
+                                       f"allowed: at most {self.max_body} bytes")(
+                    scope, receive, send)
+                return
+        seen = 0
+        started = False
+
+        async def limited() -> Message:
+            nonlocal seen
+            msg = await receive()
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > self.max_body:
+                    raise _TooLarge
+            return msg
+
+        async def tracking_send(msg: Message) -> None:
+            nonlocal started
+            if msg["type"] == "http.response.start":
+                started = True
+            await send(msg)
+
+        try:
+            await self.app(scope, limited, tracking_send)
+        except _TooLarge:
+            if not started:
+                await _json_error(413, f"request body too large; allowed: at most "
+                                       f"{self.max_body} bytes")(scope, receive, send)
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(msg: Message) -> None:
+            if msg["type"] == "http.response.start":
+                h = list(msg.get("headers", []))
+                h += [(b"x-content-type-options", b"nosniff"),
+                      (b"referrer-policy", b"no-referrer"),
+                      (b"x-frame-options", b"SAMEORIGIN")]
+                msg = {**msg, "headers": h}
+            await send(msg)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+# ------------------------------------------------------------------------------ validation
+
+ParamName = Annotated[str, StringConstraints(min_length=3, max_length=64)]
+ParamValue = bool | int | float | Annotated[str, StringConstraints(max_length=32)]
+
+
+class RunRequest(BaseModel):
+    """The body of POST /api/runs."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    scenario: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    scale: float | None = Field(None, gt=0, le=1)
+    seed: int = Field(1, ge=0, le=2**31 - 1)
+    params: dict[ParamName, ParamValue] = Field(default_factory=dict, max_length=MAX_PARAMS)
+    label: Annotated[str, StringConstraints(max_length=80)] = ""
+
+
+def _kind(model: type[BaseModel], name: str) -> tuple[str, list[str]]:
+    ann = model.model_fields[name].annotation
+    if typing.get_origin(ann) is typing.Literal:
+        return "choice", [str(a) for a in typing.get_args(ann)]
+    if ann is bool:
+        return "bool", []
+    if ann is int:
+        return "int", []
+    if ann is float:
+        return "float", []
+    return "other", []
+
+
+@lru_cache(maxsize=16)
+def param_specs(scenario: str) -> tuple[dict[str, Any], ...]:
+    """Every parameter of a built-in scenario with its kind, value, range, unit, meaning."""
+    sc = load(scenario)
+    out = []
+    for key in MECHANISMS:
+        p = sc.mechanism_params(key)
+        for r in describe(p, key):
+            kind, choices = _kind(type(p), r["name"].split(".", 1)[1])
+            out.append({**r, "mechanism": key, "letter": LETTERS.get(key, "-"), "kind": kind,
+                        "choices": choices})
+    return tuple(out)
+
+
+def _specs_by_name(scenario: str) -> dict[str, dict[str, Any]]:
+    return {s["name"]: s for s in param_specs(scenario)}
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(value)
+
+
+def _pydantic_message(e: ValidationError) -> tuple[str, str]:
+    err = e.errors()[0]
+    loc = ".".join(str(x) for x in err["loc"]) or "body"
+    value = err.get("input")
+    shown = repr(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    if err["type"] == "extra_forbidden":
+        return loc, (f"field '{loc}': unknown field; allowed: "
+                     f"{', '.join(RunRequest.model_fields)}")
+    return loc, f"field '{loc}': value {shown} is not allowed: {err['msg']}"
+
+
+def validate_run(body: Any, max_people: int = MAX_PEOPLE) -> dict[str, Any]:
+    """A run request checked in full; raises ApiError(422) naming the field and what is allowed."""
+    if not isinstance(body, dict):
+        raise ApiError(422, "the body must be a JSON object with 'scenario' and optionally "
+                            "'scale', 'seed', 'params', 'label'")
+    try:
+        req = RunRequest.model_validate(body)
+    except ValidationError as e:
+        field, msg = _pydantic_message(e)
+        raise ApiError(422, msg, field) from None
+    names = builtin_names()
+    if req.scenario not in names:
+        raise ApiError(422, f"field 'scenario': value {req.scenario[:64]!r} is not allowed: "
+                            f"unknown scenario; allowed: {', '.join(names)}", "scenario")
+    if req.scale is not None and not math.isfinite(req.scale):
+        raise ApiError(422, "field 'scale': must be a finite number", "scale")
+    specs = _specs_by_name(req.scenario)
+    sets = []
+    for name, value in req.params.items():
+        field = f"params.{name}"
+        spec = specs.get(name)
+        if spec is None:
+            raise ApiError(422, f"field '{field}': unknown parameter; allowed: MECHANISM.NAME "
+                                f"as listed by GET /api/params?scenario={req.scenario}", field)
+        kind = spec["kind"]
+        if kind == "bool" and not isinstance(value, bool):
+            raise ApiError(422, f"field '{field}': value {value!r} is not allowed: must be "
+                                "true or false", field)
+        if kind in ("int", "float"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                    (kind == "int" and not isinstance(value, int)):
+                raise ApiError(422, f"field '{field}': value {value!r} is not allowed: must be "
+                                    f"{'an integer' if kind == 'int' else 'a number'}", field)
+            if not math.isfinite(value):
+                raise ApiError(422, f"field '{field}': must be a finite number", field)
+            lo, hi = spec["lo"], spec["hi"]
+            if (lo is not None and value < lo) or (hi is not None and value > hi):
+                raise ApiError(422, f"field '{field}': value {value!r} is not allowed: out of "
+                                    f"range; allowed: {lo:g} <= {name} <= {hi:g}"
+                                    f"{' ' + spec['unit'] if spec['unit'] else ''}", field)
+        if kind == "choice" and value not in spec["choices"]:
+            raise ApiError(422, f"field '{field}': value {value!r} is not allowed; allowed: "
+                                f"{', '.join(spec['choices'])}", field)
+        if kind == "other":
+            raise ApiError(422, f"field '{field}': this parameter cannot be set here", field)
+        sets.append(f"{name}={_toml(value)}")
+    try:
+        sc = load(req.scenario, sets, scale=req.scale, seed=req.seed)
+    except ScenarioError as e:
+        raise ApiError(422, str(e)) from None
+    mass = sum(r.population for r in sc.regions) * sc.scale
+    if mass > max_people:
+        raise ApiError(422, f"field 'scale': value {sc.scale:g} is not allowed: "
+                            f"{mass:,.0f} simulated people is too many for the dashboard; "
+                            f"allowed: at most {max_people:,} (scale <= "
+                            f"{max_people / sum(r.population for r in sc.regions):.4g})",
+                       "scale")
+    return {"scenario": req.scenario, "scale": sc.scale, "seed": sc.seed,
+            "params": dict(req.params), "sets": sets, "label": req.label.strip()}
+
+
+def _query(request: Request, name: str, required: bool = True) -> str:
+    v = request.query_params.get(name)
+    if v is None or v == "":
+        if required:
+            raise ApiError(422, f"query parameter '{name}' is required", name)
+        return ""
+    if len(v) > MAX_QUERY or any(ord(c) < 32 for c in v):
+        raise ApiError(422, f"query parameter '{name}': at most {MAX_QUERY} printable "
+                            "characters", name)
+    return v
+
+
+# ------------------------------------------------------------------------------ the app
+
+
+def create_app(root: Path | str = "runs/dashboard", max_workers: int = 2, max_queued: int = 8,
+               max_kept: int = 50, max_body: int = MAX_BODY, max_people: int = MAX_PEOPLE,
+               allowed_hosts: list[str] | None = None, runner: Any = None) -> Starlette:
+    """The dashboard app; runs are written under `root` (one folder per run id)."""
+    manager = RunManager(root, max_workers=max_workers, max_queued=max_queued,
+                         max_kept=max_kept, runner=runner)
+    views: OrderedDict[str, RunView] = OrderedDict()
+    sections_cache: OrderedDict[str, str] = OrderedDict()
+
+    def job_done(rid: str) -> Any:
+        job = manager.get(rid)
+        if job is None:
+            raise ApiError(404, f"run {rid[:20]!r}: no such run")
+        if job.status != "done":
+            raise ApiError(409, f"run {rid}: not finished (status {job.status})")
+        return job
+
+    def view_of(rid: str) -> RunView:
+        job = job_done(rid)
+        if rid in views:
+            views.move_to_end(rid)
+            return views[rid]
+        try:
+            v = RunView(job.dir)
+        except ChartError as e:
+            raise ApiError(500, str(e)) from None
+        views[rid] = v
+        while len(views) > 6:
+            views.popitem(last=False)
+        return v
+
+    def label_of(rid: str) -> str:
+        job = manager.get(rid)
+        if job is None:
+            return rid
+        r = job.request
+        if r.get("label"):
+            return str(r["label"])
+        changes = ", ".join(f"{k}={v}" for k, v in r.get("params", {}).items())
+        return f"{r['scenario']} seed {r['seed']}" + (f" ({changes})" if changes else "")
+
+    # -------------------------------------------------------------- pages
+    static_files = {"dashboard.js": "text/javascript", "sections.js": "text/javascript",
+                    "style.css": "text/css"}
+
+    async def index(request: Request) -> Response:
+        return FileResponse(STATIC / "dashboard.html", media_type="text/html")
+
+    async def static(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name == "plotly.min.js":
+            from ..report import plotly_js_path
+
+            return FileResponse(plotly_js_path(), media_type="text/javascript",
+                                headers={"cache-control": "max-age=86400"})
+        if name not in static_files:
+            raise ApiError(404, "no such file")
+        return FileResponse(STATIC / name, media_type=static_files[name])
+
+    # -------------------------------------------------------------- API
+    async def health(request: Request) -> Response:
+        return Json({"ok": True, "version": __version__, "active": manager.active()})
+
+    async def scenarios(request: Request) -> Response:
+        def work() -> list[dict[str, Any]]:
+            out = []
+            for n in builtin_names():
+                sc = load(n)
+                out.append({"name": n, "description": sc.description, "scale": sc.scale,
+                            "seed": sc.seed, "start": sc.start.isoformat(),
+                            "end": sc.end.isoformat(),
+                            "population": sum(r.population for r in sc.regions),
+                            "max_scale": min(1.0, max_people / sum(r.population
+                                                                   for r in sc.regions))})
+            return out
+
+        return Json(await run_in_threadpool(work))
+
+    async def params(request: Request) -> Response:
+        name = _query(request, "scenario")
+        if name not in builtin_names():
+            raise ApiError(422, f"query parameter 'scenario': {name!r} is unknown; allowed: "
+                                f"{', '.join(builtin_names())}", "scenario")
+        specs = await run_in_threadpool(param_specs, name)
+        mechs = [{"key": k, "letter": LETTERS.get(k, "-"),
+                  "doc": (m.__doc__ or "").strip().splitlines()[0] if m.__doc__ else ""}
+                 for k, m in MECHANISMS.items()]
+        return Json({"scenario": name, "mechanisms": mechs, "params": list(specs)})
+
+    async def submit(request: Request) -> Response:
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            raise ApiError(415, "the body must be JSON (Content-Type: application/json)")
+        raw = await request.body()
+        try:
+            body = json.loads(raw, parse_constant=_no_constants)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise ApiError(400, f"the body is not valid JSON: {str(e)[:120]}") from None
+        req = await run_in_threadpool(validate_run, body, max_people)
+        try:
+            job = manager.submit(req)
+        except QueueFull as e:
+            raise ApiError(429, str(e)) from None
+        return Json(job.public(), status_code=202)
+
+    async def runs(request: Request) -> Response:
+        return Json(manager.list())
+
+    async def run_status(request: Request) -> Response:
+        rid = request.path_params["rid"]
+        job = manager.get(rid)
+        if job is None:
+            raise ApiError(404, f"run {rid[:20]!r}: no such run")
+        out = job.public()
+        if job.status == "done":
+            try:
+                out["totals"] = view_of(rid).totals()
+            except ApiError:
+                pass
+        return Json(out)
+
+    async def sections(request: Request) -> Response:
+        rid = request.path_params["rid"]
+        job_done(rid)
+        if rid not in sections_cache:
+            v = view_of(rid)
+            text = await run_in_threadpool(lambda: dumps(
+                {"id": rid, "label": label_of(rid), "title": v.title, "totals": v.totals(),
+                 "sections": v.sections()}))
+            sections_cache[rid] = text
+            while len(sections_cache) > 8:
+                sections_cache.popitem(last=False)
+        return Response(sections_cache[rid], media_type="application/json")
+
+    async def report(request: Request) -> Response:
+        rid = request.path_params["rid"]
+        job = job_done(rid)
+        path = job.dir / "report.html"
+        if not path.is_file():
+            from ..report import ReportError, write_report
+
+            try:
+                await run_in_threadpool(write_report, job.dir)
+            except ReportError as e:
+                raise ApiError(500, str(e)) from None
+        return FileResponse(path, media_type="text/html")
+
+    async def people(request: Request) -> Response:
+        rid = request.path_params["rid"]
+        q = _query(request, "q")
+        v = view_of(rid)
+        return Json(await run_in_threadpool(find_people, v, q))
+
+    async def story(request: Request) -> Response:
+        from ..story import StoryError
+        from ..story import story as make_story
+
+        rid = request.path_params["rid"]
+        who = _query(request, "person")
+        v = view_of(rid)
+
+        def work() -> dict[str, Any]:
+            s = make_story(v.dir, who)
+            if len(s["events"]) > 500:
+                s["events"] = s["events"][:500]
+            if len(s["acts"]) > 500:
+                s["acts"] = s["acts"][:500]
+            return {"story": s, "timeline": person_timeline(s),
+                    "graph": v.neighbourhood(int(s["id"]))}
+
+        try:
+            return Json(await run_in_threadpool(work))
+        except StoryError as e:
+            raise ApiError(404, str(e)[:300]) from None
+
+    async def compare(request: Request) -> Response:
+        a, b = _query(request, "a"), _query(request, "b")
+        va, vb = view_of(a), view_of(b)
+        la, lb = label_of(a), label_of(b)
+        if la == lb:
+            la, lb = f"{la} [{a[:4]}]", f"{lb} [{b[:4]}]"
+        secs = await run_in_threadpool(compare_sections, va, vb, la, lb)
+        return Json({"a": a, "b": b, "label_a": la, "label_b": lb, "sections": secs})
+
+    # -------------------------------------------------------------- errors
+    async def api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return _json_error(exc.status, exc.message, exc.field)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return _json_error(exc.status_code, str(exc.detail))
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        return _json_error(500, f"internal error: {type(exc).__name__}")
+
+    routes = [
+        Route("/", index),
+        Route("/static/{name}", static),
+        Route("/api/health", health),
+        Route("/api/scenarios", scenarios),
+        Route("/api/params", params),
+        Route("/api/runs", runs, methods=["GET"]),
+        Route("/api/runs", submit, methods=["POST"]),
+        Route("/api/runs/{rid}", run_status),
+        Route("/api/runs/{rid}/sections", sections),
+        Route("/api/runs/{rid}/report", report),
+        Route("/api/runs/{rid}/people", people),
+        Route("/api/runs/{rid}/story", story),
+        Route("/api/compare", compare),
+    ]
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        manager.shutdown()
+
+    middleware = [Middleware(SecurityHeaders), Middleware(BodyLimit, max_body=max_body)]
+    if allowed_hosts:
+        middleware.insert(0, Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts))
+    app = Starlette(routes=routes, middleware=middleware,
+                    exception_handlers={ApiError: api_error, HTTPException: http_error,
+                                        Exception: server_error},
+                    lifespan=lifespan)
+    app.state.manager = manager
+    return app
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in JSON")
+
+
+def serve(host: str = "127.0.0.1", port: int = 8765, root: Path | str = "runs/dashboard",
+          max_workers: int = 2, max_queued: int = 8, log_level: str = "info") -> None:
+    import uvicorn
+
+    loopback = host in ("127.0.0.1", "localhost", "::1")
+    hosts = ["127.0.0.1", "localhost", "[::1]", "::1"] if loopback else None
+    app = create_app(root, max_workers=max_workers, max_queued=max_queued,
+                     allowed_hosts=hosts)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, limit_concurrency=64,
+                timeout_keep_alive=5)
