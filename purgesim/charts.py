@@ -1098,17 +1098,23 @@ def person_timeline(story: dict[str, Any]) -> Figure:
         acts[e["event"]].append(e)
     for ev, rows in acts.items():
         data.append({"type": "scatter", "mode": "markers",
-                     "name": f"he {ev.replace('_', ' ')} (others)",
+                     "name": f"others {ev.replace('_', ' ')} through him",
                      "x": [r["date"] for r in rows], "y": ["his acts"] * len(rows),
                      "hovertext": [f"{r['date']}: {r['event']} {r['person']}" for r in rows],
                      "hoverinfo": "text",
                      "marker": {"size": 9, "symbol": "triangle-up",
                                 "color": colours.get(ev, "#444444")}})
+    dates = sorted(r["date"] for r in story.get("events", []) + story.get("acts", []))
+    xaxis: dict[str, Any] = {"type": "date"}
+    if dates:  # at least two months around what happened, so the axis reads in days
+        lo = dt.date.fromisoformat(dates[0]) - dt.timedelta(days=30)
+        hi = dt.date.fromisoformat(dates[-1]) + dt.timedelta(days=30)
+        xaxis["range"] = [lo.isoformat(), hi.isoformat()]
     return {"data": data, "layout": _layout(
         f"The story of {story.get('person', '')}", hovermode="closest", height=340,
         yaxis={"type": "category", "categoryorder": "array",
                "categoryarray": ["his acts", "fate", "in custody", "accused"]},
-        xaxis={"type": "date"})}
+        xaxis=xaxis)}
 
 
 def find_people(view: RunView, query: str, limit: int = 20) -> list[dict[str, Any]]:
