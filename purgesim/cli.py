@@ -73,8 +73,11 @@ def run(
     profile: Annotated[bool, typer.Option(help="print the time of each phase")] = False,
     check: Annotated[bool, typer.Option(help="verify the invariants every day")] = False,
     quiet: Annotated[bool, typer.Option(help="no progress bar or tables")] = False,
+    no_report: Annotated[bool, typer.Option("--no-report",
+                                            help="do not write report.html")] = False,
 ) -> None:
-    """Run a scenario and write its outputs (summary.json, Parquet series, event log)."""
+    """Run a scenario and write its outputs (summary.json, Parquet series, event log) and its
+    HTML report (report.html in the run folder)."""
     from .engine import Sim
     from .results import write_run
 
@@ -96,6 +99,12 @@ def run(
     s = write_run(sim, out, seconds, force=force)
     if not quiet:
         print_summary(s, out, seconds, sim.build_seconds)
+    if not no_report:
+        from .report import write_report
+
+        path = write_report(out)
+        if not quiet:
+            console.print(f"report: {path}", highlight=False, soft_wrap=True)
     if profile:
         t = Table(title="time per phase")
         t.add_column("phase")
@@ -346,6 +355,66 @@ def experiment(
         console.print(f"findings written to {findings_file}")
     else:
         console.print(text)
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
+    out: Annotated[Optional[Path], typer.Option(
+        help="HTML file to write (default: RUN_DIR/report.html)")] = None,
+) -> None:
+    """One self-contained HTML report of a run: charts against the record, opens offline."""
+    from .report import ReportError, write_report
+
+    if out is not None and out.suffix.lower() not in (".html", ".htm"):
+        raise UserError(f"--out {str(out)!r}: not allowed; allowed: a file name ending in .html")
+    if out is not None and out.is_dir():
+        raise UserError(f"--out {str(out)!r}: is a folder; allowed: a file name ending in .html")
+    try:
+        path = write_report(run_dir, out)
+    except ReportError as e:
+        raise UserError(str(e)) from None
+    typer.echo(str(path))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on (default: this machine only)")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8765,
+    root: Annotated[Path, typer.Option(help="folder for the dashboard's runs")]
+    = Path("runs/dashboard"),
+    workers: Annotated[int, typer.Option(help="runs at once (1-4)")] = 2,
+    queue: Annotated[int, typer.Option(help="runs waiting at most (0-100)")] = 8,
+) -> None:
+    """The dashboard in the browser: run scenarios, see the charts, compare, read stories."""
+    import socket
+
+    if not 1 <= port <= 65535:
+        raise UserError(f"--port {port}: not allowed; allowed: 1 <= port <= 65535")
+    if not 1 <= workers <= 4:
+        raise UserError(f"--workers {workers}: not allowed; allowed: 1 <= workers <= 4")
+    if not 0 <= queue <= 100:
+        raise UserError(f"--queue {queue}: not allowed; allowed: 0 <= queue <= 100")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(infos[0][4])
+    except OSError as e:
+        raise UserError(f"--host {host} --port {port}: cannot listen there "
+                        f"({e.strerror or e}); allowed: a free port on a local address") \
+            from None
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err.print(f"warning: listening on {host}: the dashboard is reachable from other "
+                  "machines and has no login", highlight=False)
+    from .server import serve as run_server
+
+    console.print(f"purgesim dashboard on http://{host if ':' not in host else f'[{host}]'}"
+                  f":{port}/ (runs in {root}); Ctrl-C to stop", highlight=False,
+                  soft_wrap=True)
+    run_server(host=host, port=port, root=root, max_workers=workers, max_queued=queue,
+               log_level="warning")
 
 
 def main() -> None:
