@@ -358,6 +358,112 @@ def experiment(
 
 
 @app.command()
+def calibrate(
+    scenario: Annotated[str, typer.Argument(help="built-in scenario name or a .toml file")],
+    budget: Annotated[Optional[int], typer.Option(help="largest number of simulations")] = None,
+    workers: Annotated[Optional[int], typer.Option(
+        help="local worker processes (default: the number of cores)")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(
+        help="a Dask scheduler, tcp://HOST:PORT, instead of local workers")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="calibration folder")] = None,
+    resume: Annotated[bool, typer.Option(help="continue the calibration in --out")] = False,
+    scale: Annotated[Optional[float], typer.Option(help="calibration scale")] = None,
+    population: Annotated[Optional[int], typer.Option(help="particles per generation")] = None,
+    generations: Annotated[Optional[int], typer.Option(help="largest number of generations")]
+    = None,
+    params_: Annotated[Optional[str], typer.Option(
+        "--params", help="comma-separated free parameters to fit (default: the scenario's)")]
+    = None,
+    targets: Annotated[Optional[Path], typer.Option(
+        help="JSON file {quantity: value} to fit instead of the historical record")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="calibration seed")] = None,
+    predictive: Annotated[Optional[int], typer.Option(
+        help="posterior draws rerun for the predictive intervals")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="NAME=VALUE override")]
+    = None,
+    quiet: Annotated[bool, typer.Option(help="no progress display")] = False,
+) -> None:
+    """ABC-SMC calibration (pyabc) of the scenario's free parameters; resumable."""
+    import os
+
+    from .calibrate import CalibrationError, command_line, make_config, run_calibration
+
+    if workers is not None and scheduler is not None:
+        raise UserError("--workers and --scheduler: give one or the other")
+    if workers is not None and workers < 1:
+        raise UserError(f"--workers {workers}: allowed: an integer >= 1")
+    if scheduler is not None:
+        from .calibrate import check_scheduler
+
+        check_scheduler(scheduler)
+    out = out or Path("runs") / f"calibrate-{Path(scenario).stem}"
+    if not resume and out.exists() and any(out.iterdir()):
+        raise UserError(f"--out {str(out)!r}: a calibration already exists there; allowed: a "
+                        "new folder, or --resume to continue it")
+    if resume and not (out / "config.json").is_file():
+        raise UserError(f"--resume: {str(out)!r} holds no calibration to resume")
+    names = [n.strip() for n in params_.split(",") if n.strip()] if params_ else None
+    cfg = None
+    if not resume:
+        cfg = make_config(scenario, sets=set_, budget=budget, scale=scale,
+                          population=population, generations=generations, params=names,
+                          targets=str(targets) if targets else None, seed=seed,
+                          predictive=predictive, command=command_line())
+    try:
+        r = run_calibration(cfg, out, resume=resume, budget=budget,
+                            workers=workers or os.cpu_count() or 1, scheduler=scheduler,
+                            quiet=quiet, console=err)
+    except CalibrationError:
+        raise
+    if quiet:
+        return
+    t = Table(title=f"posterior of {Path(r['scenario']).stem}: median and 90% interval")
+    for col in ("parameter", "median", "5%", "95%"):
+        t.add_column(col, justify="left" if col == "parameter" else "right")
+    for n in r["params"]:
+        lo, hi = r["intervals_90"][n]
+        t.add_row(n, f"{r['medians'][n]:.4g}", f"{lo:.4g}", f"{hi:.4g}")
+    console.print(t)
+    console.print(f"{r['simulations']} simulations ({r['simulations_run']} run and stored), "
+                  f"{r['generations']} generations, final ε {r['final_epsilon']:.3f}, "
+                  f"{r['seconds']:.0f} s; outputs in {out}")
+
+
+@app.command()
+def sensitivity(
+    scenario: Annotated[str, typer.Argument(help="built-in scenario name or a .toml file")],
+    trajectories: Annotated[int, typer.Option(help="Morris trajectories")] = 10,
+    scale: Annotated[Optional[float], typer.Option(help="scale of the runs")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="output folder")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="local worker processes")] = None,
+    levels: Annotated[int, typer.Option(help="Morris grid levels")] = 4,
+    seed: Annotated[int, typer.Option(help="seed of the design and the runs")] = 1,
+    params_: Annotated[Optional[str], typer.Option(
+        "--params", help="comma-separated free parameters (default: the scenario's)")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="NAME=VALUE override")]
+    = None,
+    quiet: Annotated[bool, typer.Option(help="no progress display")] = False,
+) -> None:
+    """Morris elementary effects (SALib): which free parameters drive which targets."""
+    import os
+
+    from .sensitivity import print_table, run_sensitivity
+
+    if trajectories < 2:
+        raise UserError(f"--trajectories {trajectories}: allowed: an integer >= 2")
+    if workers is not None and workers < 1:
+        raise UserError(f"--workers {workers}: allowed: an integer >= 1")
+    out = out or Path("runs") / f"sensitivity-{Path(scenario).stem}"
+    names = [n.strip() for n in params_.split(",") if n.strip()] if params_ else None
+    r = run_sensitivity(scenario, out, trajectories=trajectories, scale=scale,
+                        workers=workers or os.cpu_count() or 1, levels=levels, seed=seed,
+                        params=names, sets=set_ or [], quiet=quiet, console=err)
+    if not quiet:
+        print_table(r, console)
+        console.print(f"{r['runs']} runs in {r['seconds']:.0f} s; outputs in {out}")
+
+
+@app.command()
 def report(
     run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
     out: Annotated[Optional[Path], typer.Option(
@@ -415,6 +521,75 @@ def serve(
                   soft_wrap=True)
     run_server(host=host, port=port, root=root, max_workers=workers, max_queued=queue,
                log_level="warning")
+
+
+@app.command("compare-terrors")
+def compare_terrors(
+    ussr: Annotated[Optional[Path], typer.Option(help="a finished ussr-1937 run folder")] = None,
+    france: Annotated[Optional[Path], typer.Option(
+        help="a finished france-1793 run folder")] = None,
+    out: Annotated[Path, typer.Option(help="folder for the table and figure")] = Path(
+        "runs/terrors"),
+    json_: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """The USSR and France side by side on a common clock; runs them if no folder is given."""
+    from .engine import Sim
+    from .results import write_run
+    from .terrors import figure, measures
+
+    dirs = []
+    for name, given in (("ussr-1937", ussr), ("france-1793", france)):
+        if given is not None:
+            if not (given / "summary.json").is_file():
+                raise UserError(f"--{name.split('-')[0]} {str(given)!r}: not a finished run")
+            dirs.append(given)
+            continue
+        target = out / name
+        if not (target / "summary.json").is_file():
+            sc = load(name)
+            sim = Sim(sc).run()
+            write_run(sim, target, 0.0, force=True)
+        dirs.append(target)
+    try:
+        ms = [measures(d) for d in dirs]
+    except KeyError as e:
+        raise UserError(f"run folder lacks {e} in summary.json: written by an older "
+                        "version; run it again") from None
+    out.mkdir(parents=True, exist_ok=True)
+    fig = figure(ms, out)
+    table = [{k: v for k, v in m.items() if k not in ("clock", "arrests_per_million_per_day")}
+             for m in ms]
+    (out / "terrors.json").write_text(json.dumps(table, indent=1) + "\n")
+    if json_:
+        typer.echo(json.dumps(table, indent=1))
+        return
+    t = Table(title="two terrors on a common clock")
+    t.add_column("measure")
+    for m in ms:
+        t.add_column(m["scenario"], justify="right")
+
+    def pct(x: float | None, digits: int = 2) -> str:
+        return "n/a" if x is None else f"{100 * x:.{digits}f}%"
+
+    rows = [
+        ("mass phase", [f"{m['mass_phase']['start']} → {m['mass_phase']['end']} "
+                        f"({m['days']} days)" for m in ms]),
+        ("arrested in the mass phase (share of population)",
+         [pct(m["arrested_share_mass_phase"], 3) for m in ms]),
+        ("executed in the mass phase", [pct(m["executed_share_mass_phase"], 3) for m in ms]),
+        ("elite cohort arrested", [f"{pct(m['elite_arrested_share'], 0)} of "
+                                   f"{m['elite_cohort']}" for m in ms]),
+        ("elite cohort executed", [pct(m["elite_shot_share"], 0) for m in ms]),
+        ("the purgers arrested", [f"{pct(m['police_arrested_share'], 1)} of "
+                                  f"{m['police_cohort']}" for m in ms]),
+        ("top-down share of arrests", [pct(m["channels"]["top_down"], 1) for m in ms]),
+        ("bottom-up share of arrests", [pct(m["channels"]["bottom_up"], 1) for m in ms]),
+        ("routine share of arrests", [pct(m["channels"]["routine"], 1) for m in ms]),
+    ]
+    for label, vals in rows:
+        t.add_row(label, *vals)
+    console.print(t)
+    console.print(f"figure: {fig}")
 
 
 def main() -> None:

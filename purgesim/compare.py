@@ -126,6 +126,40 @@ class RunData:
                 got.add(p)
         return float(len(got))
 
+    def region(self, name: str, key: str) -> float | None:
+        r = self.s.get("regions", {}).get(name)
+        return None if r is None else float(r[key])
+
+    def region_share(self, name: str, key: str = "death_sentences") -> float | None:
+        regions = self.s.get("regions", {})
+        if name not in regions:
+            return None
+        total = sum(v[key] for v in regions.values())
+        return 100.0 * regions[name][key] / total if total else None
+
+    def region_between(self, name: str, start: str, end: str) -> float | None:
+        """Death sentences in a region between two dates, both included (regions.parquet)."""
+        a, b = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+        if self.sim is not None:
+            sim = self.sim
+            if name not in sim.pop.region_names:
+                return None
+            r = sim.pop.region_names.index(name)
+            lo = max(sim.sc.day_of(a), 0)
+            hi = min(sim.sc.day_of(b) + 1, sim.n_days)
+            return float(sim.rec.shot_region[lo:hi, r].sum()) if hi > lo else None
+        if self.dir is None or not (self.dir / "regions.parquet").is_file():
+            return None
+        t = pq.read_table(self.dir / "regions.parquet")
+        mask = pc.and_(pc.equal(pc.cast(t["region"], "string"), name),
+                       pc.and_(pc.greater_equal(t["date"], a), pc.less_equal(t["date"], b)))
+        sel = t.filter(mask)
+        return float(pc.sum(sel["shot"]).as_py() or 0.0) if sel.num_rows else None
+
+    def total(self, key: str) -> float | None:
+        regions = self.s.get("regions", {})
+        return float(sum(v[key] for v in regions.values())) if regions else None
+
     def trial_deaths(self, label_start: str) -> float | None:
         for t in self.s.get("trials", []):
             if t["label"].startswith(label_start):
@@ -236,6 +270,31 @@ TARGETS: list[Target] = [
     Target("SU-WERTH-EXEC", "death sentences Aug 1937 - Nov 1938 (approximated by the "
                             "1 Oct 1936 - 1 Nov 1938 window)",
            lambda r: r.window(W2, "death_sentences"), ("rel", 0.25), fit=False),
+    # ---- France 1793-94 (scenario france-1793)
+    Target("FR-DEATHSENT-TOT", "death sentences, all regions",
+           lambda r: r.total("death_sentences") if "Paris" in r.s.get("regions", {}) else None),
+    Target("FR-DEATHSENT-PARIS", "regions.Paris.death_sentences",
+           lambda r: r.region("Paris", "death_sentences")),
+    Target("FR-SHARE-WEST", "share of death sentences in the West (%)",
+           lambda r: r.region_share("West"), ("points", 5.0), size=100),
+    Target("FR-SHARE-SE", "share of death sentences in the Southeast (%)",
+           lambda r: r.region_share("Southeast"), ("points", 5.0), size=100),
+    Target("FR-SUSPECTS-ARR", "arrests, all regions",
+           lambda r: r.total("arrests") if "Paris" in r.s.get("regions", {}) else None,
+           ("rel", 0.0)),
+    Target("FR-PARIS-PRE-PRAIRIAL", "Paris death sentences to 10 Jun 1794",
+           lambda r: r.region_between("Paris", "1793-04-01", "1794-06-10"), ("rel", 0.25)),
+    Target("FR-PARIS-GREAT-TERROR", "Paris death sentences 11 Jun - 27 Jul 1794",
+           lambda r: r.region_between("Paris", "1794-06-11", "1794-07-27"), ("rel", 0.25)),
+    *[Target(f"FR-PARIS-{m}", f"Paris death sentences {a} to {b}",
+             lambda r, a=a, b=b: r.region_between("Paris", a, b), ("rel", 0.35), fit=False)
+      for m, a, b in (("FLOREAL", "1794-04-20", "1794-05-19"),
+                      ("PRAIRIAL", "1794-05-20", "1794-06-18"),
+                      ("MESSIDOR", "1794-06-19", "1794-07-18"),
+                      ("THERMIDOR1-9", "1794-07-19", "1794-07-27"))],
+    Target("FR-PRISON-DEATHS", "deaths in detention (camp deaths)",
+           lambda r: r.years(["1793", "1794"], "camp_deaths")
+           if "Paris" in r.s.get("regions", {}) else None, ("rel", 0.5), fit=False),
     Target("SU-ELLMAN-DEATHS", "death sentences + camp deaths 1937+1938",
            lambda r: (r.years(["1937", "1938"], "death_sentences") or 0.0)
            + (r.years(["1937", "1938"], "camp_deaths") or 0.0), ("rel", 0.25), fit=False),
@@ -270,9 +329,12 @@ def judge(t: Target, row: Row, sim: float) -> dict[str, Any]:
 def compare(run: RunData) -> dict[str, Any]:
     record = by_id()
     rows = []
+    country = run.s.get("country", "USSR")
     for t in TARGETS:
         row = record.get(t.id)
         if row is None or row.role != "target" or row.value is None:
+            continue
+        if row.country != country:
             continue
         sim = t.get(run)
         if sim is None:
@@ -336,7 +398,7 @@ def claims(run: RunData) -> list[dict[str, Any]]:
         "CLAIM-RADEK": "Radek: " + _fate(run, "Radek"),
     }
     for row in by_id().values():
-        if row.role != "claim":
+        if row.role != "claim" or row.country != s.get("country", "USSR"):
             continue
         out.append({"id": row.id, "claim": row.quantity.replace("popular claim: ", ""),
                     "record": row.notes, "model": model.get(row.id, "not modelled")})

@@ -175,6 +175,15 @@ def channel_shares(sim: Sim) -> dict[str, Any]:
     return shares
 
 
+def mass_phase(sim: Sim) -> dict[str, Any]:
+    """From the start of the first mass operation to the halt (or the end of the run)."""
+    starts = [o.start for o in sim.sc.operations]
+    start = min(starts).isoformat() if starts else sim.sc.start.isoformat()
+    halt = sim.endogenous.get("halt")
+    return {"start": start, "end": halt["date"] if halt else sim.sc.end.isoformat(),
+            "halted": halt is not None}
+
+
 def summary(sim: Sim) -> dict[str, Any]:
     rec = sim.rec
     yearly = {}
@@ -192,6 +201,9 @@ def summary(sim: Sim) -> dict[str, Any]:
     windows = {}
     for label, a, b in (("1936-10-01/1938-07-01", "1936-10-01", "1938-07-01"),
                         ("1936-10-01/1938-11-01", "1936-10-01", "1938-11-01")):
+        if not (sim.sc.start <= dt.date.fromisoformat(a) and
+                dt.date.fromisoformat(b) <= sim.sc.end + dt.timedelta(days=1)):
+            continue  # the run does not cover this window
         sl = _window(sim, a, b)
         windows[label] = {
             "arrests": round(float(rec.arrests[sl].sum())),
@@ -205,6 +217,7 @@ def summary(sim: Sim) -> dict[str, Any]:
     return {
         "summary_version": SUMMARY_VERSION,
         "scenario": sim.sc.name,
+        "country": sim.sc.country,
         "seed": int(sim.sc.seed),
         "scale": float(sim.sc.scale),
         "version": __version__,
@@ -222,6 +235,7 @@ def summary(sim: Sim) -> dict[str, Any]:
         "named": named_stats(sim),
         "cascade": cascade_stats(sim),
         "events": dict(sim.endogenous),
+        "mass_phase": mass_phase(sim),
         "trials": sim.mechs["orders"].summary()["trials"],
         "lists": sim.mechs["trials"].summary(),
         "police": {"officers": int(police.size),

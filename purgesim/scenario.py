@@ -132,6 +132,7 @@ class Faction(Strict):
 class Scenario(Strict):
     name: str
     description: str = ""
+    country: str = Field("USSR", description="the record's country this scenario answers to")
     base: str | None = None
     start: dt.date
     end: dt.date

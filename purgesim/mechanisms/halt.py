@@ -1,19 +1,23 @@
 """(h) The halt of the mass phase.
 
-Scripted mode: the scenario's `halt` event (the decree of 17 Nov 1938) stops it.  Endogenous
+Scripted mode: the scenario's `halt` event (the decree of 17 Nov 1938) stops it. Endogenous
 mode: the leader stops it himself when the disruption he sees, the share of officials (elite
-post-holders) arrested since the start, reaches `disruption_threshold`.  Coup mode (the French
-Thermidor): every week each deputy of the assembly at large weighs his personal risk, the
-share of his own faction arrested in the last `fear_window` days plus the share of all
-deputies arrested in that time plus a personal disposition (uniform in [0, `fear_spread`]);
-when the share of deputies whose risk exceeds `fear_threshold` reaches `coup_share`, they
-overthrow the leaders: the members of `coup_faction` are arrested and executed, and the mass
-phase stops as at a halt.
+post-holders) arrested since the start, reaches `disruption_threshold`. Coup mode (the French
+Thermidor): the ruling faction (`coup_faction`) is protected while it rules. Every week each
+deputy of the assembly at large weighs his personal risk: the share of his ties (colleagues,
+acquaintances, superior) arrested in the last `fear_window` days, times the chance that an
+arrest now ends in death (the tribunals' `p_shot_mass_phase`, raised by the Law of 22
+Prairial), plus `climate_weight` times the death sentences of the last `fear_window` days per
+thousand inhabitants of the capital (the first region: the scaffold the deputies see), plus a
+personal disposition (uniform in [0, `fear_spread`]). When the share of deputies whose risk
+exceeds `fear_threshold` reaches `coup_share`, a conspiracy forms, and `coup_delay` days later
+(the time to organise it) they overthrow the leaders: the members of `coup_faction` lose their
+protection and are arrested and executed, and the mass phase stops as at a halt.
 
 At the halt: the mass operations stop and the troikas are abolished; interrogation intensity
 and vigilance pressure fall to their post-halt levels; each pending case (in interrogation or
 awaiting trial) is released with probability `release_pending`; routine arrests go on at the
-post-halt rate.  The date is reported under `events.halt`.
+post-halt rate. The date is reported under `events.halt`.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import numpy as np
 from .. import rng
 from ..codes import Cause, Cohort, Event, Post, State
 from ..params import MechanismParams, P
+from ..population import ties_many
 from .base import Mechanism as Base
 
 
@@ -52,9 +57,14 @@ class Params(MechanismParams):
                                       "is next", free=True)
     fear_spread: float = P(0.1, 0.0, 5.0, unit="share",
                            meaning="coup mode: spread of the deputies' personal dispositions")
+    climate_weight: float = P(0.05, 0.0, 10.0, unit="per death sentence per 1,000",
+                              meaning="coup mode: weight of the capital's recent death "
+                                      "sentences in a deputy's perceived risk", free=True)
     coup_share: float = P(0.5, 0.0, 1.0, unit="share",
                           meaning="coup mode: share of deputies in fear that brings the coup",
                           free=True)
+    coup_delay: int = P(21, 0, 365, unit="days",
+                        meaning="coup mode: days from the forming of the conspiracy to the coup")
     coup_faction: str = P("", meaning="coup mode: the faction overthrown (arrested and "
                                       "executed)")
 
@@ -74,6 +84,13 @@ class Mechanism(Base):
         self.deputy_unit = pop.e_unit[heads].astype(np.int64) if heads.size else heads
         self.disposition = sim.draws(self.deputies, rng.P_LEADER, day=-1) * self.p.fear_spread
         self.fear_log: list[tuple[str, float]] = []
+        self.conspiracy_day = -1
+        if self.on and self.p.mode == "coup":
+            sim.protected = pop.factions.get(self.p.coup_faction, np.empty(0, dtype=np.int64))
+            owner, other, _, _ = ties_many(self.deputies, pop.geo, pop.region_start,
+                                           pop.key_work, pop.key_acq, pop.e_superior,
+                                           pop.e_unit, pop.unit_lo, pop.unit_hi)
+            self.tie_owner, self.tie_other = owner, other
 
     def disruption(self) -> float:
         st = self.sim.pop.state[self.officials]
@@ -81,15 +98,21 @@ class Mechanism(Base):
 
     def step(self, day: int) -> None:
         sim = self.sim
-        if not self.on or sim.halted or day % 7:
+        if not self.on or sim.halted:
+            return
+        if self.conspiracy_day >= 0 and day >= self.conspiracy_day + self.p.coup_delay:
+            self.coup(day)
+            return
+        if day % 7:
             return
         if self.p.mode == "endogenous" and self.disruption() >= self.p.disruption_threshold:
             self.do_halt(day)
-        elif self.p.mode == "coup" and self.deputies.size:
+        elif self.p.mode == "coup" and self.deputies.size and self.conspiracy_day < 0:
             share = self.fear(day)
             self.fear_log.append((sim.date(day), share))
             if share >= self.p.coup_share:
-                self.coup(day)
+                self.conspiracy_day = day
+                sim.endogenous["conspiracy"] = {"date": sim.date(day)}
 
     def fear(self, day: int) -> float:
         """Share of deputies at large whose perceived personal risk exceeds the threshold."""
@@ -97,13 +120,17 @@ class Mechanism(Base):
         log = sim.log.rows
         recent = log["person"][(log["event"] == Event.ARRESTED)
                                & (log["day"] > day - self.p.fear_window)]
-        hit = np.isin(self.deputies, recent)
         free = np.isin(sim.pop.state[self.deputies], [State.FREE, State.RELEASED])
         if not free.any():
             return 0.0
-        units, inv = np.unique(self.deputy_unit, return_inverse=True)
-        unit_share = np.bincount(inv, weights=hit) / np.bincount(inv)
-        risk = unit_share[inv] + hit.mean() + self.disposition
+        n = self.deputies.size
+        hit = np.isin(self.tie_other, recent).astype(np.float64)
+        share = np.bincount(self.tie_owner, weights=hit, minlength=n) / \
+            np.maximum(np.bincount(self.tie_owner, minlength=n), 1)
+        death = sim.mechs["trials"].p.p_shot_mass_phase
+        capital = sim.rec.shot_region[max(day - self.p.fear_window, 0):day, 0].sum()
+        climate = capital / sim.sc.regions[0].population * 1000.0
+        risk = share * death + self.p.climate_weight * climate + self.disposition
         return float(np.mean(risk[free] > self.p.fear_threshold))
 
     def coup(self, day: int) -> None:
@@ -112,6 +139,7 @@ class Mechanism(Base):
         leaders = sim.pop.factions.get(self.p.coup_faction, np.empty(0, dtype=np.int64))
         sim.police_chief = -1
         sim.leader = -1
+        sim.protected = np.empty(0, dtype=np.int64)
         sim.arrest(leaders, Cause.ORDER)
         sim.mechs["trials"].sentence_now(leaders, "shot")
         self.do_halt(day)

@@ -1,10 +1,11 @@
 """Routine political policing: the arrests that went on outside the campaigns.
 
 The NKVD convicted about 275,000 people for counter-revolutionary crimes in 1936 and about
-64,000 in 1939 (record rows SU-Y1936-CONV, SU-Y1939-CONV) without mass operations.  This
-module keeps that background: a national rate of arrests per year, spread over the regions in
-proportion to their population (times each region's `routine_factor`: civil-war regions) and drawn preferentially from registered elements and former
-oppositionists.  Outputs: arrests with cause ROUTINE.
+64,000 in 1939 (record rows SU-Y1936-CONV, SU-Y1939-CONV) without mass operations. This module
+keeps that background: a national rate of arrests per year, spread over the regions in
+proportion to their population (times each region's `routine_factor`: civil-war regions) and
+drawn preferentially from registered elements and former oppositionists. Outputs: arrests with
+cause ROUTINE.
 """
 
 from __future__ import annotations
