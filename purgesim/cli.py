@@ -386,7 +386,7 @@ def calibrate(
     """ABC-SMC calibration (pyabc) of the scenario's free parameters; resumable."""
     import os
 
-    from .calibrate import CalibrationError, command_line, make_config, run_calibration
+    from .calibrate import command_line, make_config, run_calibration
 
     if workers is not None and scheduler is not None:
         raise UserError("--workers and --scheduler: give one or the other")
@@ -409,12 +409,9 @@ def calibrate(
                           population=population, generations=generations, params=names,
                           targets=str(targets) if targets else None, seed=seed,
                           predictive=predictive, command=command_line())
-    try:
-        r = run_calibration(cfg, out, resume=resume, budget=budget,
-                            workers=workers or os.cpu_count() or 1, scheduler=scheduler,
-                            quiet=quiet, console=err)
-    except CalibrationError:
-        raise
+    r = run_calibration(cfg, out, resume=resume, budget=budget,
+                        workers=workers or os.cpu_count() or 1, scheduler=scheduler,
+                        quiet=quiet, console=err)
     if quiet:
         return
     t = Table(title=f"posterior of {Path(r['scenario']).stem}: median and 90% interval")

@@ -1,0 +1,252 @@
+"""Calibration (purgesim.calibrate): configuration errors, the distance, parameter recovery
+on the toy scenario, and a calibration killed with SIGKILL that resumes without repeating or
+losing a finished simulation."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import cli_env, run_cli, write_scenario
+
+from purgesim.calibrate import (
+    CalibrationError,
+    LogDistance,
+    Obs,
+    build_priors,
+    local_cluster,
+    make_config,
+    param_key,
+    record_targets,
+    run_calibration,
+    simulate,
+)
+from purgesim.compare import RunData
+from purgesim.scenario import load
+
+#: the parameters recovered on `toy`, their true values, and the quantities they drive
+TRUE = {"quotas.pace": 0.06, "trials.p_shot_mass_phase": 0.45}
+PRIOR = {"quotas.pace": [0.005, 0.2], "trials.p_shot_mass_phase": [0.05, 0.95]}
+QUANTITIES = ["operations.elements.arrests", "yearly.1937.death_sentences",
+              "yearly.1937.convictions", "yearly.1937.arrests"]
+
+
+def _one_line_exit_2(res: subprocess.CompletedProcess[str]) -> str:
+    assert res.returncode == 2, (res.returncode, res.stdout, res.stderr)
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, res.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ------------------------------------------------------------------------------ configuration
+
+
+@pytest.mark.parametrize("args, body, words", [
+    (["--params", "quotas.nonsense"], "", "unknown parameter"),
+    (["--params", "quotas.approval_prob"], "", "not a calibration parameter"),
+    ([], '[calibration]\nparams = ["quotas.pace"]\n[calibration.prior]\n'
+         '"quotas.pace" = [0.1, 0.1]', "empty range"),
+    ([], '[calibration.prior]\n"quotas.pace" = [0.1, 0.9]', "outside the declared range"),
+    ([], '[calibration.prior]\n"nope.pace" = [0.1, 0.2]', "unknown parameter"),
+    ([], "[calibration]\nbogus = 1", "unknown"),
+    (["--budget", "0"], "", "--budget"),
+    (["--budget", "-5"], "", "--budget"),
+])
+def test_bad_configuration_exits_2_with_one_line(tmp_path: Path, args: list[str], body: str,
+                                                 words: str) -> None:
+    scen = write_scenario(tmp_path, body)
+    res = run_cli("calibrate", str(scen), "--out", str(tmp_path / "cal"), "--quiet", *args,
+                  cwd=tmp_path)
+    line = _one_line_exit_2(res)
+    assert words in line, line
+    assert not (tmp_path / "cal").exists()
+
+
+def test_unreachable_scheduler_exits_2(tmp_path: Path) -> None:
+    addr = f"tcp://127.0.0.1:{_free_port()}"
+    t0 = time.perf_counter()
+    res = run_cli("calibrate", "toy", "--scheduler", addr, "--out", str(tmp_path / "cal"),
+                  "--quiet", cwd=tmp_path)
+    line = _one_line_exit_2(res)
+    assert "unreachable" in line and addr in line
+    assert time.perf_counter() - t0 < 60
+    assert not (tmp_path / "cal").exists()
+
+
+def test_priors_from_declarations() -> None:
+    sc = load("ussr-1937")
+    priors = {p.name: p for p in build_priors(sc, None, {})}
+    assert "quotas.pace" in priors and "quotas.approval_prob" not in priors  # free only
+    p = priors["quotas.pace"]
+    assert (p.lo, p.hi, p.log) == (0.0, 0.5, False)
+    narrowed = build_priors(sc, ["routine.rate_per_year"],
+                            {"routine.rate_per_year": [1e4, 1e6]})[0]
+    assert narrowed.log  # two orders of magnitude: log-uniform
+    assert narrowed.to_value(narrowed.to_space(123456.0)) == pytest.approx(123456.0)
+    with pytest.raises(CalibrationError):
+        build_priors(sc, ["routine.rate_per_year"], {"routine.rate_per_year": [5.0, 1.0]})
+
+
+def test_targets_never_claims_or_context() -> None:
+    from purgesim.history import by_id
+
+    record = by_id()
+    obs = record_targets()
+    assert obs and all(record[o.id].role == "target" for o in obs)
+    ids = {o.id for o in obs}
+    assert "SU-447-SHOT-FINAL" not in ids  # context row
+    assert not any(i.startswith("CLAIM") for i in ids)
+
+
+def test_distance_is_rms_of_errors_in_tolerances() -> None:
+    a = Obs("a", "a", 100.0, 100.0, 100.0, math.log(1.15), "±15%")
+    b = Obs("b", "b", 50.0, 80.0, 60.0, math.log(2.0), "×/÷2", "file")
+    d = LogDistance([a, b])
+    assert d({"a": math.log(100.0), "b": math.log(70.0)}) == 0.0  # inside the range: 0
+    x = {"a": math.log(115.0), "b": math.log(160.0)}  # one tolerance each
+    assert d(x) == pytest.approx(1.0)
+    assert d({"a": math.log(100.0)}) == pytest.approx(math.sqrt(10.0 ** 2 / 2))  # missing
+
+
+def test_key_and_seed_are_deterministic() -> None:
+    k1 = param_key({"a.b": 0.1, "c.d": 2.0}, 0.005)
+    assert k1 == param_key({"c.d": 2.0, "a.b": 0.1}, 0.005)
+    assert k1 != param_key({"a.b": 0.1 + 1e-15, "c.d": 2.0}, 0.005)
+
+
+# ------------------------------------------------------------------------------ recovery
+
+
+def _toy_targets(tmp_path: Path) -> Path:
+    """Quantities simulated from the known parameter values (mean of three seeds)."""
+    vals: dict[str, list[float]] = {q: [] for q in QUANTITIES}
+    for seed in (101, 102, 103):
+        run = RunData(sim=simulate("toy", [], TRUE, 1.0, seed))
+        for q in QUANTITIES:
+            node = run.s
+            for part in q.split("."):
+                node = node[part]
+            vals[q].append(float(node))
+    path = tmp_path / "targets.json"
+    path.write_text(json.dumps({q: sum(v) / len(v) for q, v in vals.items()}))
+    return path
+
+
+def test_parameter_recovery_on_toy(tmp_path: Path) -> None:
+    targets = _toy_targets(tmp_path)
+    prior = "\n".join(f'"{k}" = {v}' for k, v in PRIOR.items())
+    scen = write_scenario(tmp_path, f"[calibration.prior]\n{prior}")
+    cfg = make_config(str(scen), params=list(TRUE), targets=str(targets), population=60,
+                      generations=4, budget=1200, predictive=4, seed=3)
+    client = local_cluster(2)
+    try:
+        r = run_calibration(cfg, tmp_path / "cal", client=client, quiet=True)
+    finally:
+        cluster = client.cluster
+        client.close()
+        cluster.close()
+    for name, true in TRUE.items():
+        lo, hi = r["intervals_90"][name]
+        p_lo, p_hi = PRIOR[name]
+        assert lo <= true <= hi, (name, true, lo, hi)
+        assert hi - lo < 0.8 * (p_hi - p_lo), (name, lo, hi)  # the data taught something
+    assert r["epsilons"][-1] < r["epsilons"][1]
+    out = tmp_path / "cal"
+    for f in ("abc.db", "sims.sqlite", "posterior.csv", "predictive.csv", "calibrated.toml",
+              "targets.png", "result.json"):
+        assert (out / f).is_file(), f
+    # the calibrated parameter file is a scenario: it loads, and carries its provenance
+    sc = load(str(out / "calibrated.toml"))
+    assert sc.quotas.pace == pytest.approx(r["medians"]["quotas.pace"], rel=1e-3)
+    assert "command" in sc.calibration["result"]
+
+
+# ------------------------------------------------------------------------------ kill and resume
+
+
+def _sims(db: Path) -> list[tuple[str, int]]:
+    with sqlite3.connect(db) as c:
+        return c.execute("SELECT key, generation FROM sims").fetchall()
+
+
+def _populations(db: Path) -> int:
+    try:
+        with sqlite3.connect(db) as c:
+            return c.execute("SELECT COUNT(*) FROM populations WHERE t >= 0").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path: Path) -> None:
+    targets = _toy_targets(tmp_path)
+    prior = "\n".join(f'"{k}" = {v}' for k, v in PRIOR.items())
+    scen = write_scenario(tmp_path, f"[calibration.prior]\n{prior}")
+    out = tmp_path / "cal"
+    args = ["calibrate", str(scen), "--targets", str(targets), "--params", ",".join(TRUE),
+            "--population", "30", "--generations", "3", "--budget", "1000", "--predictive",
+            "2", "--workers", "2", "--out", str(out), "--quiet"]
+    proc = subprocess.Popen([sys.executable, "-m", "purgesim", *args], cwd=tmp_path,
+                            env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    store = out / "sims.sqlite"
+    killed_in = None
+    deadline = time.time() + 240
+    try:
+        while time.time() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+            if not store.is_file():
+                continue
+            try:
+                rows = _sims(store)
+            except sqlite3.Error:
+                continue
+            done = _populations(out / "abc.db")
+            # mid-generation: generation >= 1 under way (some of its simulations finished),
+            # not yet in pyabc's database
+            current = [g for _, g in rows if g == done and g >= 1]
+            if len(current) >= 8:
+                os.killpg(proc.pid, signal.SIGKILL)  # the calibration and its workers
+                killed_in = done
+                break
+    finally:
+        if proc.poll() is None and killed_in is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert killed_in is not None, "the calibration ended before it could be killed: " + \
+        proc.stderr.read().decode()[-2000:]
+    before = _sims(store)
+    before_keys = {k for k, _ in before}
+    unfinished = {k for k, g in before if g == killed_in}
+    assert len(unfinished) >= 8 and _populations(out / "abc.db") == killed_in
+
+    res = run_cli("calibrate", str(scen), "--resume", "--out", str(out), "--workers", "2",
+                  "--quiet", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    with sqlite3.connect(store) as c:
+        ran = c.execute("SELECT key, COUNT(*) FROM evals WHERE source = 'ran' "
+                        "GROUP BY key").fetchall()
+        served = {k for (k,) in c.execute("SELECT key FROM evals WHERE source = 'store'")}
+        final = {k for (k,) in c.execute("SELECT key FROM sims")}
+    assert all(n == 1 for _, n in ran), "a simulation was run twice"
+    assert before_keys <= final, "a finished simulation was lost"
+    # the interrupted generation's finished simulations were looked up, not run again
+    assert unfinished <= served, "the resumed calibration did not reuse the store"
+    assert _populations(out / "abc.db") == 3
+    result = json.loads((out / "result.json").read_text())
+    assert result["generations"] == 3 and (out / "calibrated.toml").is_file()
