@@ -89,6 +89,7 @@ class Sim:
         self.rec = Recorder(self)
         leaders = self.pop.heads_with_post(Post.LEADER)
         self.leader = int(leaders[0]) if leaders.size and scenario.immune_leader else -1
+        self.protected = np.empty(0, dtype=np.int64)  # the ruling faction, until a coup
         self.police_chief = -1
         self.halted = False
         self.halt_day = -1
@@ -147,7 +148,7 @@ class Sim:
         """People who can be accused or arrested: the leader never; the police chief not
         while he holds the post (he falls after his replacement, mechanism f)."""
         return (np.isin(self.pop.state[ids], _AT_LARGE) & (ids != self.leader)
-                & (ids != self.police_chief))
+                & (ids != self.police_chief) & ~np.isin(ids, self.protected))
 
     def record(self, ids: np.ndarray, event: Event, cause: int | np.ndarray = 0,
                by: int | np.ndarray = -1, op: int | np.ndarray = -1,
@@ -190,7 +191,7 @@ class Sim:
         cause_arr, by_arr, op_arr = cause_arr[first], by_arr[first], op_arr[first]
         st = self.pop.state[ids]
         ok = ((np.isin(st, _AT_LARGE) | (st == State.SUSPECT)) & (ids != self.leader)
-              & (ids != self.police_chief))
+              & (ids != self.police_chief) & ~np.isin(ids, self.protected))
         ids, cause_arr, by_arr, op_arr = ids[ok], cause_arr[ok], by_arr[ok], op_arr[ok]
         if ids.size == 0:
             return ids
