@@ -1,0 +1,178 @@
+"""The HTML report: self-contained (opens offline), every required section, the record drawn
+for a USSR run and not for the invented toy country, and the `report` command."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from purgesim.charts import RunView, dumps, find_people, person_timeline
+from purgesim.report import render, write_report
+
+REQUIRED = ["parameters", "arrests", "sentences", "cumulative", "operations-daily",
+            "operations", "yearly", "cohorts", "limits", "cascade-rates", "cascade", "named",
+            "claims"]
+
+
+class Refs(HTMLParser):
+    """Every src/href of the page's tags (script bodies are not parsed as tags)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[tuple[str, str, str]] = []
+        self.scripts_with_src = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for k, v in attrs:
+            if k in ("src", "href", "data", "action", "poster") and v is not None:
+                self.refs.append((tag, k, v))
+            if tag == "script" and k == "src":
+                self.scripts_with_src += 1
+
+
+def sections_of(html: str) -> list[dict]:
+    m = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', html,
+                  re.S)
+    assert m, "the report's data block is missing"
+    return json.loads(m.group(1))
+
+
+@pytest.fixture(scope="module")
+def toy_report(toy_run: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    out = tmp_path_factory.mktemp("report") / "toy.html"
+    assert write_report(toy_run, out) == out
+    return out.read_text(encoding="utf-8")
+
+
+def test_run_writes_the_report(toy_run: Path) -> None:
+    """`purgesim run` (the README's main command) leaves report.html in the run folder."""
+    assert (toy_run / "report.html").is_file()
+    assert (toy_run / "report.html").stat().st_size > 1_000_000  # plotly.js is inlined
+
+
+def test_self_contained(toy_report: str) -> None:
+    p = Refs()
+    p.feed(toy_report)
+    external = [r for r in p.refs if re.match(r"^\s*(https?:)?//", r[2], re.I)]
+    assert external == [], f"external references: {external}"
+    assert p.scripts_with_src == 0, "every script must be inlined"
+    assert "<link" not in toy_report.split("<script")[0], "styles must be inlined"
+    assert "plotly.js v" in toy_report  # the library itself is in the file
+    assert "@import" not in toy_report.split("<script")[0]
+
+
+def test_every_section(toy_report: str) -> None:
+    secs = sections_of(toy_report)
+    ids = [s["id"] for s in secs]
+    for want in REQUIRED:
+        assert want in ids, f"section {want} missing"
+    by = {s["id"]: s for s in secs}
+    for sid in ("arrests", "sentences", "operations", "yearly", "cohorts", "limits",
+                "cascade-rates", "cascade", "named"):
+        fig = by[sid]["figure"]
+        assert fig["data"], f"chart {sid} has no traces"
+        assert any(any(v not in (None, 0, "") for v in (t.get("y") or []))
+                   for t in fig["data"]), f"chart {sid} has no data"
+    # the channels of arrests are drawn, and the parameters and claims are tables
+    names = {t["name"] for t in by["arrests"]["figure"]["data"]}
+    assert "named in a confession" in names
+    assert "confession.p_work" in by["parameters"]["table"]
+    assert "CLAIM-1939" in by["claims"]["table"]
+    # the cascade is a graph of people coloured by cohort, at most 300 of them
+    nodes = sum(len(t["x"]) for t in by["cascade"]["figure"]["data"][1:])
+    assert 2 <= nodes <= 300
+
+
+def test_toy_has_no_record(toy_report: str) -> None:
+    """The toy is an invented country: the USSR's record is not drawn over it."""
+    secs = sections_of(toy_report)
+    names = [t.get("name", "") for s in secs if s.get("figure") for t in s["figure"]["data"]]
+    assert not any(n.startswith("record") for n in names)
+    assert "record is not drawn" in toy_report
+
+
+def test_html_is_escaped(toy_run: Path, tmp_path: Path) -> None:
+    """Names from the run reach the page escaped; JSON cannot close its script element."""
+    assert "<\\/script" in dumps({"x": "</script><script>alert(1)</script>"})
+    assert "</script><script>alert" not in dumps({"x": "</script><script>alert(1)</script>"})
+
+
+def test_ussr_record_on_the_same_axes(tmp_path: Path) -> None:
+    """A small USSR run: the record's yearly figures, ranges and cohort figures are drawn."""
+    from purgesim.engine import Sim
+    from purgesim.results import write_run
+    from purgesim.scenario import load
+
+    sim = Sim(load("ussr-1937", scale=0.0005)).run()
+    write_run(sim, tmp_path / "ussr", 1.0)
+    view = RunView(tmp_path / "ussr")
+    secs = {s["id"]: s for s in view.sections()}
+    arrests = [t["name"] for t in secs["arrests"]["figure"]["data"]]
+    assert any(n.startswith("record: arrests") for n in arrests)
+    ops = secs["operations"]["figure"]["data"]
+    ranged = [t for t in ops if t.get("error_y") and any(t["error_y"]["array"])]
+    assert ranged, "the record's ranges are drawn as error bars"
+    assert "936,750" in secs["yearly"]["table"]  # arrests 1937 (SU-Y1937-ARR)
+    cohort_names = [t["name"] for t in secs["cohorts"]["figure"]["data"]]
+    assert "shot (record)" in cohort_names and "arrested (record)" in cohort_names
+    assert "SU-C17-ARR" in secs["cohorts"]["table"]
+    assert "targets" in secs
+    html = render(tmp_path / "ussr")
+    assert "order_00447" in html
+
+
+def test_people_and_story_helpers(toy_run: Path) -> None:
+    from purgesim.story import story
+
+    view = RunView(toy_run)
+    found = find_people(view, "comrade")
+    assert found and found[0]["label"].startswith("Old Comrade")
+    s = story(toy_run, "Old Comrade")
+    fig = person_timeline(s)
+    assert fig["data"] and fig["layout"]["xaxis"]["range"]
+    g = view.neighbourhood(int(s["id"]))
+    assert any(s["id"] in (t.get("customdata") or []) for t in g["data"])
+
+
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        *args: str) -> tuple[int, str, str]:
+    """`purgesim ARGS` in this process (faster than a subprocess): exit code, out, err."""
+    from purgesim.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["purgesim", *args])
+    code = 0
+    try:
+        main()
+    except SystemExit as e:
+        code = int(e.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_report_command(toy_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                        capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = cli(monkeypatch, capsys, "report", str(toy_run), "--out",
+                         str(tmp_path / "r.html"))
+    assert code == 0, err
+    assert out.strip().endswith("r.html")
+    assert (tmp_path / "r.html").stat().st_size > 1_000_000
+    code, out, err = cli(monkeypatch, capsys, "report", str(tmp_path / "missing"))
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "not a finished run" in err
+    code, out, err = cli(monkeypatch, capsys, "report", str(toy_run), "--out",
+                         str(tmp_path / "r.txt"))
+    assert code == 2 and ".html" in err
+
+
+def test_run_no_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                       capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = cli(monkeypatch, capsys, "run", "toy", "--out", str(tmp_path / "r"),
+                         "--quiet", "--no-report")
+    assert code == 0, err
+    assert (tmp_path / "r" / "summary.json").is_file()
+    assert not (tmp_path / "r" / "report.html").exists()
