@@ -409,8 +409,8 @@ def create_app(root: Path | str = "runs/dashboard", max_workers: int = 2, max_qu
         if job.status == "done":
             try:
                 out["totals"] = view_of(rid).totals()
-            except ApiError:
-                pass
+            except (ApiError, ChartError, KeyError, TypeError, ValueError):
+                out["totals"] = None  # a run folder this version cannot read
         return Json(out)
 
     async def sections(request: Request) -> Response:
