@@ -115,6 +115,7 @@ BASE_LAYOUT: dict[str, Any] = {
 }
 
 SMOOTH_DAYS = 7
+TOP_LEGEND = {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0.5}
 
 
 class ChartError(Exception):
@@ -756,6 +757,7 @@ class RunView:
             nbr[a].add(b)
             nbr[b].add(a)
         ring = {pid: 0}
+        parent: dict[int, int] = {}
         q = deque([pid])
         while q and len(ring) < cap:
             x = q.popleft()
@@ -764,19 +766,26 @@ class RunView:
             for y in sorted(nbr.get(x, ())):
                 if y not in ring and len(ring) < cap:
                     ring[y] = ring[x] + 1
+                    parent[y] = x
                     q.append(y)
         nodes = list(ring)
         edges = [(a, b) for a, b in edges_all if a in ring and b in ring]
-        # radial layout: one circle per distance
+        # radial tree: each person's sector of the circle is split among those he reached
+        kids: dict[int, list[int]] = defaultdict(list)
+        for c, p in parent.items():
+            kids[p].append(c)
         pos: dict[int, tuple[float, float]] = {pid: (0.0, 0.0)}
-        by_ring: dict[int, list[int]] = defaultdict(list)
-        for n, r in ring.items():
-            if r:
-                by_ring[r].append(n)
-        for r, ids in by_ring.items():
-            for i, n in enumerate(ids):
-                a = 2 * math.pi * i / len(ids) + 0.3 * r
-                pos[n] = (round(r * math.cos(a), 4), round(r * math.sin(a), 4))
+        sectors = {pid: (0.0, 2 * math.pi)}
+        for n in nodes:  # BFS order: a parent before his children
+            lo, hi = sectors[n]
+            ch = kids.get(n, [])
+            for i, c in enumerate(ch):
+                a0 = lo + (hi - lo) * i / len(ch)
+                a1 = lo + (hi - lo) * (i + 1) / len(ch)
+                sectors[c] = (a0, a1)
+                a = (a0 + a1) / 2
+                r = ring[c]
+                pos[c] = (round(r * math.cos(a), 4), round(r * math.sin(a), 4))
         extra = {}
         for a, b in edges:
             if a == pid:
@@ -1035,10 +1044,12 @@ def compare_sections(a: RunView, b: RunView, label_a: str = "A",
     for v, lab, dash in ((a, label_a, "solid"), (b, label_b, "dot")):
         data.append({"type": "scatter", "mode": "lines", "name": f"{lab}: arrests",
                      "x": v.dates, "y": _round(_smooth(v.daily["arrests"]), 1),
-                     "line": {"dash": dash, "width": 2}, "hovertemplate": "%{y:,.0f}"})
+                     "line": {"dash": dash, "width": 2, "color": "#444444"},
+                     "hovertemplate": "%{y:,.0f}"})
         data.append({"type": "scatter", "mode": "lines", "name": f"{lab}: death sentences",
                      "x": v.dates, "y": _round(_smooth(v.daily["shot"]), 1),
-                     "line": {"dash": dash, "width": 2}, "hovertemplate": "%{y:,.0f}"})
+                     "line": {"dash": dash, "width": 2, "color": "#d62728"},
+                     "hovertemplate": "%{y:,.0f}"})
     daily = {"data": data, "layout": _layout(
         f"Arrests and death sentences a day, {label_a} and {label_b} ({SMOOTH_DAYS}-day mean)",
         yaxis={"title": {"text": "a day"}, "rangemode": "tozero"})}
@@ -1051,6 +1062,7 @@ def compare_sections(a: RunView, b: RunView, label_a: str = "A",
                    "hovertemplate": "%{x}: %{y}%"})
     channels = {"data": ch, "layout": _layout("Share of arrests by channel", barmode="group",
                                               hovermode="closest",
+                                              legend=TOP_LEGEND, xaxis={"automargin": True},
                                               yaxis={"title": {"text": "% of arrests"}})}
     co = []
     for v, lab in ((a, label_a), (b, label_b)):
@@ -1062,6 +1074,7 @@ def compare_sections(a: RunView, b: RunView, label_a: str = "A",
                    "hovertemplate": "%{x}: %{y}%"})
     cohorts = {"data": co, "layout": _layout("Share of each cohort shot", barmode="group",
                                              hovermode="closest",
+                                              legend=TOP_LEGEND, xaxis={"automargin": True},
                                              yaxis={"title": {"text": "%"}, "range": [0, 105]})}
     return [
         {"id": "cmp-totals", "title": "Totals", "table": totals},

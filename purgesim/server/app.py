@@ -419,7 +419,8 @@ def create_app(root: Path | str = "runs/dashboard", max_workers: int = 2, max_qu
         if rid not in sections_cache:
             v = view_of(rid)
             text = await run_in_threadpool(lambda: dumps(
-                {"id": rid, "label": label_of(rid), "title": v.title, "totals": v.totals(),
+                {"id": rid, "label": label_of(rid), "title": v.title,
+                 "user_label": manager.jobs[rid].request.get("label", ""), "totals": v.totals(),
                  "sections": v.sections()}))
             sections_cache[rid] = text
             while len(sections_cache) > 8:

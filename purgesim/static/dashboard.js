@@ -265,7 +265,8 @@
       var head = $("run-head");
       head.innerHTML = "";
       head.setAttribute("data-run", id);
-      head.appendChild(el("h2", {}, data.label + " — " + data.title));
+      head.appendChild(el("h2", {}, (data.user_label ? data.user_label + " — " : "") +
+                                  data.title));
       var tot = el("div", {class: "totals", id: "totals", "data-run": id});
       [["arrests", "arrests"], ["convictions", "convictions"],
        ["death_sentences", "death sentences"], ["camp_sentences", "camp sentences"],
@@ -389,7 +390,7 @@
         var rows = s.events.map(function (e) {
           return [e.date, e.event, e.cause, e.operation || "", e.by];
         }).concat(s.acts.map(function (e) {
-          return [e.date, "he " + e.event, "", "", e.person];
+          return [e.date, "through him: " + e.event.replace(/_/g, " "), "", "", e.person];
         })).sort(function (x, y) { return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0; });
         var table = el("table", {id: "person-events"});
         var hr = el("tr");
