@@ -308,7 +308,9 @@ class RunView:
             return f"#{pid}"
         if p.get("name"):
             return f"{p['name']} (#{pid})"
-        return f"#{pid} ({str(p.get('post', '')).replace('_', ' ')}, {p.get('region', '')})"
+        post = str(p.get("post") or "none")
+        post = "ordinary person" if post == "none" else post.replace("_", " ")
+        return f"#{pid} ({post}, {p.get('region', '')})"
 
     def rec(self, rid: str) -> Row | None:
         return self.record.get(rid)
