@@ -1071,3 +1071,56 @@ def command_line() -> str:
     prog = "purgesim" if argv and (argv[0].endswith("purgesim") or
                                    argv[0].endswith("__main__.py")) else argv[0]
     return " ".join([prog] + [shlex.quote(a) for a in argv[1:]])
+
+
+# ------------------------------------------------------------------------------ acceptance
+
+#: The acceptance list of the calibrated `ussr-1937` (issue: calibrated defaults): record row,
+#: tolerance, and the simulated quantity (the compare target of that row, or for the context
+#: row SU-447-SHOT-FINAL, which is checked but never fitted, the operation's shot).
+ACCEPTANCE: list[tuple[str, tuple[str, float]]] = [
+    *[(f"SU-Y{y}-{k}", ("rel", 0.15)) for y in ("1937", "1938")
+      for k in ("ARR", "CONV", "DEATH")],
+    *[(f"SU-Y{y}-{k}", ("factor", 2.0)) for y, k in (("1936", "CONV"), ("1936", "DEATH"),
+                                                      ("1939", "ARR"), ("1939", "CONV"),
+                                                      ("1939", "DEATH"))],
+    ("SU-447-CONV-FINAL", ("rel", 0.15)),
+    ("SU-447-SHOT-FINAL", ("rel", 0.15)),
+    ("SU-NAT-POL-CONV", ("rel", 0.20)),
+    ("SU-NAT-POL-SHOT", ("rel", 0.20)),
+    ("SU-CC34-SHOT", ("points", 10.0)),
+    ("SU-C17-ARR", ("points", 10.0)),
+    ("SU-361036-380701-ARR", ("rel", 0.15)),
+    ("SU-361036-381101-ARR", ("rel", 0.15)),
+]
+
+
+def acceptance(run: Any) -> list[dict[str, Any]]:
+    """Each acceptance criterion on a run (RunData): record, simulated value, met or not.
+
+    Tolerances apply to the record's value; for SU-447-SHOT-FINAL, a contested range
+    (350,000-445,000), to its central value 387,000 (the stricter reading)."""
+    from dataclasses import replace
+
+    from .compare import TARGETS, Target, judge
+    from .history import by_id
+
+    record = by_id()
+    targets = {t.id: t for t in TARGETS}
+    targets["SU-447-SHOT-FINAL"] = Target(
+        "SU-447-SHOT-FINAL", "operations.order_00447.shot (context row: checked, never fitted)",
+        lambda r: r.op("order_00447", "shot"), fit=False)
+    out = []
+    for rid, tol in ACCEPTANCE:
+        t = replace(targets[rid], tol=tol)
+        row = record[rid]
+        if rid == "SU-447-SHOT-FINAL":
+            row = replace(row, value_low=None, value_high=None)
+        sim = t.get(run)
+        j = judge(t, row, sim) if sim is not None else {"within": False, "tolerance": "",
+                                                          "rel_error": float("nan")}
+        out.append({"id": rid, "what": t.what, "record": row.value, "low": row.low,
+                    "high": row.high, "role": row.role, "simulated": sim,
+                    "tolerance": j["tolerance"], "rel_error": j["rel_error"],
+                    "met": bool(j["within"])})
+    return out

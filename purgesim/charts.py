@@ -599,10 +599,8 @@ class RunView:
              "yaxis": "y2", "line": {"color": "#d62728"},
              "hovertemplate": "R = %{y:.3f}"},
         ]
-        layout = _layout(
-            "Names per confession (top) and the effective reproduction number (bottom: arrests "
-            "caused by the naming, defending or kinship of those arrested in a month, per arrest)",
-            height=520)
+        layout = _layout("Names per confession (top; dotted: the run's mean) and the effective "
+                         "reproduction number R (bottom)", height=520)
         layout["yaxis"] = {"domain": [0.56, 1], "title": {"text": "names / confession"},
                            "rangemode": "tozero"}
         layout["yaxis2"] = {"domain": [0, 0.44], "title": {"text": "R"}, "rangemode": "tozero"}
@@ -1005,6 +1003,8 @@ class RunView:
                      "end, after the regions' petitions for more.",
              "figure": self.fig_limits(), "table": self.table_limits()},
             {"id": "cascade-rates", "title": "Names per confession and the reproduction number",
+             "note": "R of a month: arrests caused by the naming, defending or kinship of those "
+                     "arrested in that month, per arrest of the month (1 = self-sustaining).",
              "figure": self.fig_cascade_rates()},
             {"id": "cascade", "title": "The largest naming cascade",
              "note": "Each dot is a person arrested because someone named him in a "

@@ -439,6 +439,9 @@ def sensitivity(
         "--params", help="comma-separated free parameters (default: the scenario's)")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="NAME=VALUE override")]
     = None,
+    targets: Annotated[Optional[Path], typer.Option(
+        help="JSON file of quantities (as for calibrate) instead of the record's targets")]
+    = None,
     quiet: Annotated[bool, typer.Option(help="no progress display")] = False,
 ) -> None:
     """Morris elementary effects (SALib): which free parameters drive which targets."""
@@ -454,7 +457,8 @@ def sensitivity(
     names = [n.strip() for n in params_.split(",") if n.strip()] if params_ else None
     r = run_sensitivity(scenario, out, trajectories=trajectories, scale=scale,
                         workers=workers or os.cpu_count() or 1, levels=levels, seed=seed,
-                        params=names, sets=set_ or [], quiet=quiet, console=err)
+                        params=names, sets=set_ or [],
+                        targets=str(targets) if targets else None, quiet=quiet, console=err)
     if not quiet:
         print_table(r, console)
         console.print(f"{r['runs']} runs in {r['seconds']:.0f} s; outputs in {out}")
@@ -602,6 +606,12 @@ def main() -> None:
         if type(e).__name__ == "NoArgsIsHelpError":  # the help has been printed
             sys.exit(0)
         msg = " ".join(str(e.format_message()).split())  # type: ignore[attr-defined]
+        cause = e.__cause__  # typer's own coercion wraps a pydantic error holding the value
+        if cause is not None and hasattr(cause, "errors"):
+            try:
+                msg += f" (value {cause.errors()[0]['input']!r})"
+            except (IndexError, KeyError, TypeError):
+                pass
         err.print(f"error: {msg}", highlight=False, soft_wrap=True, markup=False)
         sys.exit(2)
     except FileExistsError as e:

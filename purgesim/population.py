@@ -15,7 +15,8 @@ are the two ring neighbours ``perm(l) +- 1`` in each of ``K`` permutations.  Tie
 symmetric (if A knows B, B knows A), cost no memory, and are computed in O(1) per tie.
 
 Bytes per person: ``state`` (1) + ``traits`` (1) = 2 B in the mass block; the elite block adds
-post (1) + region (1) + cohorts (2) + superior (4) + unit (4) = 12 B per elite row.
+post (1) + region (1) + cohorts (2) + superior (4) + unit (4) = 12 B per elite head
+(post-holder), i.e. 3 B per elite row with households of 4.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from .codes import (
     Tie,
 )
 
-MAX_TIES = 64
+MAX_TIES = 96  # >= (H-1) + W + 2K + 1 for the largest sizes a scenario may declare
 
 
 # --------------------------------------------------------------------------------------------
@@ -350,6 +351,10 @@ class Population:
 
     def boss(self, i: int) -> int:
         return int(boss_of(i, self.geo, self.region_start, self.key_work, self.e_superior))
+
+    def is_official(self, ids: np.ndarray) -> np.ndarray:
+        """Post-holders of the elite block (not their relatives)."""
+        return (ids < self.n_elite) & (ids % self.hsize == 0)
 
     def weight(self, ids: np.ndarray) -> np.ndarray:
         """How many real people each simulated person stands for."""

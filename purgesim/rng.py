@@ -18,37 +18,38 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _INV53 = 1.0 / 9007199254740992.0  # 2**-53
 
 # Purposes: one constant per kind of decision, so that two decisions about the same person on
-# the same day never share a draw.  Values are arbitrary but fixed forever (changing one
-# changes every result that uses it).
-P_TRAIT_ELEMENT = 1
-P_TRAIT_NATION = 2
-P_TRAIT_PARTY = 3
-P_TRAIT_OPPOSITION = 4
-P_PERM_WORK = 10
-P_PERM_ACQ = 11
-P_PERM_ELITE = 12
-P_QUOTA_COUNT = 20
-P_QUOTA_PICK = 21
-P_ROUTINE_COUNT = 22
-P_ROUTINE_PICK = 23
-P_DENOUNCE_COUNT = 30
-P_DENOUNCE_PICK = 31
-P_POLICE_ACT = 40
-P_POLICE_OFFICER = 41
-P_VIGILANCE = 42
-P_CONFESS = 50
-P_NAME = 51
-P_DEFEND = 60
-P_RELATIVE = 61
-P_TRIBUNAL = 70
-P_SENTENCE = 71
-P_TERM = 72
-P_CAMP_DEATH = 80
-P_HALT_RELEASE = 90
-P_CLIENT = 91
-P_PROMOTE = 92
-P_PETITION = 93
-P_LEADER = 94
+# the same day never share a draw.  Values are arbitrary but fixed (changing one changes every
+# result that uses it); they are spaced by 1000 so that a module may derive sub-purposes as
+# P_X + k (k < 1000) without colliding with another purpose.
+P_TRAIT_ELEMENT = 1000
+P_TRAIT_NATION = 2000
+P_TRAIT_PARTY = 3000
+P_TRAIT_OPPOSITION = 4000
+P_PERM_WORK = 10000
+P_PERM_ACQ = 11000
+P_PERM_ELITE = 12000
+P_QUOTA_COUNT = 20000
+P_QUOTA_PICK = 21000
+P_ROUTINE_COUNT = 22000
+P_ROUTINE_PICK = 23000
+P_DENOUNCE_COUNT = 30000
+P_DENOUNCE_PICK = 31000
+P_POLICE_ACT = 40000
+P_POLICE_OFFICER = 41000
+P_VIGILANCE = 42000
+P_CONFESS = 50000
+P_NAME = 51000
+P_DEFEND = 60000
+P_RELATIVE = 61000
+P_TRIBUNAL = 70000
+P_SENTENCE = 71000
+P_TERM = 72000
+P_CAMP_DEATH = 80000
+P_HALT_RELEASE = 90000
+P_CLIENT = 91000
+P_PROMOTE = 92000
+P_PETITION = 93000
+P_LEADER = 94000
 
 
 @njit(cache=True, inline="always")

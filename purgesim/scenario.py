@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
+import types
 import typing
 from pathlib import Path
 from typing import Any, Literal
@@ -263,7 +264,8 @@ def _describe_toml_error(path: Path, e: tomllib.TOMLDecodeError) -> str:
         except ValueError:
             return (f"{path} line {lineno}: field '{d.group(1)}': value {d.group(2)} is not "
                     "allowed: not a valid date; allowed: a real date written YYYY-MM-DD")
-    return f"{path} line {lineno} ({line.strip()!r}): malformed TOML: {e}"
+    return (f"{path} line {lineno} ({line.strip()!r}): malformed TOML: {e}; "
+            "allowed: TOML syntax (https://toml.io)")
 
 
 def raw_scenario(name_or_path: str, _depth: int = 0) -> dict[str, Any]:
@@ -300,7 +302,7 @@ def apply_sets(data: dict[str, Any], sets: list[str]) -> dict[str, Any]:
     data = dict(data)
     for item in sets:
         if "=" not in item:
-            raise ScenarioError(f"--set {item!r}: expected NAME=VALUE")
+            raise ScenarioError(f"--set {item!r}: no value; allowed: NAME=VALUE")
         name, text = item.split("=", 1)
         name = name.strip()
         parts = name.split(".")
@@ -363,6 +365,20 @@ def _allowed_range(name: str, info: Any) -> str:
     return f"{lo}{name}{hi}" if lo or hi else ""
 
 
+_TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "text",
+               dt.date: "a date written YYYY-MM-DD"}
+
+
+def _allowed_type(info: Any) -> str:
+    """What kind of value a field takes, in words ("" if unknown)."""
+    ann = getattr(info, "annotation", None)
+    if typing.get_origin(ann) in (typing.Union, types.UnionType):
+        ann = next((a for a in typing.get_args(ann) if a is not type(None)), None)
+    if typing.get_origin(ann) is Literal:
+        return "one of " + ", ".join(str(a) for a in typing.get_args(ann))
+    return _TYPE_WORDS.get(ann, "")
+
+
 def _describe_error(e: ValidationError) -> str:
     err = e.errors()[0]
     loc = ".".join(str(x) for x in err["loc"]) or "scenario"
@@ -379,8 +395,9 @@ def _describe_error(e: ValidationError) -> str:
         names = ", ".join(parent.model_fields) if parent is not None else "see 'purgesim params'"
         return f"field '{loc}': value {shown} is not allowed: unknown field; allowed: {names}"
     rng_ = _allowed_range(str(err["loc"][-1]), info) if err["loc"] else ""
-    if rng_:
-        msg = f"{msg}; allowed: {rng_}"
+    allowed = ", ".join(x for x in (_allowed_type(info), rng_) if x)
+    if allowed:
+        msg = f"{msg}; allowed: {allowed}"
     return f"field '{loc}': value {shown} is not allowed: {msg}"
 
 

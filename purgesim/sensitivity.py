@@ -46,7 +46,8 @@ def _response(scenario: str, sets: list[str], values: dict[str, float], scale: f
 def run_sensitivity(scenario: str, out: Path, *, trajectories: int = 10,
                     scale: float | None = None, workers: int = 2, levels: int = 4,
                     seed: int = 1, params: list[str] | None = None,
-                    sets: list[str] | None = None, quiet: bool = False, console: Any = None,
+                    sets: list[str] | None = None, targets: str | None = None,
+                    quiet: bool = False, console: Any = None,
                     client: Any = None) -> dict[str, Any]:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
     from SALib.analyze import morris as analyze
@@ -54,7 +55,7 @@ def run_sensitivity(scenario: str, out: Path, *, trajectories: int = 10,
 
     if levels < 2 or levels % 2:
         raise CalibrationError(f"--levels {levels}: allowed: an even integer >= 2")
-    cfg = make_config(scenario, sets=sets or [], scale=scale, params=params)
+    cfg = make_config(scenario, sets=sets or [], scale=scale, params=params, targets=targets)
     names = [o.id for o in cfg.obs]
     problem = {"num_vars": len(cfg.priors), "names": [p.name for p in cfg.priors],
                "bounds": [list(p.space) for p in cfg.priors]}
@@ -92,6 +93,9 @@ def run_sensitivity(scenario: str, out: Path, *, trajectories: int = 10,
             if cluster is not None:
                 cluster.close()
     seconds = time.perf_counter() - t0
+    answered = np.isfinite(Y).any(axis=0)  # targets the scenario speaks to
+    names = [n for n, ok in zip(names, answered) if ok]
+    Y = Y[:, answered]
     mu_star = np.zeros((len(cfg.priors), len(names)))
     sigma = np.zeros_like(mu_star)
     for j in range(len(names)):

@@ -34,7 +34,8 @@ def _population_size(run_dir: Path) -> int | None:
 def story(run_dir: Path, who: str) -> dict[str, Any]:
     run_dir = Path(run_dir)
     if not (run_dir / "events.parquet").is_file():
-        raise StoryError(f"run folder {str(run_dir)!r}: not a finished run (no events.parquet)")
+        raise StoryError(f"run folder {str(run_dir)!r}: not a finished run (no events.parquet); "
+                         "allowed: a folder written by 'purgesim run'")
     people_t = pq.read_table(run_dir / "people.parquet").to_pylist()
     people = {int(p["person"]): p for p in people_t}
     by_name = {p["name"].lower(): int(p["person"]) for p in people_t if p["name"]}
@@ -44,7 +45,7 @@ def story(run_dir: Path, who: str) -> dict[str, Any]:
         try:
             pid = int(who.lstrip("#"))
         except ValueError:
-            raise StoryError(f"person {who!r}: unknown; give an id or one of the names: "
+            raise StoryError(f"person {who!r}: unknown; allowed: an id or one of the names: "
                              f"{', '.join(sorted(p['name'] for p in people_t if p['name']))}"
                              ) from None
         n = _population_size(run_dir)

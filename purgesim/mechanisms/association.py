@@ -19,7 +19,7 @@ import numpy as np
 from .. import rng
 from ..codes import Cause
 from ..params import MechanismParams, P
-from ..population import ties_many
+from ..population import MAX_TIES, ties_many
 from .base import Mechanism as Base
 
 
@@ -50,7 +50,7 @@ class Mechanism(Base):
             owner, other, kind, pos = ties_many(arrested, pop.geo, pop.region_start,
                                                 pop.key_work, pop.key_acq, pop.e_superior,
                                                 pop.e_unit, pop.unit_lo, pop.unit_hi)
-            keyed = arrested[owner] * 64 + pos
+            keyed = arrested[owner] * MAX_TIES + pos
             u = sim.draws(keyed, rng.P_DEFEND)
             hit = u < self.p.p_defend
             got = sim.accuse(other[hit], Cause.DEFENDER, arrested[owner[hit]])

@@ -75,7 +75,7 @@ def name_accomplices(
                     unit_hi, buf_i, buf_k)
         for j in range(t):
             p = min(p_kind[buf_k[j]] * f, 1.0)
-            if rng.uniform_k(seed, day, c, 51, j) < p:
+            if rng.uniform_k(seed, day, c, rng.P_NAME, j) < p:
                 named[m] = buf_i[j]
                 by[m] = c
                 kind[m] = buf_k[j]

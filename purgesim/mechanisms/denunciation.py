@@ -4,7 +4,7 @@ Each day a number of people at large denounce their superior (the head of their 
 the elite, the holder of the post above theirs).  The rate rises with the local climate: the
 arrests of the last 30 days per thousand inhabitants of the region.  When a denounced superior
 is arrested, the denouncer takes the post with probability `promotion_prob` (a PROMOTED
-event); otherwise the post goes to someone else from below.
+event).  Posts are not otherwise reassigned: the promotion is recorded, not simulated further.
 
 Inputs: the recorder's arrests by region (for the climate), yesterday's arrests (for
 promotions).  Outputs: suspicions with cause DENUNCIATION (by = the denouncer), PROMOTED

@@ -169,7 +169,7 @@ class Mechanism(Base):
             if k:
                 picked.append(pick_people(sim.seed, day, r, rng.P_ROUTINE_PICK + 100, lo, hi, k,
                                           pop.traits, TRAIT_OPPOSITION, TRAIT_OPPOSITION,
-                                          pop.state, 200))
+                                          pop.state, 5000))
         heads = self.opp_heads
         u = sim.draws(heads, rng.P_ROUTINE_PICK + 101)
         picked.append(heads[u < rate * self.p.elite_factor])

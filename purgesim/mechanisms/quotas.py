@@ -125,7 +125,7 @@ class Mechanism(Base):
                     continue
                 lo, hi = int(pop.region_start[r]), int(pop.region_start[r + 1])
                 ids = pick_people(sim.seed, day, subject, rng.P_QUOTA_PICK, lo, hi, k,
-                                  pop.traits, mask, value, pop.state, 50)
+                                  pop.traits, mask, value, pop.state, 2000)
                 if ids.size < k:  # the pool is dry: the quota is filled with whoever is at hand
                     more = pick_people(sim.seed, day, subject, rng.P_QUOTA_PICK + 1, lo, hi,
                                        k - ids.size, pop.traits, 0, 0, pop.state, 20)

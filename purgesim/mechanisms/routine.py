@@ -4,7 +4,7 @@ The NKVD convicted about 275,000 people for counter-revolutionary crimes in 1936
 64,000 in 1939 (record rows SU-Y1936-CONV, SU-Y1939-CONV) without mass operations. This module
 keeps that background: a national rate of arrests per year, spread over the regions in
 proportion to their population (times each region's `routine_factor`: civil-war regions) and
-drawn preferentially from registered elements and former oppositionists. Outputs: arrests with
+drawn preferentially from registered elements (a share `element_share`). Outputs: arrests with
 cause ROUTINE.
 """
 
@@ -47,7 +47,7 @@ class Mechanism(Base):
                        if rng.uniform_k(sim.seed, day, r, rng.P_ROUTINE_COUNT + 1, j)
                        < self.p.element_share)
             a = pick_people(sim.seed, day, r, rng.P_ROUTINE_PICK, lo, hi, k_el, pop.traits,
-                            TRAIT_ELEMENT, TRAIT_ELEMENT, pop.state, 50)
+                            TRAIT_ELEMENT, TRAIT_ELEMENT, pop.state, 2000)
             b = pick_people(sim.seed, day, r, rng.P_ROUTINE_PICK + 1, lo, hi, k - a.size,
                             pop.traits, 0, 0, pop.state, 20)
             sim.arrest(a, Cause.ROUTINE)

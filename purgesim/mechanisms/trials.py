@@ -4,9 +4,9 @@ A closed case goes to one of three bodies:
 
 * **troika** (cases of a mass operation): sits within `troika_delay` days; the category
   follows the region's unused limits (mechanism i): category 1 = shot, category 2 = camp;
-* **lists** (elite cases: officials, officers, police): the Politburo approves a list of
-  sentences every `list_interval` days; each name is shot with probability `p_shot_elite`,
-  otherwise sent to camp (Military Collegium);
+* **lists** (elite cases: officials, officers, police, not their relatives): the Politburo
+  approves a list of sentences every `list_interval` days; each name is shot with
+  probability `p_shot_elite`, otherwise sent to camp (Military Collegium);
 * **special board / courts** (everyone else): within `board_delay` days; shot with probability
   `p_shot_mass_phase` while a mass operation runs and `p_shot` otherwise; else camp, exile or
   acquittal.
@@ -74,7 +74,7 @@ class Mechanism(Base):
         sim = self.sim
         n = cases.size
         u = sim.draws(cases["person"], rng.P_TRIBUNAL)
-        elite = cases["person"] < sim.pop.n_elite
+        elite = sim.pop.is_official(cases["person"])
         quota = (cases["op"] >= 0) & (not sim.halted)
         ready = day + 1 + (u * self.p.board_delay).astype(np.int64)
         ready[quota] = day + 1 + (u[quota] * self.p.troika_delay).astype(np.int64)
@@ -86,9 +86,10 @@ class Mechanism(Base):
         assert n == cases.size
 
     def step(self, day: int) -> None:
+        """Switched off, nobody is tried: cases wait in custody (a counterfactual)."""
         sim = self.sim
         t = sim.awaiting
-        if t.n == 0:
+        if t.n == 0 or not self.on:
             return
         due = t.rows["ready"] <= day
         reserved = sim.mechs["orders"].reserved
@@ -102,7 +103,7 @@ class Mechanism(Base):
         ids = cases["person"]
         u = sim.draws(ids, rng.P_SENTENCE)
         v = sim.draws(ids, rng.P_SENTENCE + 1)
-        elite = ids < pop.n_elite
+        elite = pop.is_official(ids)
         quota = (cases["op"] >= 0) & ~elite & (not sim.halted)
         other = ~elite & ~quota
         shot = np.zeros(ids.size, dtype=bool)

@@ -37,6 +37,8 @@ class Params(MechanismParams):
                                       meaning="probability that an officer who let an accused "
                                               "go is accused when that person is arrested",
                                       free=True)
+    capacity_bank: int = P(7, 1, 365, unit="days",
+                           meaning="unused arrest capacity is kept for at most this many days")
     max_wait: int = P(60, 1, 3650, unit="days",
                       meaning="an accusation not handled within this time lapses")
 
@@ -57,6 +59,7 @@ class Mechanism(Base):
                                          side="right")
         self.dropped = 0
         self.vigilance_cases = 0
+        self.budget = np.zeros(pop.n_regions)
 
     def p_act(self) -> float:
         if not self.on:
@@ -75,11 +78,17 @@ class Mechanism(Base):
         per_region = np.bincount(self.officer_region, weights=at_large_officers,
                                  minlength=pop.n_regions)
         capacity = per_region * self.p.capacity_per_officer
+        self.budget = np.minimum(self.budget + capacity, capacity * self.p.capacity_bank)
         w = pop.weight(rows["person"])
         handled = np.zeros(rows.size, dtype=bool)
         for r in np.unique(rows["region"]):
             idx = np.flatnonzero(rows["region"] == r)
-            handled[idx[np.cumsum(w[idx]) <= capacity[r]]] = True
+            cum = np.cumsum(w[idx])
+            ok = cum <= self.budget[r]
+            if not ok[0] and self.budget[r] >= capacity[r] * self.p.capacity_bank > 0:
+                ok[0] = True  # one case heavier than a full bank: take it when the bank is full
+            handled[idx[ok]] = True
+            self.budget[r] = max(self.budget[r] - (cum[ok][-1] if ok.any() else 0.0), 0.0)
         lapsed = ~handled & (day - rows["day"] >= self.p.max_wait)
         u = sim.draws(rows["person"], rng.P_POLICE_ACT)
         act = handled & (u < self.p_act())
@@ -109,7 +118,11 @@ class Mechanism(Base):
                     sim.ignored[p] = o
         self.dropped += int(drop.sum())
         a = rows[act]
-        sim.arrest(a["person"], a["cause"], a["by"])
+        done = sim.arrest(a["person"], a["cause"], a["by"])
+        # people the police may not arrest (the serving chief, a protected faction) go free
+        spared = a[~np.isin(a["person"], done)]
+        if spared.size:
+            pop.state[spared["person"]] = spared["prev"]
 
     def _lack_of_vigilance(self, day: int) -> None:
         if not self.on or not self.sim.ignored:
