@@ -100,11 +100,15 @@ def run(
     if not quiet:
         print_summary(s, out, seconds, sim.build_seconds)
     if not no_report:
-        from .report import write_report
+        from .report import ReportError, write_report
 
-        path = write_report(out)
-        if not quiet:
-            console.print(f"report: {path}", highlight=False, soft_wrap=True)
+        try:
+            path = write_report(out)
+        except ReportError as e:  # the run folder is written; say why its page is not
+            err.print(f"warning: report not written: {e}", highlight=False, soft_wrap=True)
+        else:
+            if not quiet:
+                console.print(f"report: {path}", highlight=False, soft_wrap=True)
     if profile:
         t = Table(title="time per phase")
         t.add_column("phase")
