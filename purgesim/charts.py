@@ -56,6 +56,17 @@ COHORTS: list[tuple[str, str, str]] = [
     ("state_security", "state security", "#1f77b4"),
 ]
 COHORT_COLOUR = {k: c for k, _, c in COHORTS}
+EXTRA_COLOURS = ["#17becf", "#e377c2", "#8c564b", "#bcbd22", "#7f7f7f", "#393b79", "#637939"]
+
+
+def cohort_keys(cohorts: dict[str, Any]) -> list[str]:
+    """The cohorts of a summary: the USSR's in their order, then any others (other countries)."""
+    known = [k for k, _, _ in COHORTS if k in cohorts]
+    return known + [k for k in cohorts if k not in known]
+
+
+def cohort_name(key: str) -> str:
+    return next((n for k, n, _ in COHORTS if k == key), key.replace("_", " "))
 OTHER_COLOURS = {"relative": "#9467bd", "elite": "#8c564b", "ordinary": "#aaaaaa"}
 
 OP_COLOURS = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
@@ -211,7 +222,10 @@ def halt_date(summary: dict[str, Any]) -> str | None:
 
 
 def record_applies(summary: dict[str, Any]) -> bool:
-    """The record is the USSR's: draw it only for a USSR-sized society (or a USSR scenario)."""
+    """The record drawn here is the USSR's: only for a USSR scenario of a USSR-sized society
+    (the toy answers to the USSR's record in name only; France has a record of its own)."""
+    if str(summary.get("country", "USSR")).upper() != "USSR":
+        return False
     if str(summary.get("scenario", "")).lower().startswith("ussr"):
         return True
     return float(summary.get("people", {}).get("represented", 0)) >= 1e8
@@ -293,10 +307,12 @@ class RunView:
         p = self.people.get(int(pid))
         if p is None:
             return "ordinary"
-        cohorts = (p.get("cohorts") or "").split(",")
+        cohorts = [x for x in (p.get("cohorts") or "").split(",") if x]
         for key, _, _ in COHORTS:
             if key in cohorts:
                 return key
+        if cohorts:
+            return cohorts[0]
         post = p.get("post") or "none"
         if post == "relative":
             return "relative"
@@ -513,8 +529,8 @@ class RunView:
 
     def fig_cohorts(self) -> Figure:
         c = self.s["cohorts"]
-        keys = [k for k, _, _ in COHORTS if k in c and c[k]["size"]]
-        names = [n for k, n, _ in COHORTS if k in keys]
+        keys = [k for k in cohort_keys(c) if c[k]["size"]]
+        names = [cohort_name(k) for k in keys]
         data = []
         for measure, colour in (("arrested", "#ff7f0e"), ("shot", "#d62728")):
             data.append({"type": "bar", "name": f"{measure} (simulated)", "x": names,
@@ -683,11 +699,13 @@ class RunView:
                                                   "elite": "other elite",
                                                   "ordinary": "ordinary people"}
         order = [k for k, _, _ in COHORTS] + ["elite", "relative", "ordinary"]
-        for g in order:
+        others = sorted(g for g in groups if g not in order)
+        for g in order[:len(COHORTS)] + others + order[len(COHORTS):]:
             if g not in groups:
                 continue
             ids = groups[g]
-            colour = COHORT_COLOUR.get(g) or OTHER_COLOURS[g]
+            colour = COHORT_COLOUR.get(g) or OTHER_COLOURS.get(g) or \
+                EXTRA_COLOURS[others.index(g) % len(EXTRA_COLOURS)]
             texts = []
             for n in ids:
                 p = self.people.get(n, {})
@@ -704,7 +722,8 @@ class RunView:
                                     "line": {"color": ["black" if n == highlight else "white"
                                                        for n in ids], "width": 1}}})
         axis = {"visible": False, "showgrid": False, "zeroline": False}
-        return {"data": data, "layout": _layout(title, xaxis=axis, yaxis=axis,
+        legend = {"orientation": "h", "y": -0.05, "itemsizing": "constant"}
+        return {"data": data, "layout": _layout(title, xaxis=axis, yaxis=axis, legend=legend,
                                                 hovermode="closest", height=height)}
 
     def fig_cascade(self, cap: int = 300) -> Figure:
@@ -883,9 +902,8 @@ class RunView:
     def table_cohorts(self) -> str:
         c = self.s["cohorts"]
         rows = []
-        for k, name, _ in COHORTS:
-            if k not in c:
-                continue
+        for k in cohort_keys(c):
+            name = cohort_name(k)
             v = c[k]
             rec = []
             for measure in ("arrested", "shot"):
@@ -1069,9 +1087,8 @@ def compare_sections(a: RunView, b: RunView, label_a: str = "A",
     co = []
     for v, lab in ((a, label_a), (b, label_b)):
         c = v.s["cohorts"]
-        keys = [k for k, _, _ in COHORTS if k in c and c[k]["size"]]
-        co.append({"type": "bar", "name": f"{lab}: shot", "x": [k.replace("_", " ")
-                                                               for k in keys],
+        keys = [k for k in cohort_keys(c) if c[k]["size"]]
+        co.append({"type": "bar", "name": f"{lab}: shot", "x": [cohort_name(k) for k in keys],
                    "y": [round(100 * c[k]["shot"] / c[k]["size"], 1) for k in keys],
                    "hovertemplate": "%{x}: %{y}%"})
     cohorts = {"data": co, "layout": _layout("Share of each cohort shot", barmode="group",
