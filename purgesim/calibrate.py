@@ -240,7 +240,8 @@ def _width(tol: tuple[str, float], ref: float, size: float | None) -> float:
 
 
 def record_targets(include: list[str] | None = None,
-                   exclude: list[str] | None = None) -> list[Obs]:
+                   exclude: list[str] | None = None, country: str = "USSR") -> list[Obs]:
+    """The fitted targets of the record for the scenario's country (rows of role `target`)."""
     from .compare import TARGETS
     from .history import by_id
 
@@ -249,6 +250,8 @@ def record_targets(include: list[str] | None = None,
     for t in TARGETS:
         row = record.get(t.id)
         if not t.fit or row is None or row.role != "target" or row.value is None:
+            continue
+        if row.country != country:
             continue
         lo, hi = row.low, row.high
         assert lo is not None and hi is not None
@@ -663,7 +666,8 @@ def make_config(scenario: str, *, sets: list[str] | None = None, budget: int | N
     if targets:
         obs = file_targets(Path(targets))
     else:
-        obs = record_targets(cal.get("targets"), cal.get("exclude_targets"))
+        obs = record_targets(cal.get("targets"), cal.get("exclude_targets"),
+                             getattr(sc, "country", "USSR"))
     if not obs:
         raise CalibrationError("no target to fit")
     scen = scenario if scenario in builtin_names() else str(Path(scenario).resolve())
@@ -759,7 +763,9 @@ def predictive_rows(cfg: Config, draws: list[dict[str, float]],
     record = by_id()
     fitted = {o.id for o in cfg.obs}
     rows = []
-    names = [t.id for t in TARGETS] if cfg.targets_file is None else [o.id for o in cfg.obs]
+    country = record[cfg.obs[0].id].country if cfg.obs[0].id in record else "USSR"
+    names = [t.id for t in TARGETS if t.id in record and record[t.id].country == country] \
+        if cfg.targets_file is None else [o.id for o in cfg.obs]
     for n in names:
         vals = np.array([r[n] for r in results if r.get(n) is not None], dtype=float)
         if vals.size == 0:

@@ -5,7 +5,8 @@ Each operation (Order 00447, the national operations) has national limits for ca
 (registered elements, or the diaspora nationality).  Each day a region's police arrest a share
 `pace` of the limit not yet used; when the pool runs dry they take whoever is at hand (the
 quota is filled regardless).  Every week a region that has used most of its limit petitions
-the centre for more and mostly gets it.  A region that lags far behind its limit puts its
+the centre for more and mostly gets it at first; the centre's willingness to grant halves every
+`approval_halflife` days.  A region that lags far behind its limit puts its
 police chief under suspicion (lack of vigilance).
 
 Inputs: operations and extra limits from the scenario.  Outputs: arrests with cause QUOTA and
@@ -36,7 +37,11 @@ class Params(MechanismParams):
                              meaning="probability that an eligible region petitions in a week",
                              free=True)
     approval_prob: float = P(0.9, 0.0, 1.0, unit="share",
-                             meaning="probability that the centre grants a petition")
+                             meaning="probability that the centre grants a petition at the "
+                                     "start of an operation")
+    approval_halflife: float = P(120.0, 1.0, 10000.0, unit="days",
+                                 meaning="the centre's willingness to grant petitions halves "
+                                         "every this many days of an operation", free=True)
     increment_cat1: float = P(0.25, 0.0, 3.0, unit="share",
                               meaning="growth of the category-1 limit per granted petition",
                               free=True)
@@ -143,7 +148,8 @@ class Mechanism(Base):
         u = sim.draws(regions, rng.P_PETITION)
         v = sim.draws(regions, rng.P_PETITION + 1)
         ask = (fill >= self.p.petition_threshold) & (u < self.p.petition_prob)
-        grant = ask & (v < self.p.approval_prob)
+        age = day - self.start[o]
+        grant = ask & (v < self.p.approval_prob * 0.5 ** (age / self.p.approval_halflife))
         self.petitions[o] += int(ask.sum())
         self.granted[o] += int(grant.sum())
         self.limit[o, grant, 0] *= 1 + self.p.increment_cat1

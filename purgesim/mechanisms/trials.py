@@ -8,7 +8,8 @@ A closed case goes to one of three bodies:
   approves a list of sentences every `list_interval` days; each name is shot with
   probability `p_shot_elite`, otherwise sent to camp (Military Collegium);
 * **special board / courts** (everyone else): within `board_delay` days; shot with probability
-  `p_shot_mass_phase` while a mass operation runs and `p_shot` otherwise; else camp, exile or
+  `p_shot_mass_phase` while a mass operation runs, `p_shot_after_halt` after the halt and
+  `p_shot` otherwise; else camp, exile or
   acquittal.
 
 Show trials are staged by the leader (mechanism a) and sentenced through `sentence_now`.
@@ -44,6 +45,9 @@ class Params(MechanismParams):
     p_shot_mass_phase: float = P(0.3, 0.0, 1.0, unit="share",
                                  meaning="death sentences among ordinary cases while a mass "
                                          "operation runs", free=True)
+    p_shot_after_halt: float = P(0.03, 0.0, 1.0, unit="share",
+                                 meaning="death sentences among ordinary cases after the halt",
+                                 free=True)
     p_exile: float = P(0.08, 0.0, 1.0, unit="share",
                        meaning="share of ordinary non-capital sentences that are exile")
     p_acquit: float = P(0.08, 0.0, 1.0, unit="share",
@@ -126,7 +130,8 @@ class Mechanism(Base):
         if other.any():
             mass_phase = (not sim.halted) and any(
                 sim.mechs["quotas"].active(o, day) for o in range(len(sim.op_keys)))
-            p_shot = self.p.p_shot_mass_phase if mass_phase else self.p.p_shot
+            p_shot = self.p.p_shot_mass_phase if mass_phase else (
+                self.p.p_shot_after_halt if sim.halted else self.p.p_shot)
             p_shot = np.minimum(p_shot * self.shot_factor[cases["region"]], 1.0)
             p_acq = self.p.p_acquit_after_halt if sim.halted else self.p.p_acquit
             s = other & (u < p_shot)
