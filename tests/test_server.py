@@ -290,3 +290,45 @@ def test_finished_runs_are_listed_after_a_restart(client: TestClient, toy_id: st
     with TestClient(app) as c:
         assert c.get(f"/api/runs/{toy_id}").json()["status"] == "done"
         assert c.get(f"/api/runs/{toy_id}/sections").status_code == 200
+
+
+# ------------------------------------------------------------------------------ the command
+
+
+@pytest.mark.parametrize("args,expect", [
+    (["--port", "0"], "--port 0"),
+    (["--port", "70000"], "--port 70000"),
+    (["--workers", "9"], "--workers 9"),
+    (["--queue", "-1"], "--queue -1"),
+    (["--host", "no.such.host.invalid"], "cannot listen"),
+])
+def test_serve_bad_options(args: list[str], expect: str, monkeypatch: pytest.MonkeyPatch,
+                           capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    from purgesim.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["purgesim", "serve", *args])
+    with pytest.raises(SystemExit) as e:
+        main()
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and expect in err, err
+
+
+def test_serve_port_in_use(monkeypatch: pytest.MonkeyPatch,
+                           capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+    import sys
+
+    from purgesim.cli import main
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        monkeypatch.setattr(sys, "argv", ["purgesim", "serve", "--port", str(port)])
+        with pytest.raises(SystemExit) as e:
+            main()
+    assert e.value.code == 2
+    assert "cannot listen" in capsys.readouterr().err
