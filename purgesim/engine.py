@@ -25,7 +25,7 @@ from .mechanisms import MECHANISMS
 from .population import Population
 from .recorder import Recorder
 from .scenario import Scenario
-from .society import build_population
+from .society import build_population, check_memory
 from .tables import Table
 
 #: The order of a day.  Each entry: (phase name, mechanism key, method name).
@@ -72,6 +72,7 @@ class Sim:
         self.seed = int(scenario.seed)
         self.check = check
         self.progress = progress
+        check_memory(scenario)  # refuse before allocating, with a clear message
         t0 = time.perf_counter()
         self.pop: Population = build_population(scenario)
         self.build_seconds = time.perf_counter() - t0

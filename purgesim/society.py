@@ -9,6 +9,7 @@ household of relatives.  The mass block holds each region's people, scaled.
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
@@ -63,6 +64,51 @@ def _bit(*cs: Cohort) -> int:
     for c in cs:
         out |= 1 << int(c)
     return out
+
+
+#: bytes of peak memory per simulated person, and the fixed part, measured on ussr-1937 at
+#: scale 1 (162 million people: 2.2 GB peak, see docs/performance.md); rounded up.
+BYTES_PER_PERSON = 14
+FIXED_BYTES = 600 * 2**20
+
+
+def estimate_memory(sc: Scenario) -> int:
+    """Peak memory a run of this scenario needs, estimated before anything is allocated."""
+    n = sum(max(int(math.ceil(rg.population * sc.scale / sc.household_size))
+                * sc.household_size, 2 * sc.household_size) for rg in sc.regions)
+    co = sc.cohorts
+    heads = (co.politburo + co.central_committee + co.congress + co.commissars
+             + co.old_bolsheviks + co.foreign_communists + co.officers + co.state_security
+             + len(sc.named))
+    return FIXED_BYTES + BYTES_PER_PERSON * (n + heads * sc.household_size)
+
+
+def available_memory() -> int | None:
+    """MemAvailable from /proc/meminfo, capped by $PURGESIM_MEMORY_LIMIT (bytes) if set."""
+    have = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    have = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    limit = os.environ.get("PURGESIM_MEMORY_LIMIT")
+    if limit and limit.isdigit():
+        have = int(limit) if have is None else min(have, int(limit))
+    return have
+
+
+def check_memory(sc: Scenario) -> None:
+    need = estimate_memory(sc)
+    have = available_memory()
+    if have is not None and need > have:
+        from .scenario import ScenarioError
+
+        raise ScenarioError(
+            f"field 'scale': value {sc.scale:g} is not allowed on this machine: the run needs "
+            f"about {need / 2**30:.1f} GiB of memory and {have / 2**30:.1f} GiB is available; "
+            "use a smaller scale")
 
 
 def build_population(sc: Scenario) -> Population:
