@@ -488,6 +488,7 @@ def make_sampler(client: Any, base_seed: int, store: Store,
     from time import sleep
 
     import cloudpickle
+    from distributed import wait
     from pyabc.sampler import DaskDistributedSampler
     from sortedcontainers import SortedList
 
@@ -533,7 +534,14 @@ def make_sampler(client: Any, base_seed: int, store: Store,
                                                  pure=False)
                         running.append((next_id, job))
                         next_id += 1
-                sleep(0.005)
+                if running:  # sleep until a job finishes (or half a second)
+                    try:
+                        wait([j for _, j in running], timeout=0.5,
+                             return_when="FIRST_COMPLETED")
+                    except TimeoutError:
+                        pass
+                else:
+                    sleep(0.01)
             sample = self._create_empty_sample()
             nth = [r[2] for r in results if r[1]][n - 1]
             while True:
