@@ -90,7 +90,9 @@ class Sim:
         self.rec = Recorder(self)
         leaders = self.pop.heads_with_post(Post.LEADER)
         self.leader = int(leaders[0]) if leaders.size and scenario.immune_leader else -1
-        self.protected = np.empty(0, dtype=np.int64)  # the ruling faction, until a coup
+        # the leader's inner circle (named, protected) and, in coup mode, the ruling faction
+        self.protected = np.array([self.pop.names[n.name] for n in scenario.named
+                                   if n.protected], dtype=np.int64)
         self.police_chief = -1
         self.halted = False
         self.halt_day = -1

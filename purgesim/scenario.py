@@ -75,6 +75,8 @@ class Named(Strict):
     first_government: bool = False
     central_committee: bool = False
     faction: str = ""
+    protected: bool = Field(False, description="in the leader's inner circle: never arrested "
+                                               "except by a scripted order")
     state: Literal["free", "camp", "died", "abroad"] = "free"
     real_fate: str = ""
     real_date: str = ""

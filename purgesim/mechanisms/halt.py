@@ -4,9 +4,9 @@ Scripted mode: the scenario's `halt` event (the decree of 17 Nov 1938) stops it.
 mode: the leader stops it himself when the disruption he sees, the share of officials (elite
 post-holders) arrested since the start, reaches `disruption_threshold`. Coup mode (the French
 Thermidor): the ruling faction (`coup_faction`) is protected while it rules. Every week each
-deputy of the assembly at large weighs his personal risk: the share of his ties (colleagues,
-acquaintances, superior) arrested in the last `fear_window` days, times the chance that an
-arrest now ends in death (the tribunals' `p_shot_mass_phase`, raised by the Law of 22
+deputy of the assembly at large weighs his personal risk: the share of his ties (family,
+colleagues, acquaintances, superior) arrested in the last `fear_window` days, times the chance
+that an arrest now ends in death (the tribunals' `p_shot_mass_phase`, raised by the Law of 22
 Prairial), plus `climate_weight` times the death sentences of the last `fear_window` days per
 thousand inhabitants of the capital (the first region: the scaffold the deputies see), plus a
 personal disposition (uniform in [0, `fear_spread`]). When the share of deputies whose risk
@@ -86,7 +86,8 @@ class Mechanism(Base):
         self.fear_log: list[tuple[str, float]] = []
         self.conspiracy_day = -1
         if self.on and self.p.mode == "coup":
-            sim.protected = pop.factions.get(self.p.coup_faction, np.empty(0, dtype=np.int64))
+            sim.protected = np.union1d(sim.protected, pop.factions.get(
+                self.p.coup_faction, np.empty(0, dtype=np.int64)))
             owner, other, _, _ = ties_many(self.deputies, pop.geo, pop.region_start,
                                            pop.key_work, pop.key_acq, pop.e_superior,
                                            pop.e_unit, pop.unit_lo, pop.unit_hi)
@@ -139,7 +140,7 @@ class Mechanism(Base):
         leaders = sim.pop.factions.get(self.p.coup_faction, np.empty(0, dtype=np.int64))
         sim.police_chief = -1
         sim.leader = -1
-        sim.protected = np.empty(0, dtype=np.int64)
+        sim.protected = np.setdiff1d(sim.protected, leaders)
         sim.arrest(leaders, Cause.ORDER)
         sim.mechs["trials"].sentence_now(leaders, "shot")
         self.do_halt(day)

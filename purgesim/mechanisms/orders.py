@@ -104,7 +104,12 @@ class Mechanism(Base):
 
     def _event_arrest(self, e: Any, day: int) -> None:
         if self.on:
+            self._lift_protection(self._ids(e.defendants))
             self.sim.arrest(self._ids(e.defendants), Cause.ORDER)
+
+    def _lift_protection(self, ids: np.ndarray) -> None:
+        """A scripted order names its target: the leader's protection no longer holds."""
+        self.sim.protected = np.setdiff1d(self.sim.protected, ids)
 
     def _event_show_trial(self, e: Any, day: int) -> None:
         self._trial(e, day, public=True)
@@ -140,6 +145,7 @@ class Mechanism(Base):
         if in_camp.size:  # retried from prison (Zinoviev, Kamenev)
             pop.state[in_camp] = State.FREE
             sim.rec._camp -= sim.rec._w(in_camp).sum()
+        self._lift_protection(defendants)
         sim.arrest(defendants, Cause.ORDER)
         death_named = set(e.defendants) if "*" in e.death else set(e.death)
         death = np.isin(defendants, self._ids(sorted(death_named & set(e.defendants))))

@@ -7,6 +7,10 @@ where `pressure` is the vigilance campaign's level, set by scenario events.  An 
 go is remembered: if that person is later arrested through any channel, the officer who let
 him go is accused "for lack of vigilance" with probability `lack_of_vigilance_prob`.
 
+The arrest of a top official (Politburo, Central Committee, people's commissar, marshal, army
+commander) needs the leader's sanction as well: it is given with probability
+``1 - exp(-top_sanction * pressure)``.
+
 Inputs: the suspect queue, today's pressure, yesterday's arrests.  Outputs: arrests (cause =
 the suspicion's cause), DROPPED events, suspicions of officers with cause VIGILANCE.
 Invariant: an officer who is not at large handles no case.
@@ -37,6 +41,9 @@ class Params(MechanismParams):
                                       meaning="probability that an officer who let an accused "
                                               "go is accused when that person is arrested",
                                       free=True)
+    top_sanction: float = P(0.3, 0.0, 100.0, unit="per pressure unit",
+                            meaning="how readily the leader sanctions the arrest of a top "
+                                    "official", free=True)
     capacity_bank: int = P(7, 1, 365, unit="days",
                            meaning="unused arrest capacity is kept for at most this many days")
     max_wait: int = P(60, 1, 3650, unit="days",
@@ -60,6 +67,9 @@ class Mechanism(Base):
         self.dropped = 0
         self.vigilance_cases = 0
         self.budget = np.zeros(pop.n_regions)
+        top = np.isin(pop.e_post, [Post.POLITBURO, Post.CENTRAL_COMMITTEE, Post.COMMISSAR,
+                                   Post.MARSHAL, Post.ARMY_COMMANDER])
+        self.top = np.flatnonzero(top) * pop.hsize
 
     def p_act(self) -> float:
         if not self.on:
@@ -91,7 +101,11 @@ class Mechanism(Base):
             self.budget[r] = max(self.budget[r] - (cum[ok][-1] if ok.any() else 0.0), 0.0)
         lapsed = ~handled & (day - rows["day"] >= self.p.max_wait)
         u = sim.draws(rows["person"], rng.P_POLICE_ACT)
-        act = handled & (u < self.p_act())
+        p = np.full(rows.size, self.p_act())
+        top = np.isin(rows["person"], self.top)
+        if top.any():
+            p[top] *= 1.0 - np.exp(-self.p.top_sanction * sim.pressure)
+        act = handled & (u < p)
         drop = handled & ~act
         # officers handling the dropped accusations
         dropped_rows = rows[drop]
