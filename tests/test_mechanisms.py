@@ -399,8 +399,13 @@ def test_denouncers_accuse_their_superior(toy_sim: Sim) -> None:
 
 
 def test_police_always_act_when_act_base_is_one() -> None:
-    """act_base = 1: no accusation is ever dropped, and accusations do lead to arrests."""
+    """act_base = 1: no officer ever drops an accusation (only the leader may withhold his
+    sanction for a top official, logged with no officer), and accusations lead to arrests."""
     sim = run_sim("toy", ["vigilance.act_base=1"])
+    dropped = log_of(sim, Event.DROPPED)
+    assert (dropped["by"] >= 0).sum() == 0
+    assert np.isin(dropped["person"], sim.mechs["vigilance"].top).all()
+    sim = run_sim("toy", ["vigilance.act_base=1", "vigilance.top_sanction=100"])
     assert log_of(sim, Event.DROPPED).size == 0
     assert log_of(sim, Event.ARRESTED, (Cause.CONFESSION, Cause.DENUNCIATION)).size > 20
 
@@ -729,3 +734,13 @@ def test_elite_lists_follow_p_shot_elite(p_shot: int, outcome: Event) -> None:
     elite = sent[sim.pop.is_official(sent["person"])]
     assert elite.size > 10
     assert (elite["event"] == outcome).all()
+
+
+def test_no_tribunal_sits_when_trials_are_switched_off() -> None:
+    """trials.enabled = false: nobody is sentenced or acquitted except at the leader's show
+    trials; closed cases wait in custody."""
+    sim = run_sim("toy", ["trials.enabled=false"])
+    sent = log_of(sim, SENTENCES)
+    assert sent.size > 0 and set(sent["day"].tolist()) <= _trial_days(sim)
+    assert log_of(sim, Event.RELEASED, Cause.SENTENCE).size == 0
+    assert (sim.pop.state == State.AWAITING_TRIAL).sum() > 100

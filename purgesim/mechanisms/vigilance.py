@@ -11,6 +11,8 @@ The arrest of a top official (Politburo, Central Committee, people's commissar, 
 commander) needs the leader's sanction as well: it is given with probability
 ``1 - exp(-top_sanction * pressure)``.
 
+A sanction withheld is logged as DROPPED with no officer (`by` = -1) and makes nobody liable.
+
 Inputs: the suspect queue, today's pressure, yesterday's arrests.  Outputs: arrests (cause =
 the suspicion's cause), DROPPED events, suspicions of officers with cause VIGILANCE.
 Invariant: an officer who is not at large handles no case.
@@ -101,12 +103,16 @@ class Mechanism(Base):
             self.budget[r] = max(self.budget[r] - (cum[ok][-1] if ok.any() else 0.0), 0.0)
         lapsed = ~handled & (day - rows["day"] >= self.p.max_wait)
         u = sim.draws(rows["person"], rng.P_POLICE_ACT)
-        p = np.full(rows.size, self.p_act())
-        top = np.isin(rows["person"], self.top)
+        officer_acts = handled & (u < self.p_act())
+        # the leader's sanction for top officials: a refusal is nobody's lack of vigilance
+        withheld = np.zeros(rows.size, dtype=bool)
+        top = officer_acts & np.isin(rows["person"], self.top)
         if top.any():
-            p[top] *= 1.0 - np.exp(-self.p.top_sanction * sim.pressure)
-        act = handled & (u < p)
-        drop = handled & ~act
+            v = sim.draws(rows["person"][top], rng.P_POLICE_ACT + 1)
+            withheld[np.flatnonzero(top)] = v >= 1.0 - np.exp(-self.p.top_sanction *
+                                                                sim.pressure)
+        act = officer_acts & ~withheld
+        drop = handled & ~officer_acts
         # officers handling the dropped accusations
         dropped_rows = rows[drop]
         officers = np.full(dropped_rows.size, -1, dtype=np.int64)
@@ -122,10 +128,11 @@ class Mechanism(Base):
                 if pop.state[o] in (0, 7):
                     officers[k] = o
                     break
-        gone = drop | lapsed
+        gone = drop | lapsed | withheld
         pop.state[rows["person"][gone]] = rows["prev"][gone]
         q.keep(~np.isin(q.rows["person"], rows["person"][gone | act]))
         sim.record(dropped_rows["person"], Event.DROPPED, dropped_rows["cause"], officers)
+        sim.record(rows["person"][withheld], Event.DROPPED, rows["cause"][withheld], -1)
         if self.on:
             for p, o in zip(dropped_rows["person"].tolist(), officers.tolist()):
                 if o >= 0:
