@@ -109,19 +109,19 @@ def purgesim_build(p: float, seed: int, n_people: int):
     from purgesim.engine import Sim
 
     sc = scenario(p, seed, n_people)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     sim = Sim(sc)
-    return sim, time.perf_counter() - t0
+    return sim, time.perf_counter() - t0, time.process_time() - c0
 
 
-def purgesim_run(sim) -> tuple[int, float, int]:
-    """Seed arrest, run to the end of the cascade: (size, seconds, days)."""
+def purgesim_run(sim) -> tuple[int, float, float, int]:
+    """Seed arrest, run to the end of the cascade: (size, seconds, CPU seconds, days)."""
     from purgesim.codes import Cause, Event
 
     pop = sim.pop
     n_mass = pop.n - pop.n_elite
     root = pop.n_elite + root_of(sim.seed, n_mass)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     sim.arrest(np.array([root]), Cause.ORDER)
     days = 0
     for day in range(sim.n_days):
@@ -131,12 +131,12 @@ def purgesim_run(sim) -> tuple[int, float, int]:
             break
     else:
         raise RuntimeError(f"cascade seed={sim.seed} still running after {MAX_DAYS} days")
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     log = sim.log.rows
     arrested = log["person"][log["event"] == Event.ARRESTED]
     assert np.unique(arrested).size == arrested.size
     assert arrested.min() >= pop.n_elite  # the pure naming cascade stays in the mass
-    return int(arrested.size), seconds, days
+    return int(arrested.size), seconds, cpu, days
 
 
 def acquaintance_edges(pop, chunk: int = 1 << 16) -> tuple[np.ndarray, np.ndarray, int]:
@@ -234,21 +234,22 @@ def mesa_classes():
 
 
 def mesa_run(Cascade, n: int, u: np.ndarray, v: np.ndarray, p: float, seed: int,
-             frontier: bool, rng_seed: int | None = None) -> tuple[int, float, float, int]:
-    """(size, build seconds, run seconds, days).  The root is the seed's (as in purgesim);
+             frontier: bool, rng_seed: int | None = None) -> dict:
+    """size, build and run seconds (wall and CPU), days.  The root is the seed's (as in purgesim);
     the model's random draws come from rng_seed (default: the seed)."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     model = Cascade(n, u, v, p, root_of(seed, n), seed if rng_seed is None else rng_seed,
                     frontier)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     model.arrest_root()
     days = 0
     while model.running and days < MAX_DAYS:
         model.step()
         days += 1
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     assert not model.running, "Mesa cascade still running"
-    return model.size, t1 - t0, t2 - t1, days
+    return {"seed": seed, "size": model.size, "build": t1 - t0, "run": t2 - t1,
+            "build_cpu": c1 - c0, "run_cpu": c2 - c1, "days": days}
 
 
 # ------------------------------------------------------------------------------ statistics
@@ -317,7 +318,7 @@ def run_size(n: int, f: float, runs_ps: int, runs_mesa: int, frontier_runs: int,
     t_size = time.perf_counter()
     for k in range(max(runs_ps, runs_mesa, frontier_runs)):
         seed = seed0 + k
-        sim, build = purgesim_build(p, seed, n)
+        sim, build, build_cpu = purgesim_build(p, seed, n)
         pop = sim.pop
         n_mass = pop.n - pop.n_elite
         rec["n"] = n_mass
@@ -327,19 +328,15 @@ def run_size(n: int, f: float, runs_ps: int, runs_mesa: int, frontier_runs: int,
             rec["export_seconds"].append(time.perf_counter() - t0)
             rec["parallel_ties"].append(par)
         if k < runs_ps:
-            size, secs, days = purgesim_run(sim)
+            size, secs, cpu, days = purgesim_run(sim)
             rec["purgesim"].append({"seed": seed, "size": size, "build": build, "run": secs,
-                                    "days": days})
+                                    "build_cpu": build_cpu, "run_cpu": cpu, "days": days})
         del sim, pop
         if k < runs_mesa:
-            size, b, r, days = mesa_run(Cascade, n_mass, u, v, p, seed, frontier=False)
-            rec["mesa"].append({"seed": seed, "size": size, "build": b, "run": r,
-                                "days": days})
+            rec["mesa"].append(mesa_run(Cascade, n_mass, u, v, p, seed, frontier=False))
         if k < frontier_runs:  # same graph, the model's own draws from another seed
-            size, b, r, days = mesa_run(Cascade, n_mass, u, v, p, seed, frontier=True,
-                                        rng_seed=seed + FRONTIER_SEED)
-            rec["mesa_frontier"].append({"seed": seed, "size": size, "build": b, "run": r,
-                                         "days": days})
+            rec["mesa_frontier"].append(mesa_run(Cascade, n_mass, u, v, p, seed, frontier=True,
+                                                 rng_seed=seed + FRONTIER_SEED))
     rec["wall_seconds"] = time.perf_counter() - t_size
     rec["peak_rss_mb_so_far"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return rec
@@ -355,6 +352,7 @@ def summarise(rec: dict) -> dict:
         s = np.array([r["size"] for r in rows], dtype=float)
         build = np.array([r["build"] for r in rows])
         run = np.array([r["run"] for r in rows])
+        cpu = np.array([r["build_cpu"] + r["run_cpu"] for r in rows])
         out[impl] = {
             "runs": len(rows),
             "mean_size": float(s.mean()),
@@ -366,6 +364,7 @@ def summarise(rec: dict) -> dict:
             "build_mean_s": float(build.mean()),
             "run_mean_s": float(run.mean()),
             "total_mean_s": float((build + run).mean()),
+            "total_cpu_mean_s": float(cpu.mean()),
         }
     if rec["f"] < 1:
         out["theory_mean"] = mean_size(p)
@@ -378,6 +377,8 @@ def summarise(rec: dict) -> dict:
         if rec[impl] and "purgesim" in out:
             out[f"ratio_{impl}"] = out[impl]["total_mean_s"] / out["purgesim"]["total_mean_s"]
             out[f"ratio_{impl}_run"] = out[impl]["run_mean_s"] / out["purgesim"]["run_mean_s"]
+            out[f"ratio_{impl}_cpu"] = (out[impl]["total_cpu_mean_s"]
+                                        / out["purgesim"]["total_cpu_mean_s"])
     mesa_all = np.array([r["size"] for r in rec["mesa"] + rec["mesa_frontier"]])
     if mesa_all.size:
         big = mesa_all > 0.01 * n
@@ -420,9 +421,9 @@ def markdown(summaries: list[dict], info: dict) -> str:
         "",
         "## Speed (mean seconds per run)",
         "",
-        "| N | p/p_c | impl | runs | build s | run s | total s | ratio to purgesim (total) "
-        "| ratio (run only) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| N | p/p_c | impl | runs | build s | run s | total s | total CPU s "
+        "| ratio to purgesim (total) | ratio (CPU) | ratio (run only) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in summaries:
         for impl in ("purgesim", "mesa", "mesa_frontier"):
@@ -431,9 +432,11 @@ def markdown(summaries: list[dict], info: dict) -> str:
             r = s[impl]
             ratio = "1" if impl == "purgesim" else fmt(s.get(f"ratio_{impl}"), ".3g")
             ratio_run = "1" if impl == "purgesim" else fmt(s.get(f"ratio_{impl}_run"), ".3g")
+            ratio_cpu = "1" if impl == "purgesim" else fmt(s.get(f"ratio_{impl}_cpu"), ".3g")
             lines.append(f"| {s['n']:,} | {s['f']:g} | {impl.replace('_', '-')} | {r['runs']} "
                          f"| {r['build_mean_s']:.4f} | {r['run_mean_s']:.4f} "
-                         f"| {r['total_mean_s']:.4f} | {ratio} | {ratio_run} |")
+                         f"| {r['total_mean_s']:.4f} | {r['total_cpu_mean_s']:.4f} | {ratio} "
+                         f"| {ratio_cpu} | {ratio_run} |")
     lines += [
         "",
         "## Cascade sizes",
@@ -519,7 +522,7 @@ def main() -> None:
         sup = {n: (3, 1, 1) for n in sup}
     info = machine()
     # warm up numba's cached kernels and Mesa's imports outside the measured runs
-    sim, _ = purgesim_build(0.1, 999, 1000)
+    sim, _, _ = purgesim_build(0.1, 999, 1000)
     purgesim_run(sim)
     u, v, _ = acquaintance_edges(sim.pop)
     mesa_run(Cascade, sim.pop.n - sim.pop.n_elite, u, v, 0.1, 999, frontier=False)
