@@ -45,6 +45,8 @@ class Mechanism(Base):
         self.hazard_cum = np.concatenate([[0.0], np.cumsum(rates)])[: D + 1]
         self.due: dict[int, list[np.ndarray]] = defaultdict(list)
         self.due_kind: dict[int, list[np.ndarray]] = defaultdict(list)
+        self.due_since: dict[int, list[np.ndarray]] = defaultdict(list)
+        self.admitted: dict[int, int] = {}  # prisoner -> day of his latest admission
 
     def admit(self, ids: np.ndarray, years: int) -> None:
         sim = self.sim
@@ -60,10 +62,13 @@ class Mechanism(Base):
         dies = death < release
         when = np.where(dies, death, release)
         keep = when < sim.n_days
+        for p in ids.tolist():
+            self.admitted[p] = day
         for d in np.unique(when[keep]):
             sel = keep & (when == d)
             self.due[int(d)].append(ids[sel])
             self.due_kind[int(d)].append(dies[sel])
+            self.due_since[int(d)].append(np.full(int(sel.sum()), day, dtype=np.int64))
 
     def step(self, day: int) -> None:
         if day not in self.due:
@@ -71,7 +76,10 @@ class Mechanism(Base):
         sim = self.sim
         ids = np.concatenate(self.due.pop(day))
         dies = np.concatenate(self.due_kind.pop(day))
-        ok = sim.pop.state[ids] == State.CAMP
+        since = np.concatenate(self.due_since.pop(day))
+        # only for a prisoner still serving the term this schedule belongs to
+        current = np.array([self.admitted.get(p, -1) for p in ids.tolist()], dtype=np.int64)
+        ok = (sim.pop.state[ids] == State.CAMP) & (current == since)
         ids, dies = ids[ok], dies[ok]
         for mask, died in ((dies, True), (~dies, False)):
             who = ids[mask]
