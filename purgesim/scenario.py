@@ -14,7 +14,7 @@ import tomllib
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -32,15 +32,25 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+#: bounds that keep a valid scenario runnable on one machine: the elite block is built one
+#: post-holder at a time (ussr-1937 has about 165,000), limits are counts of people
+MAX_POPULATION = 10**10
+MAX_ELITE = 1_000_000
+MAX_LIMIT = 1e9
+LAST_DATE = dt.date(9999, 1, 1)  # outputs count whole years: the year after the end must exist
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
 class Region(Strict):
     name: str
-    population: int = Field(gt=0, description="people in 1937 (full scale)")
+    population: int = Field(gt=0, le=MAX_POPULATION, description="people in 1937 (full scale)")
     element_share: float = Field(0.01, ge=0, le=1, description="share registered as 'elements'")
     party_share: float = Field(0.017, ge=0, le=1, description="party members and candidates")
-    nationalities: dict[Literal["polish", "german", "harbin", "latvian", "other"], float] = {}
+    nationalities: dict[Literal["polish", "german", "harbin", "latvian", "other"], Share] = {}
     opposition_share: float = Field(0.05, ge=0, le=1,
                                     description="former oppositionists among party members")
-    police_officers: int | None = Field(None, ge=1, description="state-security officers here")
+    police_officers: int | None = Field(None, ge=1, le=MAX_ELITE,
+                                       description="state-security officers here")
     routine_factor: float = Field(1.0, ge=0, le=100,
                                   description="multiplies routine arrests here (civil war)")
     shot_factor: float = Field(1.0, ge=0, le=100,
@@ -51,17 +61,18 @@ class Region(Strict):
 class Cohorts(Strict):
     """Sizes of the unscaled elite cohorts (real sizes at every scale)."""
 
-    politburo: int = Field(15, ge=1)
-    central_committee: int = Field(139, ge=1)
-    congress: int = Field(1966, ge=1)
-    commissars: int = Field(60, ge=0, description="people's commissars and deputies")
-    old_bolsheviks: int = Field(300, ge=0)
-    foreign_communists: int = Field(300, ge=0)
-    marshals: int = Field(5, ge=1)
-    army_commanders: int = Field(16, ge=0)
-    corps_division_commanders: int = Field(229, ge=1)
-    officers: int = Field(137000, ge=1)
-    state_security: int = Field(25000, ge=1)
+    politburo: int = Field(15, ge=1, le=MAX_ELITE)
+    central_committee: int = Field(139, ge=1, le=MAX_ELITE)
+    congress: int = Field(1966, ge=1, le=MAX_ELITE)
+    commissars: int = Field(60, ge=0, le=MAX_ELITE,
+                            description="people's commissars and deputies")
+    old_bolsheviks: int = Field(300, ge=0, le=MAX_ELITE)
+    foreign_communists: int = Field(300, ge=0, le=MAX_ELITE)
+    marshals: int = Field(5, ge=1, le=MAX_ELITE)
+    army_commanders: int = Field(16, ge=0, le=MAX_ELITE)
+    corps_division_commanders: int = Field(229, ge=1, le=MAX_ELITE)
+    officers: int = Field(137000, ge=1, le=MAX_ELITE)
+    state_security: int = Field(25000, ge=1, le=MAX_ELITE)
     opposition_share_of_elite: float = Field(0.1, ge=0, le=1)
 
 
@@ -95,8 +106,10 @@ class Operation(Strict):
     target: Literal["element", "polish", "german", "harbin", "latvian", "other"]
     start: dt.date
     end: dt.date | None = None
-    cat1: float = Field(ge=0, description="initial limit, category 1 (shoot), full scale")
-    cat2: float = Field(ge=0, description="initial limit, category 2 (camp), full scale")
+    cat1: float = Field(ge=0, le=MAX_LIMIT,
+                        description="initial limit, category 1 (shoot), full scale")
+    cat2: float = Field(ge=0, le=MAX_LIMIT,
+                        description="initial limit, category 2 (camp), full scale")
     regions: list[str] = Field([], description="restrict the operation to these regions")
     source: str = ""
 
@@ -118,8 +131,8 @@ class Event(Strict):
     death: list[str] = []  # names sentenced to death ("*" = all)
     anonymous_death: int = Field(0, ge=0)
     operation: str = ""  # limits
-    cat1: float = Field(0, ge=0)
-    cat2: float = Field(0, ge=0)
+    cat1: float = Field(0, ge=0, le=MAX_LIMIT)
+    cat2: float = Field(0, ge=0, le=MAX_LIMIT)
     level: float = Field(1.0, ge=0, le=100)
     rate: float = Field(0.0, ge=0, le=1)  # opposition_campaign: share per day
     source: str = ""
@@ -144,7 +157,7 @@ class Scenario(Strict):
     household_size: int = Field(4, ge=2, le=8)
     workplace_size: int = Field(12, ge=2, le=40)
     acquaintance_rings: int = Field(4, ge=1, le=10)
-    regions: list[Region]
+    regions: list[Region] = Field(min_length=1)
     cohorts: Cohorts = Cohorts()
     named: list[Named] = []
     factions: list[Faction] = []
@@ -153,7 +166,7 @@ class Scenario(Strict):
         default_factory=dict, description="rename cohorts in outputs ('' hides one)")
     operations: list[Operation] = []
     events: list[Event] = []
-    camp_mortality: dict[str, float] = Field(
+    camp_mortality: dict[str, Share] = Field(
         default_factory=dict, description="yearly death rate in camps by year")
     calibration: dict[str, Any] = {}
     sources: dict[str, str] = {}
@@ -177,8 +190,21 @@ class Scenario(Strict):
                              f"start; allowed: a date after {self.start}")
         if (self.end - self.start).days > 30000:
             raise ValueError("the run may last at most 30000 days")
+        if self.end >= LAST_DATE:
+            raise ValueError(f"field 'end': value {self.end} is not allowed; allowed: a date "
+                             f"before {LAST_DATE}")
         if len(self.regions) > 250:
             raise ValueError("at most 250 regions")
+        co = self.cohorts
+        elite = (co.politburo + co.central_committee + co.congress + co.commissars
+                 + co.old_bolsheviks + co.foreign_communists + co.marshals
+                 + co.army_commanders + co.corps_division_commanders + co.officers
+                 + co.state_security + len(self.named) + sum(f.size for f in self.factions)
+                 + sum(r.police_officers or 0 for r in self.regions))
+        if elite > MAX_ELITE:
+            raise ValueError(f"field 'cohorts': {elite:,} elite post-holders (cohorts, "
+                             "factions, named people, regional police officers) are not "
+                             f"allowed; allowed: at most {MAX_ELITE:,} in all")
         names = {n.name for n in self.named}
         ops = {o.key for o in self.operations}
         for e in self.events:
@@ -189,9 +215,16 @@ class Scenario(Strict):
                 raise ValueError(f"event on {e.date}: unknown operation {e.operation!r}")
             if e.kind == "tribunal":
                 fields = M.trials.Params.model_fields
-                for k in e.settings:
+                for k, v in e.settings.items():
                     if k not in fields or k == "enabled":
                         raise ValueError(f"event on {e.date}: unknown trials parameter {k!r}")
+                    try:
+                        M.trials.Params.model_validate({k: v})
+                    except ValidationError:
+                        allowed = ", ".join(x for x in (_allowed_type(fields[k]),
+                                                        _allowed_range(k, fields[k])) if x)
+                        raise ValueError(f"event on {e.date}: tribunal setting {k} = {v!r} is "
+                                         f"not allowed; allowed: {allowed}") from None
             if e.anonymous_from.startswith("faction:") and \
                     e.anonymous_from[8:] not in {f.name for f in self.factions}:
                 raise ValueError(f"event on {e.date}: unknown faction {e.anonymous_from[8:]!r}")
@@ -242,6 +275,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(f)
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(_describe_toml_error(path, e)) from None
+    except UnicodeDecodeError as e:
+        raise ScenarioError(f"{path}: byte {e.start} is not UTF-8 text; allowed: a TOML file "
+                            "in UTF-8") from None
     except OSError as e:
         raise ScenarioError(f"{path}: cannot read: {e.strerror}") from None
 
@@ -397,6 +433,10 @@ def _describe_error(e: ValidationError) -> str:
         names = ", ".join(parent.model_fields) if parent is not None else "see 'purgesim params'"
         return f"field '{loc}': value {shown} is not allowed: unknown field; allowed: {names}"
     rng_ = _allowed_range(str(err["loc"][-1]), info) if err["loc"] else ""
+    ctx = err.get("ctx") or {}
+    if not rng_ and err["loc"]:  # a constrained value inside a table (e.g. camp_mortality)
+        rng_ = ", ".join(f"a number {op} {_num(ctx[k])}" for k, op in (
+            ("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if k in ctx)
     allowed = ", ".join(x for x in (_allowed_type(info), rng_) if x)
     if allowed:
         msg = f"{msg}; allowed: {allowed}"
