@@ -11,8 +11,10 @@ Layout (ids are rows):
 Ties are never stored.  Households are blocks of ``H`` consecutive rows.  Workplaces and
 acquaintance rings come from keyed Feistel permutations of each region: person ``l`` sits at
 position ``perm(l)``; the workplace is the block of ``W`` positions around it, acquaintances
-are the two ring neighbours ``perm(l) +- 1`` in each of ``K`` permutations.  Ties are therefore
-symmetric (if A knows B, B knows A), cost no memory, and are computed in O(1) per tie.
+are the two ring neighbours ``perm(l) +- 1`` in each of ``K`` permutations.  Family, workplace
+and acquaintance ties are therefore symmetric (if A knows B, B knows A), cost no memory, and
+are computed in O(1) per tie.  The superior tie is one-way: a subordinate lists his chief (he
+names him, he can denounce him), but the head of a unit of 600 officers does not list them all.
 
 Bytes per person: ``state`` (1) + ``traits`` (1) = 2 B in the mass block; the elite block adds
 post (1) + region (1) + cohorts (2) + superior (4) + unit (4) = 12 B per elite head

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .. import rng
-from ..codes import Cause, Event, Post
+from ..codes import Cause, Event, Post, State
 from ..params import MechanismParams, P
 from .base import Mechanism as Base
 from .orders import ACCUSE, ARREST
@@ -59,7 +59,18 @@ class Mechanism(Base):
         self.named_officers = 0
 
     def change_chief(self, new: int, day: int) -> None:
+        """The scripted appointment of a new chief; skipped if he is no longer at large."""
         sim = self.sim
+        if sim.pop.state[new] not in (State.FREE, State.RELEASED, State.SUSPECT):
+            self.chiefs.append({"person": sim.pop.label(new), "from": None,
+                                "skipped": f"{sim.date(day)}: not at large "
+                                           f"({State(int(sim.pop.state[new])).name.lower()})"})
+            return
+        if sim.pop.state[new] == State.SUSPECT:  # the appointment clears him
+            q = sim.queue
+            row = q.rows[q.rows["person"] == new]
+            sim.pop.state[new] = row["prev"][0] if row.size else State.FREE
+            q.keep(q.rows["person"] != new)
         old = sim.police_chief
         sim.police_chief = new
         if self.chiefs:

@@ -11,7 +11,8 @@ The arrest of a top official (Politburo, Central Committee, people's commissar, 
 commander) needs the leader's sanction as well: it is given with probability
 ``1 - exp(-top_sanction * pressure)``.
 
-A sanction withheld is logged as DROPPED with no officer (`by` = -1) and makes nobody liable.
+A sanction withheld, an accusation that lapses after `max_wait` days and one against a
+protected person are logged as DROPPED with no officer (`by` = -1) and make nobody liable.
 
 Inputs: the suspect queue, today's pressure, yesterday's arrests.  Outputs: arrests (cause =
 the suspicion's cause), DROPPED events, suspicions of officers with cause VIGILANCE.
@@ -133,6 +134,7 @@ class Mechanism(Base):
         q.keep(~np.isin(q.rows["person"], rows["person"][gone | act]))
         sim.record(dropped_rows["person"], Event.DROPPED, dropped_rows["cause"], officers)
         sim.record(rows["person"][withheld], Event.DROPPED, rows["cause"][withheld], -1)
+        sim.record(rows["person"][lapsed], Event.DROPPED, rows["cause"][lapsed], -1)
         if self.on:
             for p, o in zip(dropped_rows["person"].tolist(), officers.tolist()):
                 if o >= 0:
@@ -144,6 +146,7 @@ class Mechanism(Base):
         spared = a[~np.isin(a["person"], done)]
         if spared.size:
             pop.state[spared["person"]] = spared["prev"]
+            sim.record(spared["person"], Event.DROPPED, spared["cause"], -1)
 
     def _lack_of_vigilance(self, day: int) -> None:
         if not self.on or not self.sim.ignored:

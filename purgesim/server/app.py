@@ -10,6 +10,7 @@ same code as the HTML report's.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import math
@@ -26,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -41,6 +42,7 @@ from .jobs import QueueFull, RunManager
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
 MAX_BODY = 16 * 1024  # bytes of a request body
+BODY_TIMEOUT = 10.0  # seconds for a request body to arrive in full (408 beyond)
 MAX_PARAMS = 100  # parameters changed in one run
 MAX_PEOPLE = 5_000_000  # simulated mass population of one dashboard run
 MAX_QUERY = 64  # characters of a search or a person
@@ -77,12 +79,21 @@ class _TooLarge(Exception):
     pass
 
 
-class BodyLimit:
-    """Refuse request bodies over `max_body` bytes with 413, by header or while streaming."""
+class _TooSlow(Exception):
+    pass
 
-    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY) -> None:
+
+class BodyLimit:
+    """Refuse request bodies over `max_body` bytes with 413, by header or while streaming, and
+    bodies that have not arrived in full `body_timeout` seconds after the app first asks for
+    them with 408 (a client that sends part of a body and stalls would otherwise hold its
+    connection, and one of the server's connection slots, forever)."""
+
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY,
+                 body_timeout: float = BODY_TIMEOUT) -> None:
         self.app = app
         self.max_body = max_body
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -102,10 +113,20 @@ class BodyLimit:
                 return
         seen = 0
         started = False
+        more = True  # the body is not complete yet
+        deadline: float | None = None
 
         async def limited() -> Message:
-            nonlocal seen
-            msg = await receive()
+            nonlocal seen, more, deadline
+            if not more:
+                return await receive()
+            now = asyncio.get_running_loop().time()
+            deadline = deadline or now + self.body_timeout
+            try:
+                msg = await asyncio.wait_for(receive(), max(0.0, deadline - now))
+            except TimeoutError:
+                raise _TooSlow from None
+            more = msg["type"] == "http.request" and bool(msg.get("more_body"))
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
                 if seen > self.max_body:
@@ -124,6 +145,14 @@ class BodyLimit:
             if not started:
                 await _json_error(413, f"request body too large; allowed: at most "
                                        f"{self.max_body} bytes")(scope, receive, send)
+        except _TooSlow:
+            if not started:
+                r = _json_error(408, f"request body not received in full within "
+                                     f"{self.body_timeout:g} s")
+                r.headers["connection"] = "close"
+                await r(scope, receive, send)
+        except ClientDisconnect:
+            pass  # the client left before sending its whole body: nobody to answer
 
 
 class SecurityHeaders:
@@ -294,6 +323,7 @@ def _query(request: Request, name: str, required: bool = True) -> str:
 
 def create_app(root: Path | str = "runs/dashboard", max_workers: int = 2, max_queued: int = 8,
                max_kept: int = 50, max_body: int = MAX_BODY, max_people: int = MAX_PEOPLE,
+               body_timeout: float = BODY_TIMEOUT,
                allowed_hosts: list[str] | None = None, runner: Any = None) -> Starlette:
     """The dashboard app; runs are written under `root` (one folder per run id)."""
     manager = RunManager(root, max_workers=max_workers, max_queued=max_queued,
@@ -415,12 +445,12 @@ def create_app(root: Path | str = "runs/dashboard", max_workers: int = 2, max_qu
 
     async def sections(request: Request) -> Response:
         rid = request.path_params["rid"]
-        job_done(rid)
+        job = job_done(rid)  # kept: the run may be pruned meanwhile (it was a KeyError, a 500)
         if rid not in sections_cache:
             v = view_of(rid)
             text = await run_in_threadpool(lambda: dumps(
                 {"id": rid, "label": label_of(rid), "title": v.title,
-                 "user_label": manager.jobs[rid].request.get("label", ""), "totals": v.totals(),
+                 "user_label": job.request.get("label", ""), "totals": v.totals(),
                  "sections": v.sections()}))
             sections_cache[rid] = text
             while len(sections_cache) > 8:
@@ -509,7 +539,8 @@ def create_app(root: Path | str = "runs/dashboard", max_workers: int = 2, max_qu
         yield
         manager.shutdown()
 
-    middleware = [Middleware(SecurityHeaders), Middleware(BodyLimit, max_body=max_body)]
+    middleware = [Middleware(SecurityHeaders), Middleware(BodyLimit, max_body=max_body,
+                                                          body_timeout=body_timeout)]
     if allowed_hosts:
         middleware.insert(0, Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts))
     app = Starlette(routes=routes, middleware=middleware,

@@ -99,13 +99,21 @@ class RunManager:
                                     finished=mtime)
 
     # ------------------------------------------------------------------ queue
+    # self.jobs is changed by the worker threads (_prune) while the event loop reads it:
+    # every walk over it holds the lock (a bare walk can fail with "dictionary changed size
+    # during iteration", a 500 on /api/runs or /api/health).
     def active(self) -> int:
+        with self.lock:
+            return self._active()
+
+    def _active(self) -> int:
         return sum(j.status in ("queued", "running", "writing") for j in self.jobs.values())
 
     def submit(self, request: dict[str, Any]) -> Job:
         with self.lock:
-            if self.active() >= self.max_workers + self.max_queued:
-                raise QueueFull(f"{self.active()} runs are running or waiting; at most "
+            active = self._active()
+            if active >= self.max_workers + self.max_queued:
+                raise QueueFull(f"{active} runs are running or waiting; at most "
                                 f"{self.max_workers + self.max_queued} at once: try again "
                                 "when one has finished")
             rid = secrets.token_hex(6)
@@ -123,17 +131,20 @@ class RunManager:
         def progress(d: int, n: int) -> None:
             job.day, job.days = d, n
 
+        status = "failed"
         try:
             self.runner(job, progress)
             (job.dir / "request.json").write_text(json.dumps(job.request, indent=1))
-            job.status = "done"
+            status = "done"
         except Exception as e:  # noqa: BLE001 - reported to the client, logged here
-            job.status = "failed"
             job.error = f"{type(e).__name__}: {e}"
             traceback.print_exc()
         finally:
+            # The time first, the status last: a finished job without its time sorted as the
+            # oldest in another worker's _prune, and the run just finished was deleted.
             job.finished = time.time()
             job.seconds = round(job.finished - (job.started or job.finished), 3)
+            job.status = status
             self._prune()
 
     def _prune(self) -> None:
@@ -152,7 +163,9 @@ class RunManager:
         return self.jobs.get(rid)
 
     def list(self) -> list[dict[str, Any]]:
-        return [j.public() for j in sorted(self.jobs.values(), key=lambda j: -j.created)]
+        with self.lock:
+            jobs = list(self.jobs.values())
+        return [j.public() for j in sorted(jobs, key=lambda j: -j.created)]
 
     def shutdown(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
