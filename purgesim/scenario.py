@@ -27,6 +27,10 @@ SCENARIO_DIR = Path(__file__).parent / "scenarios"
 class ScenarioError(Exception):
     """A problem with the user's input; the CLI prints it on one line and exits 2."""
 
+    def __str__(self) -> str:
+        # one line whatever the input holds: a key or a --set item with a line break in it
+        return "".join(c if c.isprintable() else repr(c)[1:-1] for c in super().__str__())
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
