@@ -56,13 +56,13 @@ def child(scenario: str, scale: float, seed: int) -> dict:
 
     import_seconds = time.perf_counter() - t_import
     rss_base = _rss_mb()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     sc = load(scenario, scale=scale, seed=seed)
     t1 = time.perf_counter()
     sim = Sim(sc)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     sim.run()
-    t3 = time.perf_counter()
+    t3, c3 = time.perf_counter(), time.process_time()
     pop = sim.pop
     n = pop.n
     rss_peak = _rss_mb()
@@ -81,6 +81,8 @@ def child(scenario: str, scale: float, seed: int) -> dict:
         "population_seconds": sim.build_seconds,
         "run_seconds": run_seconds,
         "total_seconds": t3 - t0,
+        "run_cpu_seconds": c3 - c2,
+        "total_cpu_seconds": c3 - c0,
         "rss_after_imports_mb": rss_base,
         "peak_rss_mb": rss_peak,
         "population_bytes": array_bytes,
@@ -120,9 +122,17 @@ def machine() -> dict:
                                 capture_output=True, text=True).stdout.strip()
     except OSError:
         commit = ""
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in f
+                        if ln.startswith("model name")), "")
+    except OSError:
+        pass
     return {
         "date": dt.datetime.now().isoformat(timespec="seconds"),
-        "processor": platform.processor() or platform.machine(),
+        "processor": cpu or platform.processor() or platform.machine(),
+        "load_before": " ".join(f"{x:.1f}" for x in os.getloadavg()),
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "numpy": version("numpy"),
@@ -132,13 +142,15 @@ def machine() -> dict:
 
 
 def table(results: list[dict]) -> str:
-    head = ("| scale | people | build s | run s | total s | peak RSS MB | RSS after imports MB "
-            "| B/person (arrays) | B/person (peak RSS) | events | events/s |")
-    lines = [head, "|" + "---|" * 11]
+    head = ("| scale | people | build s | run s | total s | total CPU s | peak RSS MB "
+            "| RSS after imports MB | B/person (arrays) | B/person (peak RSS) | events "
+            "| events/s |")
+    lines = [head, "|" + "---|" * 12]
     for r in results:
         lines.append(
             f"| {r['scale']:g} | {r['people']:,} | {r['build_seconds']:.2f} "
-            f"| {r['run_seconds']:.2f} | {r['total_seconds']:.2f} | {r['peak_rss_mb']:.0f} "
+            f"| {r['run_seconds']:.2f} | {r['total_seconds']:.2f} "
+            f"| {r.get('total_cpu_seconds', float('nan')):.2f} | {r['peak_rss_mb']:.0f} "
             f"| {r['rss_after_imports_mb']:.0f} | {r['bytes_per_person_arrays']:.2f} "
             f"| {r['bytes_per_person_rss']:.1f} "
             f"| {r['events']:,} | {r['events_per_second']:,.0f} |")
@@ -180,6 +192,7 @@ def main() -> None:
         print(f"scale {s:g}: {r['people']:,} people, build {r['build_seconds']:.2f} s, "
               f"run {r['run_seconds']:.2f} s, peak RSS {r['peak_rss_mb']:.0f} MB, "
               f"{r['events']:,} events", flush=True)
+    info["load_after"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
     md = table(results)
     print()
     print(md)
@@ -189,7 +202,8 @@ def main() -> None:
     (args.out / "scale.md").write_text(
         f"# {args.scenario} by scale\n\nMeasured {info['date']} on {info['processor']}, "
         f"{info['cpus']} CPUs (commit {info['commit']}, scenario {args.scenario}, "
-        f"seed {args.seed}, fastest of {args.repeat} run(s) per scale).\n\n{md}\n")
+        f"seed {args.seed}, fastest of {args.repeat} run(s) per scale; load average "
+        f"{info['load_before']} before, {info['load_after']} after).\n\n{md}\n")
 
 
 if __name__ == "__main__":
