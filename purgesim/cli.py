@@ -597,7 +597,19 @@ def compare_terrors(
     console.print(f"figure: {fig}")
 
 
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM stops a command the way Ctrl-C does: as an exception, so that a run folder
+    being written is removed (results.write_run) and workers are shut down."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    import signal
+
+    try:
+        signal.signal(signal.SIGTERM, _terminated)
+    except ValueError:  # pragma: no cover - main() called outside the main thread
+        pass
     try:
         app(standalone_mode=False)
     except (ScenarioError, UserError) as e:

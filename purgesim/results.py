@@ -346,6 +346,8 @@ def write_run(sim: Sim, out: Path, seconds: float, force: bool = False) -> dict[
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    old = out.with_name(f".{out.name}.old-{os.getpid()}")
+    moved = False  # the previous run (--force) set aside, not yet replaced
     try:
         s = summary(sim)
         (tmp / "summary.json").write_text(json.dumps(s, indent=2, sort_keys=False) + "\n")
@@ -364,13 +366,16 @@ def write_run(sim: Sim, out: Path, seconds: float, force: bool = False) -> dict[
         if out.exists():
             if not force:
                 raise FileExistsError(str(out))
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
             out.rename(old)
+            moved = True
             tmp.rename(out)
+            moved = False
             shutil.rmtree(old, ignore_errors=True)
         else:
             tmp.rename(out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if moved and not out.exists():  # stopped between the two renames: put it back
+            old.rename(out)
         raise
     return s

@@ -193,7 +193,9 @@ class Scenario(Strict):
             raise ValueError(f"field 'end': value {self.end} is not allowed: must be after "
                              f"start; allowed: a date after {self.start}")
         if (self.end - self.start).days > 30000:
-            raise ValueError("the run may last at most 30000 days")
+            raise ValueError(f"field 'end': value {self.end} is not allowed: the run may last "
+                             f"at most 30000 days; allowed: a date at most 30000 days after "
+                             f"start ({self.start})")
         if self.end >= LAST_DATE:
             raise ValueError(f"field 'end': value {self.end} is not allowed; allowed: a date "
                              f"before {LAST_DATE}")
