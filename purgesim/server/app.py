@@ -418,7 +418,7 @@ def create_app(root: Path | str = "runs/dashboard", max_workers: int = 2, max_qu
         raw = await request.body()
         try:
             body = json.loads(raw, parse_constant=_no_constants)
-        except (ValueError, UnicodeDecodeError) as e:
+        except (ValueError, UnicodeDecodeError, RecursionError) as e:  # deep [[[[ nesting
             raise ApiError(400, f"the body is not valid JSON: {str(e)[:120]}") from None
         req = await run_in_threadpool(validate_run, body, max_people)
         try:
