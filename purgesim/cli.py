@@ -611,7 +611,12 @@ def main() -> None:
     except ValueError:  # pragma: no cover - main() called outside the main thread
         pass
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and not isinstance(code, bool) and code != 0:
+            # typer returns (does not raise) the exit code of Ctrl-C (130) and of typer.Exit
+            if code == 130:
+                err.print("aborted")
+            sys.exit(code)
     except (ScenarioError, UserError) as e:
         err.print(f"error: {e}", highlight=False, soft_wrap=True, markup=False)
         sys.exit(2)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import secrets
 import shutil
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -345,10 +345,12 @@ def write_run(sim: Sim, out: Path, seconds: float, force: bool = False) -> dict[
     """Write all outputs into a temporary sibling folder, then rename it into place."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    # named before it is made, so that a signal at any moment after mkdir finds it to remove
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
     old = out.with_name(f".{out.name}.old-{os.getpid()}")
     moved = False  # the previous run (--force) set aside, not yet replaced
     try:
+        tmp.mkdir(mode=0o700)
         s = summary(sim)
         (tmp / "summary.json").write_text(json.dumps(s, indent=2, sort_keys=False) + "\n")
         (tmp / "timing.json").write_text(json.dumps(timing(sim, seconds), indent=2) + "\n")
