@@ -62,6 +62,27 @@ def _default_out(name: str, seed: int, scale: float) -> Path:
     return Path("runs") / f"{stem}-seed{seed}-scale{scale:g}"
 
 
+def _check_out(out: Path, force: bool) -> None:
+    """Refuse, before the run, a --out the run could not be written to or must not replace:
+    `.`, `..` or `/` (no folder name), a path through a file, an existing run without --force,
+    and with --force anything but a run folder (--force never removes another folder)."""
+    if out.name in ("", ".", ".."):
+        raise UserError(f"--out {str(out)!r}: not a folder name; allowed: a path ending in "
+                        "the name of the run folder, e.g. runs/mine")
+    up = out.parent
+    while not up.exists() and up != up.parent:
+        up = up.parent
+    if not up.is_dir():
+        raise UserError(f"--out {str(out)!r}: {str(up)!r} is not a folder; allowed: a path "
+                        "whose parents are folders")
+    if out.exists() and not force:
+        raise UserError(f"--out {str(out)!r}: a run folder already exists there; "
+                        "allowed: a new folder, or --force to overwrite")
+    if out.exists() and not (out.is_dir() and (out / "summary.json").is_file()):
+        raise UserError(f"--out {str(out)!r}: exists and is not a run folder (no summary.json);"
+                        " --force replaces only a run; allowed: a new folder, or a run folder")
+
+
 @app.command()
 def run(
     scenario: Annotated[str, typer.Argument(help="built-in scenario name or a .toml file")],
@@ -83,9 +104,7 @@ def run(
 
     sc = load(scenario, set_ or [], scale=scale, seed=seed)
     out = out or _default_out(scenario, sc.seed, sc.scale)
-    if out.exists() and not force:
-        raise UserError(f"--out {str(out)!r}: a run folder already exists there; "
-                        "allowed: a new folder, or --force to overwrite")
+    _check_out(out, force)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total} days"), TimeElapsedColumn(),
                   console=err, transient=True, disable=quiet) as bar:
