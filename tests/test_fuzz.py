@@ -488,8 +488,9 @@ def cli_main(*args: str) -> tuple[int, str]:
 def test_fuzzed_command_line_runs_or_exits_2(tmp_path_factory: pytest.TempPathFactory,
                                              doc: tuple[str, list[str]],
                                              sets: list[str]) -> None:
-    """`purgesim run FILE [--set ...] --out DIR` (30 days at most): a finished run folder, or
-    exit 2 with one line on stderr, no traceback and no folder at all."""
+    """`purgesim run FILE [--set ...] --out DIR --check` (30 days at most, the invariants
+    checked every day): a finished run folder, or exit 2 with one line on stderr, no traceback
+    and no folder at all."""
     text, _ = doc
     folder = tmp_path_factory.mktemp("cli-fuzz")
     path = folder / "s.toml"
@@ -502,7 +503,8 @@ def test_fuzzed_command_line_runs_or_exits_2(tmp_path_factory: pytest.TempPathFa
         if _simulated_people(sc) > MAX_PEOPLE_RUN:
             return  # not run here (see run_or_refuse)
         extra = ["--set", f"end={min(sc.end, sc.start + dt.timedelta(days=30))}"]
-    args = ["run", str(path), "--out", str(folder / "out"), "--quiet", "--no-report"]
+    args = ["run", str(path), "--out", str(folder / "out"), "--quiet", "--no-report",
+            "--check"]
     for s in sets:
         args += ["--set", s]
     code, err = cli_main(*args, *extra)
@@ -517,6 +519,32 @@ def test_fuzzed_command_line_runs_or_exits_2(tmp_path_factory: pytest.TempPathFa
         assert len(lines) == 1 and lines[0].startswith("error: "), what
         assert not (folder / "out").exists(), what
     assert not [p.name for p in folder.iterdir() if ".tmp-" in p.name], what
+
+
+@pytest.mark.parametrize("args", [
+    ["toy"],
+    ["ussr-1937", "--scale", "0.0005", "--set", "end=1936-12-31"],
+], ids=["toy", "ussr-1937"])
+def test_check_flag_verifies_the_invariants_every_day(tmp_path: Path, args: list[str]) -> None:
+    """`purgesim run ... --check` calls the invariant checker after every simulated day (toy
+    whole; ussr-1937 at scale 0.0005 over 1936, the elite block at its real size; the whole
+    four years are checked in test_invariants.py)."""
+    from purgesim import invariants
+
+    days: list[int] = []
+    real = invariants.check_day
+
+    def counting(sim: Sim, day: int) -> None:
+        days.append(day)
+        real(sim, day)
+
+    with mock.patch.object(invariants, "check_day", counting):
+        code, err = cli_main("run", *args, "--out", str(tmp_path / "run"), "--check",
+                             "--quiet", "--no-report")
+    assert code == 0, err
+    n = load(args[0], sets=args[4:5]).n_days
+    assert days == list(range(n))
+    assert (tmp_path / "run" / "summary.json").is_file()
 
 
 # =============================================================================================
