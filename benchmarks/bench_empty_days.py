@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -66,10 +67,12 @@ def measure(n_people: int, days: int, mode: str) -> dict:
     sim = Sim(sc)
     build = time.perf_counter() - t0
     per_day = np.empty(sim.n_days)
+    per_day_cpu = np.empty(sim.n_days)
     for day in range(sim.n_days):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.thread_time()
         sim.step(day)
         per_day[day] = time.perf_counter() - t
+        per_day_cpu[day] = time.thread_time() - c
     assert sim.log.n == 0, "something happened on an 'empty' day"
     phases = {t.name: t.seconds / max(t.calls, 1) * 1e6 for t in sim.timing}
     return {
@@ -80,6 +83,8 @@ def measure(n_people: int, days: int, mode: str) -> dict:
         "day_median_us": float(np.median(per_day) * 1e6),
         "day_mean_us": float(per_day.mean() * 1e6),
         "day_p99_us": float(np.percentile(per_day, 99) * 1e6),
+        "day_cpu_median_us": float(np.median(per_day_cpu) * 1e6),
+        "day_cpu_mean_us": float(per_day_cpu.mean() * 1e6),
         "phase_mean_us": phases,
     }
 
@@ -92,6 +97,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
     sys.path.insert(0, str(HERE.parent))
+    load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
     for mode in args.modes:  # warm-up: load numba's cached code outside the measured runs
         measure(1000, 10, mode)
     results = []
@@ -103,12 +109,14 @@ def main() -> None:
                   f"day median {r['day_median_us']:.1f} us, mean {r['day_mean_us']:.1f} us",
                   flush=True)
     lines = ["| mechanisms | people | build s | day median us | day mean us | day p99 us "
-             "| median vs smallest |", "|---|---|---|---|---|---|---|"]
+             "| day CPU median us | day CPU mean us | median vs smallest |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         base = next(x for x in results if x["mode"] == r["mode"])["day_median_us"]
         lines.append(f"| {r['mode']} | {r['people']:,} | {r['build_seconds']:.3f} "
                      f"| {r['day_median_us']:.1f} | {r['day_mean_us']:.1f} "
-                     f"| {r['day_p99_us']:.1f} | {r['day_median_us'] / base:.2f}x |")
+                     f"| {r['day_p99_us']:.1f} | {r['day_cpu_median_us']:.1f} "
+                     f"| {r['day_cpu_mean_us']:.1f} | {r['day_median_us'] / base:.2f}x |")
     lines += ["", "Mean microseconds per phase per day:", "",
               "| phase | " + " | ".join(f"{r['mode']} {r['people']:,}" for r in results) + " |",
               "|---|" + "---|" * len(results)]
@@ -123,7 +131,10 @@ def main() -> None:
     (args.out / "empty_days.md").write_text(
         f"# Cost of a day with no events\n\nMeasured {dt.datetime.now():%Y-%m-%d %H:%M}, "
         f"{args.days} days per population; `off`: every mechanism off, `idle`: every mechanism "
-        f"on with nothing to do.\n\n{md}\n")
+        f"on with nothing to do. Load average {load_before} before, "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} after (shared machine); CPU = the "
+        f"thread's CPU time (`time.thread_time`), less disturbed by other work than wall "
+        f"time.\n\n{md}\n")
 
 
 if __name__ == "__main__":
