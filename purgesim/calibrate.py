@@ -712,6 +712,8 @@ def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
 
 
 def _toml_value(v: Any) -> str:
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int):
@@ -882,6 +884,9 @@ def run_calibration(cfg: Config | None, out: Path, *, resume: bool = False,
                 raise CalibrationError(f"--budget {budget}: must be a positive number of "
                                        "simulations")
             cfg.budget = budget
+        cfg.extra.setdefault("resumed", []).append(
+            f"{dt.datetime.now().isoformat(timespec='seconds')}: {command_line()}")
+        atomic_write(cfg_path, json.dumps(cfg.to_json(), indent=1))
     else:
         if cfg is None:
             raise CalibrationError("no calibration configuration")
@@ -1063,6 +1068,7 @@ def write_outputs(cfg: Config, out: Path, hist: Any, client: Any, store: Store,
         "population": cfg.population, "generations": int(len(pops)),
         "simulations": int(hist.total_nr_simulations), "simulations_run": int(n_stored),
         "final_epsilon": eps, "seed": cfg.seed,
+        "resumed": list(cfg.extra.get("resumed", [])),
         "distance": "rms of ln(sim / nearest point of the record's range) / ln-tolerance",
     }
     atomic_write(out / "calibrated.toml", calibrated_toml(cfg, medians, meta))
