@@ -359,16 +359,19 @@ def experiment(
     out: Annotated[Optional[Path], typer.Option(help="experiment folder (resumable)")] = None,
     findings_file: Annotated[Optional[Path], typer.Option(
         "--findings", help="write the findings page here (e.g. docs/findings.md)")] = None,
+    resume: Annotated[bool, typer.Option(
+        help="continue an interrupted experiment in --out (its finished runs are kept)")] = False,
 ) -> None:
-    """Counterfactuals with common random numbers; resumes an interrupted experiment."""
+    """Counterfactuals with common random numbers; --resume continues an interrupted one."""
     from .experiment import findings, run_experiment
 
     out = out or Path("runs") / f"experiment-{Path(scenario).stem}-scale{scale:g}"
     with Progress(TextColumn("[bold]{task.description}"), console=err, transient=True) as bar:
         task = bar.add_task("experiment")
         results = run_experiment(scenario, seeds, scale, out, variant,
-                                 progress=lambda m: bar.update(task, description=m))
-    command = "purgesim " + " ".join(sys.argv[1:])
+                                 progress=lambda m: bar.update(task, description=m),
+                                 resume=resume)
+    command = "purgesim " + " ".join(a for a in sys.argv[1:] if a != "--resume")
     text = findings(results, scenario, scale, command)
     if findings_file:
         findings_file.parent.mkdir(parents=True, exist_ok=True)

@@ -118,9 +118,20 @@ def _atomic_json(path: Path, obj: Any) -> None:
     os.replace(tmp, path)
 
 
+MANIFEST = "MANIFEST"  # what the folder's results belong to (JSON; not a result file)
+
+
+def _manifest(scenario: str, base: dict[str, Any], scale: float) -> dict[str, Any]:
+    import hashlib
+
+    digest = hashlib.sha256(json.dumps(base, sort_keys=True, default=str).encode()).hexdigest()
+    return {"scenario": scenario, "scale": scale, "scenario_sha256": digest}
+
+
 def run_experiment(scenario: str, seeds: int, scale: float, out: Path,
                    variants: list[str] | None = None,
-                   progress: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+                   progress: Callable[[str], None] | None = None,
+                   resume: bool = False) -> list[dict[str, Any]]:
     if seeds <= 0:
         raise ScenarioError(f"--seeds {seeds}: not allowed; must be at least 1")
     if not 0 < scale <= 1:
@@ -131,7 +142,20 @@ def run_experiment(scenario: str, seeds: int, scale: float, out: Path,
         raise ScenarioError(f"--variant {sorted(unknown)[0]!r}: unknown; allowed: "
                             + ", ".join(v.key for v in VARIANTS))
     base = raw_scenario(scenario)
+    manifest = _manifest(scenario, base, scale)
+    if out.exists() and any(out.iterdir()):
+        old = out / MANIFEST
+        if not old.is_file():
+            raise ScenarioError(f"--out {str(out)!r}: not an experiment folder; allowed: a new "
+                                "or empty folder, or an experiment's folder with --resume")
+        if not resume:
+            raise ScenarioError(f"--out {str(out)!r}: holds an experiment already; allowed: "
+                                "--resume to continue it, or a new folder")
+        if json.loads(old.read_text()) != manifest:
+            raise ScenarioError(f"--out {str(out)!r}: holds an experiment of another scenario, "
+                                "scale or scenario file; allowed: a new folder")
     out.mkdir(parents=True, exist_ok=True)
+    _atomic_json(out / MANIFEST, manifest)
     results = []
     for v in chosen:
         for seed in range(1, seeds + 1):

@@ -202,7 +202,8 @@ def _findings(stdout: str) -> list[str]:
 
 
 def test_experiment_killed_resumes_without_losing_or_repeating_a_run(tmp_path: Path) -> None:
-    """SIGKILL after two of six (variant, seed) runs are saved; the same command again keeps
+    """SIGKILL after two of six (variant, seed) runs are saved; the same command refuses to
+    reuse the folder without --resume; with --resume it keeps
     those files (same inode and modification time: not recomputed, not rewritten), runs the
     others, and ends with the results and findings of an uninterrupted experiment."""
     whole = start([*EXPERIMENT, "--out", "whole"], tmp_path)  # the reference, meanwhile
@@ -220,7 +221,10 @@ def test_experiment_killed_resumes_without_losing_or_repeating_a_run(tmp_path: P
             for p in cut.glob("*.json")}
     assert 2 <= len(kept) < len(RESULTS), sorted(kept)
 
-    again = start([*EXPERIMENT, "--out", "cut"], tmp_path)
+    refused = start([*EXPERIMENT, "--out", "cut"], tmp_path)  # without --resume
+    _, err_refused = refused.communicate(timeout=120)
+    assert refused.returncode == 2 and "--resume" in err_refused
+    again = start([*EXPERIMENT, "--out", "cut", "--resume"], tmp_path)
     out_again, err_again = again.communicate(timeout=300)
     assert again.returncode == 0, err_again
     out_whole, err_whole = whole.communicate(timeout=300)
