@@ -16,11 +16,22 @@ table.  Measured per scale (all in the child process):
 * people simulated (rows of the population, elite block included) and the elite block's size;
 * build seconds (``Sim(scenario)``: the society, the mechanisms), run seconds (``Sim.run``),
   total wall seconds (loading the scenario + build + run; interpreter start-up and imports,
-  reported separately as ``startup_seconds`` by the parent, are not included);
+  reported separately as ``startup_seconds`` by the parent, are not included), and the CPU
+  seconds of the same (``time.process_time``: the machine may be shared);
 * peak RSS in MB, and the RSS already taken after the imports (the fixed cost);
 * bytes per person: ``sum(Population.nbytes()) / n`` (the person arrays) and peak RSS / n;
 * events logged (rows of the event log) and events per run second;
 * seconds per phase of the day (``Sim.timing``).
+
+With ``--cli`` it times instead the real command, ``python -m purgesim run SCENARIO --scale S
+--seed N --quiet`` (outputs and report.html included), in a child process per scale and per
+``--threads`` count (``NUMBA_NUM_THREADS``): wall time, user + system CPU time and peak RSS of
+the child (``os.wait4``), the memory the run estimated it needs
+(``purgesim.society.estimate_memory``), and, when several thread counts are given, whether the
+runs are identical (``summary.json`` byte for byte, every Parquet table equal).  Writes
+``results/cli.json`` and ``results/cli.md``.
+
+    python benchmarks/bench_scale.py --cli 0.01 0.1 1 --threads 2 1
 """
 
 from __future__ import annotations
@@ -164,6 +175,111 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def cli_run(scenario: str, scale: float, seed: int, threads: int, out: Path) -> dict:
+    """One `purgesim run` in a child process: wall, CPU and peak RSS of the child."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    env["NUMBA_NUM_THREADS"] = str(threads)
+    cmd = [sys.executable, "-m", "purgesim", "run", scenario, "--scale", f"{scale:g}",
+           "--seed", str(seed), "--out", str(out), "--force", "--quiet"]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    timing = {}
+    if (out / "timing.json").exists():
+        timing = json.loads((out / "timing.json").read_text())
+    return {"scale": scale, "threads": threads, "exit": proc.returncode, "stderr": err[-2000:],
+            "wall_seconds": wall, "cpu_seconds": ru.ru_utime + ru.ru_stime,
+            "peak_rss_mb": ru.ru_maxrss / 1024, "build_seconds": timing.get("build_seconds"),
+            "run_seconds": timing.get("run_seconds"), "events": timing.get("events"),
+            "command": " ".join(["NUMBA_NUM_THREADS=" + str(threads), "python", "-m",
+                                 *cmd[2:-4], "--quiet"])}
+
+
+def identical(a: Path, b: Path) -> dict:
+    import pyarrow.parquet as pq
+
+    out = {"summary.json": (a / "summary.json").read_bytes() == (b / "summary.json").read_bytes()}
+    for f in sorted(x.name for x in a.glob("*.parquet")):
+        out[f] = pq.read_table(a / f).equals(pq.read_table(b / f))
+    return out
+
+
+def cli_main(args: argparse.Namespace, info: dict) -> None:
+    import shutil
+    import tempfile
+
+    sys.path.insert(0, str(ROOT))
+    from purgesim.scenario import load
+    from purgesim.society import estimate_memory
+
+    tmp = Path(tempfile.mkdtemp(prefix="purgesim-cli-"))
+    rows, checks = [], []
+    try:
+        cli_run(args.scenario, WARMUP_SCALE, args.seed, args.threads[0], tmp / "warmup")
+        for s in args.scales:
+            est = estimate_memory(load(args.scenario, scale=s, seed=args.seed))
+            folders = []
+            for t in args.threads:
+                folder = tmp / f"s{s:g}-t{t}"
+                r = cli_run(args.scenario, s, args.seed, t, folder)
+                r["estimate_mb"] = est / 2**20
+                r["load"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
+                rows.append(r)
+                folders.append(folder)
+                print(f"scale {s:g}, {t} thread(s): exit {r['exit']}, wall "
+                      f"{r['wall_seconds']:.1f} s, CPU {r['cpu_seconds']:.1f} s, peak RSS "
+                      f"{r['peak_rss_mb']:.0f} MB (estimate {est / 2**20:.0f} MB), load "
+                      f"{r['load']}", flush=True)
+            if len(folders) > 1 and all(r["exit"] == 0 for r in rows[-len(folders):]):
+                same = {f"{args.threads[0]} vs {t}": identical(folders[0], f)
+                        for t, f in zip(args.threads[1:], folders[1:])}
+                checks.append({"scale": s, "identical": same})
+                print(f"scale {s:g}: {same}", flush=True)
+            for f in folders:
+                shutil.rmtree(f, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    info["load_after"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    lines = ["| scale | threads | exit | wall s | CPU s (user+sys) | sim build s | sim run s "
+             "| start-up, outputs and report s | peak RSS MB | estimate MB | events "
+             "| load average |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        rest = (r["wall_seconds"] - r["build_seconds"] - r["run_seconds"]
+                if r["build_seconds"] is not None else float("nan"))
+        lines.append(
+            f"| {r['scale']:g} | {r['threads']} | {r['exit']} | {r['wall_seconds']:.1f} "
+            f"| {r['cpu_seconds']:.1f} | {r['build_seconds'] or float('nan'):.1f} "
+            f"| {r['run_seconds'] or float('nan'):.1f} | {rest:.1f} | {r['peak_rss_mb']:.0f} "
+            f"| {r['estimate_mb']:.0f} | {r['events'] or 0:,} | {r['load']} |")
+    if checks:
+        lines += ["", "Same seed, different thread counts:", ""]
+        for c in checks:
+            for pair, same in c["identical"].items():
+                ok = all(same.values())
+                lines.append(f"* scale {c['scale']:g}, NUMBA_NUM_THREADS {pair}: "
+                             f"{'identical' if ok else 'DIFFERENT'} ("
+                             + ", ".join(f"{k} {'=' if v else '!='}" for k, v in same.items())
+                             + ")")
+    md = "\n".join(lines)
+    print()
+    print(md)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "cli.json").write_text(
+        json.dumps({"machine": info, "runs": rows, "thread_checks": checks}, indent=2) + "\n")
+    (args.out / "cli.md").write_text(
+        f"# `purgesim run {args.scenario}` by scale\n\nMeasured {info['date']} on "
+        f"{info['processor']}, {info['cpus']} CPUs (commit {info['commit']}, seed {args.seed}; "
+        f"load average {info['load_before']} before, {info['load_after']} after). Wall time, "
+        "CPU time and peak RSS of the whole command, outputs and report.html included; 'sim' "
+        "from the run's timing.json.\n\n" + md + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("scales", nargs="*", type=float, default=[0.001, 0.01, 0.1])
@@ -174,11 +290,18 @@ def main() -> None:
                          "(the machine may be shared)")
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--cli", action="store_true",
+                    help="time the real command (outputs and report included) instead")
+    ap.add_argument("--threads", nargs="+", type=int, default=[2],
+                    help="with --cli: NUMBA_NUM_THREADS values to run (and compare)")
     args = ap.parse_args()
     if args.child:
         print(json.dumps(child(args.scenario, args.scales[0], args.seed)))
         return
     info = machine()
+    if args.cli:
+        cli_main(args, info)
+        return
     print(f"{info['date']}  {info['processor']}, {info['cpus']} CPUs, Python {info['python']}, "
           f"numpy {info['numpy']}, numba {info['numba']}, commit {info['commit']}")
     warm = run_child(args.scenario, WARMUP_SCALE, args.seed)
