@@ -66,9 +66,11 @@ def _bit(*cs: Cohort) -> int:
     return out
 
 
-#: bytes of peak memory per simulated person, and the fixed part, measured on ussr-1937 at
-#: scale 1 (162 million people: 2.2 GB peak, see docs/performance.md); rounded up.
-BYTES_PER_PERSON = 14
+#: bytes of peak memory per simulated person, and the fixed part, for the whole `purgesim run`
+#: (simulation, Parquet outputs and report.html), measured on ussr-1937 (docs/performance.md):
+#: at scale 1, 162.7 million people, peak RSS 3.8 GB (6.2 M events; 4.6 GB with the 7.4 M
+#: events of the uncalibrated defaults), 0.7 GB at scale 0.1; rounded up to stay above both.
+BYTES_PER_PERSON = 28
 FIXED_BYTES = 600 * 2**20
 
 
