@@ -68,8 +68,8 @@ def _bit(*cs: Cohort) -> int:
 
 #: bytes of peak memory per simulated person, and the fixed part, for the whole `purgesim run`
 #: (simulation, Parquet outputs and report.html), measured on ussr-1937 (docs/performance.md):
-#: at scale 1, 162.7 million people, peak RSS 3.8 GB (6.2 M events; 4.6 GB with the 7.4 M
-#: events of the uncalibrated defaults), 0.7 GB at scale 0.1; rounded up to stay above both.
+#: at scale 1, 162.7 million people, peak RSS 3.75 GiB (6.2 M events; 4.36 GiB with the 7.4 M
+#: events of the uncalibrated defaults), 0.67 GiB at scale 0.1; rounded up to stay above all.
 BYTES_PER_PERSON = 28
 FIXED_BYTES = 600 * 2**20
 
