@@ -927,11 +927,16 @@ def run_calibration(cfg: Config | None, out: Path, *, resume: bool = False,
             display.update()
 
         sampler = make_sampler(client, cfg.seed, store, on_result)
-        abc = pyabc.ABCSMC(model, prior, dist, population_size=cfg.population,
-                           sampler=sampler,
-                           eps=pyabc.QuantileEpsilon(initial_epsilon=np.inf, alpha=0.5))
         db = f"sqlite:///{(out / 'abc.db').resolve()}"
-        if (out / "abc.db").is_file() and _has_run(out / "abc.db"):
+        resuming = (out / "abc.db").is_file() and _has_run(out / "abc.db")
+        # the first generation accepts every prior draw; a resumed run takes its first
+        # threshold from the last stored generation (the quantile an uninterrupted run uses)
+        eps = pyabc.QuantileEpsilon(
+            initial_epsilon="from_sample" if resuming and _populations(out / "abc.db") > 0
+            else np.inf, alpha=0.5)
+        abc = pyabc.ABCSMC(model, prior, dist, population_size=cfg.population,
+                           sampler=sampler, eps=eps)
+        if resuming:
             hist = abc.load(db, 1)
         else:
             if (out / "abc.db").exists():
@@ -972,6 +977,14 @@ def _has_run(path: Path) -> bool:
             return db.execute("SELECT COUNT(*) FROM abc_smc").fetchone()[0] > 0
     except sqlite3.Error:
         return False
+
+
+def _populations(path: Path) -> int:
+    try:
+        with sqlite3.connect(str(path)) as db:
+            return int(db.execute("SELECT COUNT(*) FROM populations WHERE t >= 0").fetchone()[0])
+    except sqlite3.Error:
+        return 0
 
 
 def _converged(hist: Any, cfg: Config) -> bool:

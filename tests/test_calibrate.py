@@ -249,5 +249,12 @@ def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path: Path) -> None:
     # the interrupted generation's finished simulations were looked up, not run again
     assert unfinished <= served, "the resumed calibration did not reuse the store"
     assert _populations(out / "abc.db") == 3
+    # the resumed generation took its threshold from the last stored one, as an uninterrupted
+    # calibration does: only the first generation accepts everything
+    with sqlite3.connect(out / "abc.db") as c:
+        eps = [e for (e,) in c.execute("SELECT epsilon FROM populations WHERE t >= 0 "
+                                       "ORDER BY t")]
+    assert math.isinf(eps[0]) and all(math.isfinite(e) for e in eps[1:]), eps
+    assert eps[1:] == sorted(eps[1:], reverse=True), eps
     result = json.loads((out / "result.json").read_text())
     assert result["generations"] == 3 and (out / "calibrated.toml").is_file()
