@@ -97,6 +97,8 @@ def main() -> None:
              "## Provenance", "",
              "* calibrated parameter file: `purgesim/calibration/ussr-1937.toml`",
              f"* produced by: `{meta.get('command', '?')}`",
+             *[f"* then: `{r.split(': ', 1)[-1]}` ({r.split(': ', 1)[0]})"
+               for r in meta.get("resumed", [])],
              f"* date: {meta.get('date', '?')}; calibration scale {meta.get('scale', '?')}; "
              f"population {meta.get('population', '?')}; {meta.get('generations', '?')} "
              f"generations; {meta.get('simulations', '?')} simulations (budget "
