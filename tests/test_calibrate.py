@@ -258,3 +258,21 @@ def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path: Path) -> None:
     assert eps[1:] == sorted(eps[1:], reverse=True), eps
     result = json.loads((out / "result.json").read_text())
     assert result["generations"] == 3 and (out / "calibrated.toml").is_file()
+
+
+def test_calibration_on_an_existing_scheduler(tmp_path: Path) -> None:
+    targets = _toy_targets(tmp_path)
+    client = local_cluster(1)
+    try:
+        addr = client.cluster.scheduler_address
+        res = run_cli("calibrate", "toy", "--scheduler", addr, "--targets", str(targets),
+                      "--params", ",".join(TRUE), "--population", "8", "--generations", "2",
+                      "--predictive", "0", "--out", str(tmp_path / "cal"), "--quiet",
+                      cwd=tmp_path)
+        assert res.returncode == 0, res.stderr
+        assert (tmp_path / "cal" / "calibrated.toml").is_file()
+        assert sum(client.ncores().values()) == 1  # the cluster is left running
+    finally:
+        cluster = client.cluster
+        client.close()
+        cluster.close()
