@@ -7,7 +7,9 @@ overrides through `load_scenario`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import os
 import subprocess
 import sys
@@ -15,6 +17,7 @@ import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -179,3 +182,18 @@ def toy_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     res = run_cli("run", "toy", "--out", "run", "--quiet", cwd=cwd)
     assert res.returncode == 0, res.stderr
     return cwd / "run"
+
+
+def cli_main(*args: str) -> tuple[int, str]:
+    """`purgesim ARGS` in this process: (exit code, stderr)."""
+    err = io.StringIO()
+    code = 0
+    with mock.patch.object(sys, "argv", ["purgesim", *args]), \
+            contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            from purgesim import cli
+
+            cli.main()
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 1
+    return code, err.getvalue()

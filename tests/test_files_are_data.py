@@ -16,17 +16,13 @@ outputs go exactly where the user said.
 from __future__ import annotations
 
 import ast
-import contextlib
-import io
 import os
-import sys
 from pathlib import Path
 from unittest import mock
 
 import pytest
-from conftest import REPO, run_cli, write_scenario
+from conftest import REPO, cli_main, run_cli, write_scenario
 
-from purgesim import cli
 from purgesim.engine import Sim
 from purgesim.results import summary
 from purgesim.scenario import ScenarioError, load
@@ -42,18 +38,6 @@ CODE = [
 def _toml(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
-
-def cli_main(*args: str) -> tuple[int, str]:
-    """`purgesim ARGS` in this process: (exit code, stderr)."""
-    err = io.StringIO()
-    code = 0
-    with mock.patch.object(sys, "argv", ["purgesim", *args]), \
-            contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        try:
-            cli.main()
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else 1
-    return code, err.getvalue()
 
 
 # =============================================================================================

@@ -18,25 +18,21 @@ a few representative bad files also go through `python -m purgesim run` in a sub
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import io
 import math
 import os
 import re
-import sys
 import typing
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import pytest
-from conftest import run_cli_many
+from conftest import cli_main, run_cli_many
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pydantic_core import PydanticUndefined
 
-from purgesim import cli
 from purgesim.engine import Sim
 from purgesim.mechanisms import MECHANISMS
 from purgesim.scenario import (
@@ -470,18 +466,6 @@ def test_fuzzed_set_overrides_load_or_are_refused(sets: list[str]) -> None:
 # the command line, in process
 # =============================================================================================
 
-
-def cli_main(*args: str) -> tuple[int, str]:
-    """`purgesim ARGS` in this process: (exit code, stderr)."""
-    err = io.StringIO()
-    code = 0
-    with mock.patch.object(sys, "argv", ["purgesim", *args]), \
-            contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        try:
-            cli.main()
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else 1
-    return code, err.getvalue()
 
 
 @settings(max_examples=15 * FUZZ, **SETTINGS)
