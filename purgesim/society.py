@@ -58,6 +58,17 @@ class _Elite:
         self.unit_hi[unit] += 1
         return len(self.post) - 1
 
+    def add_many(self, k: int, post: Post, cohorts: int, superior: int, unit: int,
+                 region: int) -> None:
+        """`k` identical post-holders in one unit (the officer corps: 160,000 calls saved)."""
+        assert self.unit_hi[unit] == len(self.post), "units must be filled contiguously"
+        self.post.extend([int(post)] * k)
+        self.cohorts.extend([cohorts] * k)
+        self.superior.extend([superior] * k)
+        self.unit.extend([unit] * k)
+        self.region.extend([region % self.n_regions] * k)
+        self.unit_hi[unit] += k
+
 
 def _bit(*cs: Cohort) -> int:
     out = 0
@@ -271,8 +282,7 @@ def build_population(sc: Scenario) -> Population:
         up = armies[d % len(armies)] if armies else marshals[d % len(marshals)]
         cmd = el.add(Post.CORPS_DIVISION_COMMANDER, OFF | _bit(Cohort.CORPS_DIVISION_COMMANDERS),
                      up, u, d)
-        for _ in range(per_div + (1 if d < extra else 0)):
-            el.add(Post.OFFICER, OFF, cmd, u, d)
+        el.add_many(per_div + (1 if d < extra else 0), Post.OFFICER, OFF, cmd, u, d)
 
     # --- police: the chief, regional chiefs, officers by region
     police_lo = len(el.post)
@@ -298,8 +308,7 @@ def build_population(sc: Scenario) -> Population:
         while left > 0:
             size = min(40, left)
             u = el.unit_open(f"NKVD {sc.regions[r].name} {part + 1}")
-            for _ in range(size):
-                el.add(Post.POLICE_OFFICER, SS, reg_chiefs[r], u, r)
+            el.add_many(size, Post.POLICE_OFFICER, SS, reg_chiefs[r], u, r)
             left -= size
             part += 1
 

@@ -5,6 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 
+def member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """``np.isin(values, sorted_set)`` for a sorted `sorted_set`, without isin's per-call setup
+    (it dominated the daily cost of small runs: docs/performance.md)."""
+    if sorted_set.size == 0 or np.size(values) == 0:
+        return np.zeros(np.shape(values), dtype=bool)
+    idx = np.searchsorted(sorted_set, values)
+    idx[idx == sorted_set.size] = 0
+    return sorted_set[idx] == values
+
+
 class Table:
     """Columns of fixed dtype that grow by doubling; rows are appended in batches."""
 
@@ -14,8 +24,14 @@ class Table:
         self.n = 0
 
     def append(self, **cols: np.ndarray | int | float) -> None:
-        sizes = [np.size(v) for v in cols.values() if np.ndim(v) > 0]
-        k = max(sizes) if sizes else 1
+        k = -1  # rows: the longest column given as an array; 1 if all are scalars
+        for v in cols.values():
+            if isinstance(v, np.ndarray):
+                if v.ndim:
+                    k = max(k, v.shape[0])
+            elif isinstance(v, list | tuple):
+                k = max(k, len(v))
+        k = 1 if k < 0 else k
         if k == 0:
             return
         need = self.n + k
