@@ -202,6 +202,7 @@ class Sim:
         ids, cause_arr, by_arr, op_arr = ids[ok], cause_arr[ok], by_arr[ok], op_arr[ok]
         if ids.size == 0:
             return ids
+        op_arr = self.mechs["quotas"].absorb(ids, cause_arr, op_arr)
         was_suspect = self.pop.state[ids] == State.SUSPECT
         if was_suspect.any():  # leave the police queue
             self.queue.keep(~member(self.queue.rows["person"], ids[was_suspect]))

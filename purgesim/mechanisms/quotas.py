@@ -6,7 +6,10 @@ Each operation (Order 00447, the national operations) has national limits for ca
 `pace` of the limit not yet used; when the pool runs dry they take whoever is at hand (the
 quota is filled regardless).  Every week a region that has used most of its limit petitions
 the centre for more and mostly gets it at first; the centre's willingness to grant halves every
-`approval_halflife` days.  A region that lags far behind its limit puts its
+`approval_halflife` days.  Petitions are decided for each of the region's territorial units
+(`units` oblasts in all), and the region's limit grows by the share of its units granted.
+With `absorb_bottom_up`, people of the mass population found by naming, denunciation or
+defence where an operation runs are tried under it and count against its limits.  A region that lags far behind its limit puts its
 police chief under suspicion (lack of vigilance).
 
 Inputs: operations and extra limits from the scenario.  Outputs: arrests with cause QUOTA and
@@ -52,6 +55,13 @@ class Params(MechanismParams):
                                      meaning="multiplies the initial limits of the national "
                                              "operations (which had no published limits)",
                                      free=True)
+    units: int = P(64, 1, 10000, unit="units",
+                   meaning="territorial units (oblasts, krais, republics) that petition "
+                           "separately, shared among the regions by population")
+    absorb_bottom_up: bool = P(False, meaning="people found by naming, denunciation or "
+                                              "defence where an operation runs are tried under "
+                                              "it (troika, limits): its 'other anti-Soviet "
+                                              "elements'")
     lag_threshold: float = P(0.2, 0.0, 1.0, unit="share",
                              meaning="a region that has used less than this share of its limit "
                                      "after 30 days puts its police chief under suspicion")
@@ -95,6 +105,12 @@ class Mechanism(Base):
                 code = NATION_KEYS.index(op.target) + 1
                 self.masks.append((NATION_MASK, code << NATION_SHIFT))
         self.reg_chief = pop.heads_with_post(Post.POLICE_REGIONAL_CHIEF)
+        people = np.array([rg.population for rg in sc.regions], dtype=np.float64)
+        self.n_units = np.maximum(np.round(self.p.units * people / people.sum()), 1).astype(
+            np.int64)
+        # national operations claim their nationality first; an element operation takes
+        # whoever else is found (Order 00447's "other anti-Soviet elements")
+        self.absorb_order = sorted(range(O), key=lambda o: self.ops[o].target == "element")
 
     def _split(self, o: int, cat1: float, cat2: float) -> None:
         w = self.pool[o]
@@ -140,20 +156,58 @@ class Mechanism(Base):
             if (day - self.start[o]) % 7 == 6:
                 self._weekly(o, day)
 
+    def absorb(self, ids: np.ndarray, causes: np.ndarray, ops: np.ndarray) -> np.ndarray:
+        """The operation each arrest is tried under: people of the mass population found by
+        naming, denunciation or defence in a region where an operation runs join it (its
+        troika, its limits), as the troikas' lists did; others keep theirs."""
+        sim = self.sim
+        if not (self.on and self.p.absorb_bottom_up) or sim.halted or ids.size == 0:
+            return ops
+        active = [o for o in self.absorb_order if self.active(o, sim.day)]
+        if not active:
+            return ops
+        pop = sim.pop
+        cand = (ops < 0) & (ids >= pop.n_elite) & (
+            (causes == Cause.CONFESSION) | (causes == Cause.DENUNCIATION)
+            | (causes == Cause.DEFENDER))
+        if not cand.any():
+            return ops
+        ops = ops.copy()
+        idx = np.flatnonzero(cand)
+        people = ids[idx]
+        reg = pop.regions_of(people)
+        traits = pop.traits[people]
+        taken = np.zeros(idx.size, dtype=bool)
+        for o in active:
+            mask, value = self.masks[o]
+            m = ~taken & (self.pool[o, reg] > 0)
+            if self.ops[o].target != "element":
+                m &= (traits & mask) == value
+            if m.any():
+                ops[idx[m]] = o
+                taken |= m
+                np.add.at(self.arrested[o], reg[m], 1.0 / pop.scale)
+        return ops
+
     def _weekly(self, o: int, day: int) -> None:
+        """Petitions, decided unit by unit (oblasts): a region's limit grows by the share of
+        its units granted more, so that one draw does not decide a whole region's fate."""
         sim = self.sim
         R = sim.pop.n_regions
         fill = self.arrested[o] / np.maximum(self.limit[o].sum(axis=1), 1e-9)
         regions = np.arange(R, dtype=np.int64) + 1000 * o
-        u = sim.draws(regions, rng.P_PETITION)
-        v = sim.draws(regions, rng.P_PETITION + 1)
-        ask = (fill >= self.p.petition_threshold) & (u < self.p.petition_prob)
         age = day - self.start[o]
-        grant = ask & (v < self.p.approval_prob * 0.5 ** (age / self.p.approval_halflife))
-        self.petitions[o] += int(ask.sum())
-        self.granted[o] += int(grant.sum())
-        self.limit[o, grant, 0] *= 1 + self.p.increment_cat1
-        self.limit[o, grant, 1] *= 1 + self.p.increment_cat2
+        p_grant = self.p.approval_prob * 0.5 ** (age / self.p.approval_halflife)
+        share = np.zeros(R)
+        for r in np.flatnonzero(fill >= self.p.petition_threshold):
+            units = 1_000_000 * (o + 1) + 1000 * r + np.arange(self.n_units[r], dtype=np.int64)
+            ask = sim.draws(units, rng.P_PETITION) < self.p.petition_prob
+            grant = ask & (sim.draws(units, rng.P_PETITION + 1) < p_grant)
+            self.petitions[o] += int(ask.sum())
+            self.granted[o] += int(grant.sum())
+            share[r] = grant.sum() / self.n_units[r]
+        self.limit[o, :, 0] *= 1 + self.p.increment_cat1 * share
+        self.limit[o, :, 1] *= 1 + self.p.increment_cat2 * share
         if day - self.start[o] >= 30 and self.reg_chief.size == R:
             lag = (fill < self.p.lag_threshold) & (self.pool[o] > 0)
             w = sim.draws(regions, rng.P_VIGILANCE + 7)

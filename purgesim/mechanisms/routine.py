@@ -2,7 +2,8 @@
 
 The NKVD convicted about 275,000 people for counter-revolutionary crimes in 1936 and about
 64,000 in 1939 (record rows SU-Y1936-CONV, SU-Y1939-CONV) without mass operations. This module
-keeps that background: a national rate of arrests per year, spread over the regions in
+keeps that background: a national rate of arrests per year (before the operations, while they
+run, after the halt), spread over the regions in
 proportion to their population (times each region's `routine_factor`: civil-war regions) and
 drawn preferentially from registered elements (a share `element_share`). Outputs: arrests with
 cause ROUTINE.
@@ -22,6 +23,11 @@ from .base import Mechanism as Base
 class Params(MechanismParams):
     rate_per_year: float = P(240000.0, 0.0, 2e6, unit="arrests/year (full scale)",
                              meaning="routine political arrests before the halt", free=True)
+    rate_in_operations: float | None = P(None, 0.0, 2e6, unit="arrests/year (full scale)",
+                                         meaning="routine political arrests while a mass "
+                                                 "operation runs (ordinary cases then went "
+                                                 "to the operations); unset: rate_per_year",
+                                         free=True)
     rate_after_halt: float = P(45000.0, 0.0, 2e6, unit="arrests/year (full scale)",
                                meaning="routine political arrests after the halt", free=True)
     element_share: float = P(0.3, 0.0, 1.0, unit="share",
@@ -35,6 +41,10 @@ class Mechanism(Base):
         sim = self.sim
         pop = sim.pop
         rate = self.p.rate_after_halt if sim.halted else self.p.rate_per_year
+        if not sim.halted and self.p.rate_in_operations is not None:
+            quotas = sim.mechs["quotas"]
+            if any(quotas.active(o, day) for o in range(len(sim.op_keys))):
+                rate = self.p.rate_in_operations
         total = float(pop.region_start[-1] - pop.region_start[0])
         for r in range(pop.n_regions):
             lo, hi = int(pop.region_start[r]), int(pop.region_start[r + 1])

@@ -12,6 +12,9 @@ A closed case goes to one of three bodies:
   `p_shot` otherwise; else camp, exile or
   acquittal.
 
+A share `p_held` of operation cases is returned for further investigation: they wait in
+custody until their operation ends (the halt), then go to the courts.
+
 Show trials are staged by the leader (mechanism a) and sentenced through `sentence_now`.
 After the halt the troikas are abolished: their pending cases go to the courts.
 
@@ -29,6 +32,10 @@ from .. import rng
 from ..codes import Cause, Event, State
 from ..params import MechanismParams, P
 from .base import Mechanism as Base
+
+
+#: the trial date of a case held for further investigation (until its operation ends)
+HELD = np.iinfo(np.int32).max
 
 
 class Params(MechanismParams):
@@ -55,6 +62,10 @@ class Params(MechanismParams):
     p_acquit_after_halt: float = P(0.25, 0.0, 1.0, unit="share",
                                    meaning="share of cases released by the courts after the halt",
                                    free=True)
+    p_held: float = P(0.0, 0.0, 1.0, unit="share",
+                      meaning="share of operation cases returned for further investigation: "
+                              "they wait until their operation ends, then go to the courts",
+                      free=True)
     camp_years: int = P(8, 1, 25, unit="years", meaning="camp term")
     death_or_acquittal: bool = P(False, meaning="ordinary cases end in death or acquittal only "
                                                 "(the French Law of 22 Prairial)")
@@ -84,6 +95,10 @@ class Mechanism(Base):
         ready[quota] = day + 1 + (u[quota] * self.p.troika_delay).astype(np.int64)
         li = self.p.list_interval
         ready[elite] = ((day // li) + 1) * li + (u[elite] < 0.5) * li
+        if self.p.p_held > 0:
+            held = quota & ~elite & (sim.draws(cases["person"], rng.P_TRIBUNAL + 1)
+                                     < self.p.p_held)
+            ready[held] = HELD
         cases = cases.copy()
         cases["ready"] = ready
         sim.awaiting.append(**{k: cases[k] for k in cases.dtype.names})
@@ -95,6 +110,7 @@ class Mechanism(Base):
         t = sim.awaiting
         if t.n == 0 or not self.on:
             return
+        self._release_held(day)
         due = t.rows["ready"] <= day
         reserved = sim.mechs["orders"].reserved
         if reserved and due.any():
@@ -148,6 +164,22 @@ class Mechanism(Base):
                               (acquitted, "acquitted")):
             if mask.any():
                 self._apply(ids[mask], outcome, cases["op"][mask])
+
+    def _release_held(self, day: int) -> None:
+        """Cases held for further investigation go to the courts once their operation has
+        ended (at the halt, in the USSR)."""
+        rows = self.sim.awaiting.rows
+        held = rows["ready"] == HELD
+        if not held.any():
+            return
+        quotas = self.sim.mechs["quotas"]
+        ended = np.array([not quotas.active(o, day) for o in range(len(self.sim.op_keys))],
+                         dtype=bool)
+        go = np.flatnonzero(held)
+        go = go[ended[rows["op"][go]]]
+        if go.size:
+            u = self.sim.draws(rows["person"][go], rng.P_TRIBUNAL + 2)
+            rows["ready"][go] = day + 1 + (u * self.p.board_delay).astype(np.int64)
 
     # ------------------------------------------------------------------ sentencing
     def sentence_now(self, ids: np.ndarray, outcome: str) -> None:
