@@ -457,20 +457,26 @@ def pick_people(
     """Draw up to `count` distinct people at large in [lo, hi) whose traits match.
 
     Rejection sampling with keyed draws: cost grows with the number picked, not with the
-    region's size.  Returns fewer than `count` when the pool looks exhausted.
+    region's size.  Returns fewer than `count` when the pool looks exhausted: after
+    `max_tries` tries per person wanted, or `5 * max_tries` failures in a row (a pool that
+    dense would have given someone with probability 1 - e^-5), so that a dry pool costs a
+    bounded number of tries, not `max_tries` per person wanted.
     """
     out = np.empty(count, dtype=np.int64)
     n = hi - lo
     got = 0
     tries = 0
+    fails = 0
     k = 0
-    while got < count and tries < max_tries * count and n > 0:
+    while got < count and tries < max_tries * count and fails < 5 * max_tries and n > 0:
         u = rng.uniform_k(seed, day, subject, purpose, k)
         k += 1
         tries += 1
+        fails += 1
         i = lo + int(u * n)
         s = state[i]
         if (s == 0 or s == 6 or s == 7) and (traits[i] & mask) == value:
+            fails = 0
             dup = False
             for j in range(got):
                 if out[j] == i:

@@ -129,31 +129,66 @@ def test_troika_sentences_follow_category_limits(quota_sim: Sim) -> None:
 
 
 def test_petitions_raise_limits_by_the_declared_increments() -> None:
-    """Regions that always petition do so once a week while the operation runs; each granted
-    petition multiplies the region's limits by (1 + increment_cat1) and (1 + increment_cat2);
-    refused petitions change nothing."""
+    """Units that always petition do so once a week while the operation runs; each week a
+    region's limits are multiplied by (1 + increment x k/n), k of its n units granted, the
+    same k for both categories; refused petitions change nothing."""
+    snaps: list[np.ndarray] = []
     grow = run_sim("toy", only("quotas") + [
         "quotas.petition_threshold=0", "quotas.petition_prob=1", "quotas.approval_prob=1",
-        "quotas.increment_cat1=0.1", "quotas.increment_cat2=0.05"], check=False)
+        "quotas.approval_halflife=200", "quotas.increment_cat1=0.1",
+        "quotas.increment_cat2=0.05"], check=False,
+        hooks={("quotas", "step"): lambda sim, day: snaps.append(
+            sim.mechs["quotas"].limit.copy())})
     q = grow.mechs["quotas"]
     sc = grow.sc
-    R = grow.pop.n_regions
+    n = q.n_units.astype(float)
+    assert int(n.sum()) >= grow.pop.n_regions
+    snaps.append(q.limit.copy())
     for o, op in enumerate(sc.operations):
         start = sc.day_of(op.start)
         last = min(sc.day_of(op.end) if op.end else grow.n_days - 1, grow.halt_day - 1)
         weeks = sum(1 for d in range(start, last + 1) if (d - start) % 7 == 6)
         assert weeks > 10
-        assert q.petitions[o] == weeks * R
-        grants = np.log(q.limit[o, :, 0] / q.initial_region[o, :, 0]) / np.log(1.1)
-        assert np.allclose(grants, np.round(grants))  # a whole number of grants per region
-        assert np.allclose(q.limit[o, :, 1], q.initial_region[o, :, 1] * 1.05 ** grants)
-        assert round(grants.sum()) == q.granted[o] > 0
+        assert q.petitions[o] == weeks * n.sum()
+        partial = 0
+        for d in range(grow.n_days):
+            f1 = snaps[d + 1][o, :, 0] / snaps[d][o, :, 0]
+            f2 = snaps[d + 1][o, :, 1] / snaps[d][o, :, 1]
+            k = (f1 - 1) / 0.1 * n
+            assert np.allclose(k, np.round(k)) and (k >= -1e-9).all() and (k <= n + 1e-9).all()
+            assert np.allclose(f2, 1 + 0.05 * np.round(k) / n)
+            if not (start <= d <= last and (d - start) % 7 == 6):
+                assert np.allclose(k, 0), d  # limits move only on petition days
+            partial += int(((k > 0.5) & (k < n - 0.5)).sum())
+        assert partial > 0  # the share granted is not all-or-nothing
+        assert round(np.log(q.limit[o, :, 0] / q.initial_region[o, :, 0]).max(), 6) > 0
     refused = run_sim("toy", only("quotas") + [
         "quotas.petition_threshold=0", "quotas.petition_prob=1", "quotas.approval_prob=0"],
         check=False)
     q = refused.mechs["quotas"]
     assert q.petitions.sum() > 0 and q.granted.sum() == 0
     assert np.allclose(q.limit, q.initial_region)
+
+
+def test_petitions_decided_per_unit_grow_limits_by_the_granted_share() -> None:
+    """With half the units petitioning each week, a region's limit grows each week by
+    increment x (share of its units granted): with one unit per region that share is 0 or 1,
+    with 64 units it is near 1/2, so the final limits vary far less between seeds."""
+    def growth(units: int, seed: int) -> np.ndarray:
+        sim = run_sim("toy", only("quotas") + [
+            "quotas.petition_threshold=0", "quotas.petition_prob=0.5", "quotas.approval_prob=1",
+            "quotas.approval_halflife=10000", "quotas.increment_cat1=0.1",
+            f"quotas.units={units}", f"seed={seed}"], check=False)
+        q = sim.mechs["quotas"]
+        assert q.granted.sum() > 0
+        return np.log(q.limit[:, :, 0] / q.initial_region[:, :, 0]).ravel()
+
+    one = np.array([growth(1, s) for s in range(6)])
+    many = np.array([growth(64, s) for s in range(6)])
+    per_grant = np.log(1.1)
+    assert np.allclose(one / per_grant, np.round(one / per_grant))  # whole grants per region
+    assert one.std(axis=0).mean() > 3 * many.std(axis=0).mean() > 0
+    assert abs(one.mean() - many.mean()) < 0.25 * one.mean()  # same expected growth
 
 
 DENSE_REGIONS = """
@@ -746,3 +781,111 @@ def test_no_tribunal_sits_when_trials_are_switched_off() -> None:
     assert sent.size > 0 and set(sent["day"].tolist()) <= _trial_days(sim)
     assert log_of(sim, Event.RELEASED, Cause.SENTENCE).size == 0
     assert (sim.pop.state == State.AWAITING_TRIAL).sum() > 100
+
+
+# =============================================================================================
+# (i) quotas: the operations absorb what the other channels find
+# =============================================================================================
+
+
+def _expected_op(sim: Sim, person: int, day: int) -> int:
+    """The absorption rule restated: national operations claim their nationality first, an
+    element operation takes anyone else, only where the operation runs and has a pool."""
+    q = sim.mechs["quotas"]
+    if person < sim.pop.n_elite or day >= sim.halt_day >= 0:
+        return -1
+    r = int(sim.pop.regions_of(np.array([person]))[0])
+    traits = int(sim.pop.traits[person])
+    ops = sim.sc.operations
+    order = sorted(range(len(ops)), key=lambda o: ops[o].target == "element")
+    for o in order:
+        end = sim.sc.day_of(ops[o].end) if ops[o].end else 10**9
+        if not (q.start[o] <= day <= end) or q.pool[o, r] <= 0:
+            continue
+        mask, value = q.masks[o]
+        if ops[o].target == "element" or (traits & mask) == value:
+            return o
+    return -1
+
+
+@pytest.mark.parametrize("absorb", [True, False])
+def test_bottom_up_arrests_are_tried_under_the_running_operation(absorb: bool) -> None:
+    """absorb_bottom_up: people of the mass population arrested after naming, denunciation or
+    defence join the operation that runs in their region (their nationality's first); the
+    elite, relatives and routine cases never do; switched off, none do."""
+    sim = run_sim("toy", [f"quotas.absorb_bottom_up={str(absorb).lower()}",
+                          "confession.p_work=0.08", "confession.p_acquaintance=0.08"])
+    arrests = log_of(sim, Event.ARRESTED)
+    found = np.isin(arrests["cause"], [Cause.CONFESSION, Cause.DENUNCIATION, Cause.DEFENDER])
+    checked = absorbed = 0
+    for row in arrests[found]:
+        want = _expected_op(sim, int(row["person"]), int(row["day"])) if absorb else -1
+        assert int(row["op"]) == want, row
+        checked += 1
+        absorbed += want >= 0
+    assert checked > 20
+    assert (absorbed > 5) == absorb
+    others = arrests[np.isin(arrests["cause"], [Cause.ROUTINE, Cause.RELATIVE, Cause.ORDER])]
+    assert (others["op"] == -1).all()
+
+
+def test_absorbed_cases_count_against_the_limits() -> None:
+    """Every arrest tried under an operation, found by the quota or by another channel,
+    counts once against its region's limit."""
+    sim = run_sim("toy", ["quotas.absorb_bottom_up=true", "confession.p_work=0.08"])
+    q = sim.mechs["quotas"]
+    arrests = log_of(sim, Event.ARRESTED)
+    arrests = arrests[arrests["op"] >= 0]
+    assert (arrests["cause"] != Cause.QUOTA).sum() > 5
+    regions = sim.pop.regions_of(arrests["person"])
+    w = sim.pop.weight(arrests["person"])
+    for o in range(len(sim.op_keys)):
+        for r in range(sim.pop.n_regions):
+            sel = (arrests["op"] == o) & (regions == r)
+            assert q.arrested[o, r] == pytest.approx(w[sel].sum())
+
+
+# =============================================================================================
+# (g) trials: cases held for further investigation
+# =============================================================================================
+
+
+def test_held_cases_wait_until_their_operation_ends() -> None:
+    """p_held = 1: no operation case is sentenced while its operation runs; once it has ended
+    (or the halt came) each is tried by the courts within board_delay days."""
+    sim = run_sim("toy", ["trials.p_held=1", "trials.board_delay=20"])
+    sc = sim.sc
+    ends = [min(sc.day_of(op.end) if op.end else 10**9, sim.halt_day)
+            for op in sc.operations]
+    sentenced = log_of(sim, (Event.SHOT, Event.CAMP, Event.EXILE, Event.RELEASED),
+                       Cause.SENTENCE)
+    ops = sentenced[sentenced["op"] >= 0]
+    assert ops.size > 10
+    for o, end in enumerate(ends):
+        days = ops["day"][ops["op"] == o]
+        assert (days > end).all(), sc.operations[o].key
+        assert (days <= end + 21).all(), sc.operations[o].key
+    base = run_sim("toy", ["trials.p_held=0"])
+    early = log_of(base, (Event.SHOT, Event.CAMP), Cause.SENTENCE)
+    assert ((early["op"] >= 0) & (early["day"] < base.halt_day)).sum() > 10
+
+
+# =============================================================================================
+# routine policing
+# =============================================================================================
+
+
+def test_routine_rate_while_operations_run() -> None:
+    """rate_in_operations replaces rate_per_year on the days an operation runs."""
+    sim = run_sim("toy", only("routine", "quotas") + [
+        "routine.rate_per_year=4000", "routine.rate_in_operations=0"])
+    routine = log_of(sim, Event.ARRESTED, Cause.ROUTINE)
+    q = sim.mechs["quotas"]
+    running = np.zeros(sim.n_days, dtype=bool)
+    for o in range(len(sim.op_keys)):
+        for d in range(sim.n_days):
+            running[d] |= sim.halt_day < 0 or d < sim.halt_day and bool(
+                q.start[o] <= d <= q.end[o])
+    assert running.any() and (~running).any()
+    assert routine.size > 10
+    assert not running[routine["day"]].any()

@@ -9,8 +9,8 @@ the centre for more and mostly gets it at first; the centre's willingness to gra
 `approval_halflife` days.  Petitions are decided for each of the region's territorial units
 (`units` oblasts in all), and the region's limit grows by the share of its units granted.
 With `absorb_bottom_up`, people of the mass population found by naming, denunciation or
-defence where an operation runs are tried under it and count against its limits.  A region that lags far behind its limit puts its
-police chief under suspicion (lack of vigilance).
+defence where an operation runs are tried under it and count against its limits.  A region
+that lags far behind its limit puts its police chief under suspicion (lack of vigilance).
 
 Inputs: operations and extra limits from the scenario.  Outputs: arrests with cause QUOTA and
 the operation's index; the category of each troika sentence; initial and final limits.
@@ -22,12 +22,32 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from .. import rng
 from ..codes import NATION_KEYS, NATION_MASK, NATION_SHIFT, TRAIT_ELEMENT, Cause, Post, State
 from ..params import MechanismParams, P
 from ..population import pick_people
 from .base import Mechanism as Base
+
+
+@njit(cache=True)
+def troika_categories(ops: np.ndarray, regions: np.ndarray, weights: np.ndarray,
+                      u: np.ndarray, limit: np.ndarray, used: np.ndarray) -> np.ndarray:
+    """Category 1 (True) or 2 for each case in turn; `used` is updated as they are decided."""
+    out = np.zeros(ops.size, dtype=np.bool_)
+    for k in range(ops.size):
+        o, r = ops[k], regions[k]
+        rem0 = max(limit[o, r, 0] - used[o, r, 0], 0.0)
+        rem1 = max(limit[o, r, 1] - used[o, r, 1], 0.0)
+        tot = rem0 + rem1
+        if tot > 0:
+            p1 = rem0 / tot
+        else:
+            p1 = limit[o, r, 0] / max(limit[o, r, 0] + limit[o, r, 1], 1e-9)
+        out[k] = u[k] < p1
+        used[o, r, 0 if out[k] else 1] += weights[k]
+    return out
 
 
 class Params(MechanismParams):
@@ -92,6 +112,7 @@ class Mechanism(Base):
         self.initial = self.limit.sum(axis=1).copy()  # [O, 2]
         self.arrested = np.zeros((O, R))  # full-scale arrests so far
         self.used = np.zeros((O, R, 2))  # full-scale sentences by category
+        self.dry = np.full((O, R), -(10**9), dtype=np.int64)  # day a pool was found dry
         self.petitions = np.zeros(O, dtype=np.int64)
         self.granted = np.zeros(O, dtype=np.int64)
         self.start = np.array([sc.day_of(op.start) for op in self.ops], dtype=np.int64)
@@ -145,9 +166,14 @@ class Mechanism(Base):
                 if k == 0:
                     continue
                 lo, hi = int(pop.region_start[r]), int(pop.region_start[r + 1])
-                ids = pick_people(sim.seed, day, subject, rng.P_QUOTA_PICK, lo, hi, k,
-                                  pop.traits, mask, value, pop.state, 2000)
+                if day - self.dry[o, r] < 7:  # found dry this week: do not search it again
+                    ids = np.empty(0, dtype=np.int64)
+                else:
+                    ids = pick_people(sim.seed, day, subject, rng.P_QUOTA_PICK, lo, hi, k,
+                                      pop.traits, mask, value, pop.state, 2000)
                 if ids.size < k:  # the pool is dry: the quota is filled with whoever is at hand
+                    if day - self.dry[o, r] >= 7:
+                        self.dry[o, r] = day
                     more = pick_people(sim.seed, day, subject, rng.P_QUOTA_PICK + 1, lo, hi,
                                        k - ids.size, pop.traits, 0, 0, pop.state, 20)
                     ids = np.concatenate([ids, more])
@@ -219,18 +245,10 @@ class Mechanism(Base):
         """Troika sentences for quota cases: True = category 1 (shoot).
 
         A case goes to category 1 with the probability of the share of category-1 limit still
-        unused in its region, so that both limits fill together.
+        unused in its region, so that both limits fill together (cases in the order given).
         """
-        out = np.zeros(ops.size, dtype=bool)
-        for k in range(ops.size):
-            o, r = int(ops[k]), int(regions[k])
-            rem = np.maximum(self.limit[o, r] - self.used[o, r], 0.0)
-            tot = rem.sum()
-            p1 = rem[0] / tot if tot > 0 else \
-                self.limit[o, r, 0] / max(self.limit[o, r].sum(), 1e-9)
-            out[k] = u[k] < p1
-            self.used[o, r, 0 if out[k] else 1] += weights[k]
-        return out
+        return troika_categories(ops.astype(np.int64), regions.astype(np.int64),
+                                 weights.astype(np.float64), u, self.limit, self.used)
 
     def summary(self) -> dict[str, Any]:
         out = {}

@@ -33,7 +33,6 @@ from ..codes import Cause, Event, State
 from ..params import MechanismParams, P
 from .base import Mechanism as Base
 
-
 #: the trial date of a case held for further investigation (until its operation ends)
 HELD = np.iinfo(np.int32).max
 
