@@ -40,7 +40,7 @@ class RunData:
         if summary is None and sim is not None:
             from .results import summary as make_summary
 
-            summary = make_summary(sim)
+            summary = make_summary(sim, cascade=False)
         if summary is None:
             if self.dir is None or not (self.dir / "summary.json").is_file():
                 raise CompareError(f"run folder {str(run_dir)!r}: not a finished run "

@@ -60,6 +60,21 @@ _ACCUSABLE_LUT = AT_LARGE_LUT.copy()
 _ACCUSABLE_LUT[int(State.SUSPECT)] = True
 
 
+def _column(x: Any, n: int, dtype: Any) -> np.ndarray:
+    """A per-person column from a scalar or an array (np.full is cheaper than broadcast_to
+    for the many small batches of a day)."""
+    if np.ndim(x) == 0:
+        return np.full(n, x, dtype=dtype)
+    return np.asarray(x, dtype=dtype)
+
+
+def _unique_first(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct ids and the index of each one's first occurrence."""
+    if ids.size == 1:
+        return ids, np.zeros(1, dtype=np.int64)
+    return np.unique(ids, return_index=True)
+
+
 @dataclass
 class PhaseTiming:
     name: str
@@ -168,10 +183,10 @@ class Sim:
     def accuse(self, ids: np.ndarray, cause: Cause, by: np.ndarray | int = -1) -> np.ndarray:
         """Make people at large suspects (one entry per person, first accusation wins)."""
         ids = np.asarray(ids, dtype=np.int64)
-        by_arr = np.broadcast_to(np.asarray(by, dtype=np.int64), ids.shape)
         if ids.size == 0:
             return ids
-        ids, first = np.unique(ids, return_index=True)
+        by_arr = _column(by, ids.size, np.int64)
+        ids, first = _unique_first(ids)
         by_arr = by_arr[first]
         ok = self.at_large(ids)
         ids, by_arr = ids[ok], by_arr[ok]
@@ -191,10 +206,10 @@ class Sim:
         ids = np.asarray(ids, dtype=np.int64)
         if ids.size == 0:
             return ids
-        cause_arr = np.broadcast_to(np.asarray(cause, dtype=np.uint8), ids.shape)
-        by_arr = np.broadcast_to(np.asarray(by, dtype=np.int64), ids.shape)
-        op_arr = np.broadcast_to(np.asarray(op, dtype=np.int16), ids.shape)
-        ids, first = np.unique(ids, return_index=True)
+        cause_arr = _column(cause, ids.size, np.uint8)
+        by_arr = _column(by, ids.size, np.int64)
+        op_arr = _column(op, ids.size, np.int16)
+        ids, first = _unique_first(ids)
         cause_arr, by_arr, op_arr = cause_arr[first], by_arr[first], op_arr[first]
         st = self.pop.state[ids]
         ok = (_ACCUSABLE_LUT[st] & (ids != self.leader)

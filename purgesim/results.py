@@ -184,7 +184,9 @@ def mass_phase(sim: Sim) -> dict[str, Any]:
             "halted": halt is not None}
 
 
-def summary(sim: Sim) -> dict[str, Any]:
+def summary(sim: Sim, *, cascade: bool = True) -> dict[str, Any]:
+    """The run's summary.json; `cascade=False` leaves out the naming-cascade statistics (the
+    one costly part, not needed to compare a run with the record: calibration)."""
     rec = sim.rec
     yearly = {}
     for y, sl in _years(sim).items():
@@ -233,7 +235,7 @@ def summary(sim: Sim) -> dict[str, Any]:
         "operations": operations_stats(sim),
         "channels": channel_shares(sim),
         "named": named_stats(sim),
-        "cascade": cascade_stats(sim),
+        "cascade": cascade_stats(sim) if cascade else None,
         "events": dict(sim.endogenous),
         "mass_phase": mass_phase(sim),
         "trials": sim.mechs["orders"].summary()["trials"],

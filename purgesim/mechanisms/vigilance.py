@@ -47,6 +47,27 @@ def officers_at_large(state: np.ndarray, officers: np.ndarray, region: np.ndarra
     return out
 
 
+@njit(cache=True)
+def handling_officers(people: np.ndarray, regions: np.ndarray, seed: int, day: int,
+                      officers: np.ndarray, region_lo: np.ndarray, region_hi: np.ndarray,
+                      state: np.ndarray) -> np.ndarray:
+    """The officer at large in the suspect's region who let each accusation go (up to 8
+    keyed tries; -1 if none was found)."""
+    out = np.full(people.size, -1, dtype=np.int64)
+    for k in range(people.size):
+        lo, hi = region_lo[regions[k]], region_hi[regions[k]]
+        for j in range(8):
+            if hi <= lo:
+                break
+            v = rng.uniform_k(seed, day, people[k], rng.P_POLICE_OFFICER, j)
+            o = officers[lo + int(v * (hi - lo))]
+            s = state[o]
+            if s == 0 or s == 7:  # State.FREE, State.RELEASED
+                out[k] = o
+                break
+    return out
+
+
 class Params(MechanismParams):
     act_base: float = P(0.4, 0.0, 1.0, unit="share",
                         meaning="probability of acting on an accusation without pressure",
@@ -131,19 +152,10 @@ class Mechanism(Base):
         drop = handled & ~officer_acts
         # officers handling the dropped accusations
         dropped_rows = rows[drop]
-        officers = np.full(dropped_rows.size, -1, dtype=np.int64)
-        for k in range(dropped_rows.size):
-            r = int(dropped_rows["region"][k])
-            lo, hi = self.region_lo[r], self.region_hi[r]
-            for j in range(8):  # an officer at large from the region
-                if hi <= lo:
-                    break
-                v = rng.uniform_k(sim.seed, day, int(dropped_rows["person"][k]),
-                                  rng.P_POLICE_OFFICER, j)
-                o = int(self.officers[lo + int(v * (hi - lo))])
-                if pop.state[o] in (State.FREE, State.RELEASED):
-                    officers[k] = o
-                    break
+        officers = handling_officers(
+            dropped_rows["person"].astype(np.int64), dropped_rows["region"].astype(np.int64),
+            sim.seed, day, self.officers, self.region_lo.astype(np.int64),
+            self.region_hi.astype(np.int64), pop.state)
         gone = drop | lapsed | withheld
         pop.state[rows["person"][gone]] = rows["prev"][gone]
         assert q.n == rows.size  # nothing joined the queue since the copy
