@@ -22,21 +22,11 @@ CALIBRATION = Path(__file__).resolve().parents[1] / "purgesim" / "calibration" /
 
 #: criteria not met by the calibrated model at scale 0.01, seed 1: id -> why
 MISSED: dict[str, str] = {
-    "SU-Y1937-CONV": "convictions follow arrests closely in the model (few acquittals before "
-                     "the halt): 1937 arrests +7% give convictions +17%",
-    "SU-Y1938-CONV": "1938 convictions include the backlog of late-1937 arrests; the record's "
-                     "1938 convictions are 87% of its arrests, the model's above 100%",
-    "SU-Y1936-CONV": "1936 convictions come from routine policing and naming only; the "
-                     "routine rate (constant 1936-38) that gives 1936 its 275k convictions "
-                     "would add as much to 1937 and 1938",
-    "SU-447-CONV-FINAL": "Order 00447 squeezed: naming, routine, defenders, relatives and the "
-                         "order campaign supply ~40% of the 1937-38 arrests, so with the "
-                         "yearly totals fitted the 00447 limits grow too little",
-    "SU-447-SHOT-FINAL": "as SU-447-CONV-FINAL (context row, checked but never fitted)",
-    "SU-NAT-POL-CONV": "one limit factor for all national operations: the Polish operation "
-                       "ends 22% short while the Harbin one overshoots",
-    "SU-CC34-SHOT": "the elite parameters were not fitted (kept at their defaults, which "
-                    "also leave the Central Committee 11-15 points short)",
+    "SU-447-SHOT-FINAL": "context row (contested: 350,000-445,000), checked but never fitted: "
+                         "the model sentences ~310,000 of Order 00447's cases to death; the "
+                         "cases held for further investigation (trials.p_held) reach the "
+                         "courts only after the halt, mostly to camp, and the category-1 "
+                         "limit raised late in 1938 is not used up by the halt",
 }
 
 
