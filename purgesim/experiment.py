@@ -256,16 +256,29 @@ def findings(results: list[dict[str, Any]], scenario: str, scale: float,
         b = np.array([by["baseline"][s]["yearly"][last]["arrests"] for s in seeds])
         n = np.array([by["no_halt"][s]["yearly"][last]["arrests"] for s in seeds
                       if s in by["no_halt"]])
-        stopped = sum(1 for k in by if k.startswith("no_scripted_halt")
-                      for s in seeds if by[k].get(s, {}).get("halt"))
+        endo = {k[len("no_scripted_halt_"):]: [by[k][s].get("halt") for s in seeds
+                                                 if s in by[k]]
+                for k in by if k.startswith("no_scripted_halt")}
+        halted = {t: sum(1 for d in ds if d) for t, ds in endo.items()}
         lines += ["", f"Without the halt the mass phase does not stop by itself within the run: "
                   f"in {last} the model arrests {n.mean():,.0f} people (5%-95%: "
                   f"{np.percentile(n, 5):,.0f} – {np.percentile(n, 95):,.0f}) against "
-                  f"{b.mean():,.0f} with the halt of the scenario. The endogenous leader halted "
-                  f"in {stopped} of the runs above: the share of officials arrested stays below "
-                  "the thresholds tried, so in this model the halt needs the leader's decision; "
-                  "the leader's perceived threat, which the brief also proposes as a trigger, is "
-                  "not implemented (docs/model.md, section 10)."]
+                  f"{b.mean():,.0f} with the halt of the scenario."]
+        if endo and not any(halted.values()):
+            lines[-1] += (" The endogenous leader halted in none of the runs above: the share of "
+                          "officials arrested stays below every threshold tried, so in this "
+                          "model the halt needs the leader's decision.")
+        elif endo:
+            some = ", ".join(f"{halted[t]} of {len(endo[t])} runs at threshold {t}"
+                             for t in sorted(endo, key=float))
+            first = min((d for ds in endo.values() for d in ds if d), default=None)
+            scripted = by["baseline"][seeds[0]].get("halt")
+            when = ("after" if scripted and first and first > scripted else "before or on")
+            lines[-1] += (f" The endogenous leader halts in {some}; the earliest such halt "
+                          f"comes on {first}, {when} the scenario's scripted halt "
+                          f"({scripted}).")
+        lines[-1] += (" The leader's perceived threat, which the brief also proposes as a "
+                      "trigger, is not implemented (docs/model.md, section 10).")
     lines += ["", "## How the purge reached the purgers (f)", "",
               "State-security officers arrested, by the cause of their arrest (mean over seeds):",
               "", "| cause | officers arrested |", "|---|---:|"]
