@@ -332,3 +332,18 @@ def test_serve_port_in_use(monkeypatch: pytest.MonkeyPatch,
             main()
     assert e.value.code == 2
     assert "cannot listen" in capsys.readouterr().err
+
+
+def test_an_optional_number_is_listed_and_can_be_set(client: TestClient) -> None:
+    """routine.rate_in_operations (unset: rate_per_year applies) is a number field whose
+    value may be null; a number within its range is accepted, a string is not."""
+    specs = {s["name"]: s for s in client.get("/api/params?scenario=toy").json()["params"]}
+    spec = specs["routine.rate_in_operations"]
+    assert spec["kind"] == "float" and spec["value"] is None
+    r = client.post("/api/runs", json={"scenario": "toy",
+                                       "params": {"routine.rate_in_operations": 100.0}})
+    assert r.status_code == 202, r.text
+    assert wait_done(client, r.json()["id"])["status"] == "done"
+    r = client.post("/api/runs", json={"scenario": "toy",
+                                       "params": {"routine.rate_in_operations": "x"}})
+    assert r.status_code == 422 and "rate_in_operations" in r.json()["error"]

@@ -195,6 +195,9 @@ class RunRequest(BaseModel):
 
 def _kind(model: type[BaseModel], name: str) -> tuple[str, list[str]]:
     ann = model.model_fields[name].annotation
+    args = typing.get_args(ann)
+    if type(None) in args and len(args) == 2:  # an optional number: unset means a fallback
+        ann = next(a for a in args if a is not type(None))
     if typing.get_origin(ann) is typing.Literal:
         return "choice", [str(a) for a in typing.get_args(ann)]
     if ann is bool:

@@ -122,12 +122,13 @@
                                step: s.kind === "int" ? "1" : "any", title: s.meaning});
           if (s.lo !== null) input.min = s.lo;
           if (s.hi !== null) input.max = s.hi;
-          input.value = s.value;
+          input.value = s.value === null ? "" : s.value;  // unset optional number: empty
+          if (s.value === null) input.placeholder = "unset";
         }
         input.setAttribute("data-kind", s.kind);
         input.addEventListener("input", function () {
-          input.classList.toggle("changed", String(readValue(input)) !==
-                                 String(state.defaults[s.name]));
+          input.classList.toggle("changed", !unchanged(readValue(input),
+                                                       state.defaults[s.name]));
         });
         div.appendChild(lab2);
         div.appendChild(input);
@@ -140,6 +141,12 @@
         (groups[s.mechanism] || box).appendChild(div);
       });
     });
+  }
+
+  // an empty number field left as it was (an unset optional parameter) is unchanged
+  function unchanged(v, dflt) {
+    if (dflt === null && typeof v === "number" && isNaN(v)) return true;
+    return v === dflt;
   }
 
   function readValue(input) {
@@ -160,7 +167,7 @@
     document.querySelectorAll("#run-form [data-param]").forEach(function (input) {
       var name = input.getAttribute("data-param");
       var v = input.type === "checkbox" ? input.checked : readValue(input);
-      if (v !== state.defaults[name]) req.params[name] = v;
+      if (!unchanged(v, state.defaults[name])) req.params[name] = v;
     });
     return req;
   }
