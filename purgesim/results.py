@@ -13,6 +13,7 @@ import os
 import secrets
 import shutil
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -343,8 +344,12 @@ def timing(sim: Sim, seconds: float) -> dict[str, Any]:
 # ------------------------------------------------------------------------ writing
 
 
-def write_run(sim: Sim, out: Path, seconds: float, force: bool = False) -> dict[str, Any]:
-    """Write all outputs into a temporary sibling folder, then rename it into place."""
+def write_run(sim: Sim, out: Path, seconds: float, force: bool = False,
+              check: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Write all outputs into a temporary sibling folder, then rename it into place.
+
+    `check` is called just before the folder is put in place: it may raise to stop (the
+    command line re-raises a stop signal a library swallowed while the files were written)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     # named before it is made, so that a signal at any moment after mkdir finds it to remove
@@ -367,6 +372,8 @@ def write_run(sim: Sim, out: Path, seconds: float, force: bool = False) -> dict[
                        tmp / "regions.parquet")
         pq.write_table(events_table(sim), tmp / "events.parquet")
         pq.write_table(people_table(sim), tmp / "people.parquet")
+        if check is not None:
+            check()
         if out.exists():
             if not force:
                 raise FileExistsError(str(out))

@@ -238,3 +238,37 @@ def test_experiment_killed_resumes_without_losing_or_repeating_a_run(tmp_path: P
     assert sorted(resumed) == sorted(reference) == RESULTS
     assert resumed == reference
     assert _findings(out_again) == _findings(out_whole)
+
+
+# =============================================================================================
+# a first run, while numba compiles the kernels
+# =============================================================================================
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_stop_while_numba_compiles_is_not_lost(tmp_path: Path, sig: int) -> None:
+    """With an empty numba cache (a user's first run) the kernels compile during the first
+    seconds; a Ctrl-C or SIGTERM then lands inside llvmlite, which swallows or mangles the
+    exception. The command must still stop: exit 130/143, "aborted" or nothing, no
+    traceback, no run folder."""
+    env = {**cli_env(), "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
+
+    def one(cpu: float) -> tuple[float, int, str, bool]:
+        cwd = tmp_path / f"at-{cpu}"
+        cwd.mkdir()
+        proc = subprocess.Popen([sys.executable, "-m", "purgesim", *RUN, "--out", "out"],
+                                cwd=cwd, env={**env, "NUMBA_CACHE_DIR": str(cwd / "nb")},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+        while proc.poll() is None and cpu_seconds(proc.pid) < cpu:
+            time.sleep(0.01)
+        if proc.poll() is None:
+            os.kill(proc.pid, sig)
+        code, err = finish(proc)
+        return cpu, code, err, (cwd / "out").exists()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(one, [1.5, 2.0, 2.5, 3.0]))
+    for cpu, code, err, out in results:
+        assert not out, cpu
+        assert_stopped_cleanly(code, err, sig)
