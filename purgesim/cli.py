@@ -6,14 +6,14 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import __version__
+from . import __version__, stop
 from .mechanisms import LETTERS, MECHANISMS
 from .params import describe
 from .scenario import ScenarioError, builtin_names, load
@@ -110,13 +110,12 @@ def run(
                   console=err, transient=True, disable=quiet) as bar:
         task = bar.add_task(f"building {sc.name}", total=sc.n_days)
         sim = Sim(sc, check=check,
-                  progress=lambda d, n: (_check_stop(), bar.update(
-                      task, completed=d, description=f"{sc.name} {sim.date(d - 1)}")))
+                  progress=lambda d, n: bar.update(task, completed=d,
+                                                   description=f"{sc.name} {sim.date(d - 1)}"))
         t0 = time.perf_counter()
         sim.run()
         seconds = time.perf_counter() - t0
-    _check_stop()
-    s = write_run(sim, out, seconds, force=force, check=_check_stop)
+    s = write_run(sim, out, seconds, force=force, check=stop.check)
     if not quiet:
         print_summary(s, out, seconds, sim.build_seconds)
     if not no_report:
@@ -620,55 +619,19 @@ def compare_terrors(
     console.print(f"figure: {fig}")
 
 
-#: stop signals received (Ctrl-C, SIGTERM), remembered so that none is lost
-_SIGNALS: list[int] = []
-
-
-def _stop(signum: int, frame: object = None) -> None:
-    """Ctrl-C and SIGTERM stop a command as exceptions (KeyboardInterrupt, SystemExit), so
-    that a run folder being written is removed (results.write_run) and workers are shut
-    down.  The signal is also remembered: a library that swallows the exception (numba,
-    compiling a kernel during a first run) cannot make the command go on (`_check_stop`)."""
-    import signal
-
-    if signum not in _SIGNALS:
-        _SIGNALS.append(signum)
-    if signum == signal.SIGINT:
-        raise KeyboardInterrupt
-    raise SystemExit(128 + signum)
-
-
-def _quiet_unraisable(u: Any) -> None:
-    """After a stop signal, errors Python can only report (raised in a library's callback or
-    finaliser, such as llvmlite's while numba compiles) are not printed: the command says
-    "aborted" and exits with the signal's code."""
-    if not _SIGNALS:
-        sys.__unraisablehook__(u)
-
-
-def _check_stop() -> None:
-    """Raise again a stop signal received earlier (called every simulated day)."""
-    if _SIGNALS:
-        _stop(_SIGNALS[0])
-
-
 def main() -> None:
-    import signal
-
     try:
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
-        sys.unraisablehook = _quiet_unraisable
+        stop.install()
     except ValueError:  # pragma: no cover - main() called outside the main thread
         pass
     try:
         _main()
     except BaseException as e:
-        if not _SIGNALS or (isinstance(e, SystemExit) and e.code == 128 + _SIGNALS[0]):
+        if not stop.RECEIVED or (isinstance(e, SystemExit) and e.code == stop.exit_code()):
             raise
         # a stop signal that surfaced as another error (numba interrupted while compiling)
         err.print("aborted")
-        sys.exit(128 + _SIGNALS[0])
+        sys.exit(stop.exit_code())
 
 
 def _main() -> None:

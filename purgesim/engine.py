@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from . import rng
+from . import rng, stop
 from .codes import AT_LARGE, Cause, Event, Post, State
 from .mechanisms import MECHANISMS
 from .population import Population
@@ -140,6 +140,7 @@ class Sim:
     # ---------------------------------------------------------------- running
     def run(self) -> Sim:
         for day in range(self.n_days):
+            stop.check()  # a Ctrl-C a library swallowed still stops the run (purgesim.stop)
             self.step(day)
             if self.progress is not None:
                 self.progress(day + 1, self.n_days)

@@ -272,3 +272,23 @@ def test_stop_while_numba_compiles_is_not_lost(tmp_path: Path, sig: int) -> None
     for cpu, code, err, out in results:
         assert not out, cpu
         assert_stopped_cleanly(code, err, sig)
+
+
+def test_every_simulation_checks_for_a_stop_signal_each_day() -> None:
+    """A stop signal received (and perhaps swallowed by a library) stops any simulation in the
+    process at the next day: `run`, `experiment` and `sensitivity` alike (purgesim.stop)."""
+    from purgesim import stop
+    from purgesim.engine import Sim
+    from purgesim.scenario import load
+
+    sim = Sim(load("toy"))
+    sim.step(0)
+    stop.RECEIVED.append(signal.SIGTERM)
+    try:
+        with pytest.raises(SystemExit) as e:
+            sim.run()
+        assert e.value.code == 128 + signal.SIGTERM
+        assert sim.day == 0  # stopped before simulating another day
+    finally:
+        stop.RECEIVED.clear()
+    assert Sim(load("toy")).run().day == Sim(load("toy")).n_days - 1
