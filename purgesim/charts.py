@@ -293,8 +293,8 @@ class RunView:
             "person": t["person"].to_numpy(),
             "by": t["by"].to_numpy(),
             "day": t["day"].to_numpy(),
-            "event": np.array(t["event"].to_pylist(), dtype=object),
-            "cause": np.array(t["cause"].to_pylist(), dtype=object),
+            "event": np.asarray(t["event"].to_numpy(zero_copy_only=False), dtype=object),
+            "cause": np.asarray(t["cause"].to_numpy(zero_copy_only=False), dtype=object),
         }
 
     @cached_property

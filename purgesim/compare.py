@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .history import Row, by_id
+from .tables import member
 
 
 class CompareError(Exception):
@@ -115,16 +117,14 @@ class RunData:
             return None
         ev = pq.read_table(self.dir / "events.parquet", columns=["person", "date", "event"])
         people = pq.read_table(self.dir / "people.parquet", columns=["person", "cohorts"])
-        police = {int(p) for p, c in zip(people["person"].to_pylist(),
-                                         people["cohorts"].to_pylist())
-                  if "state_security" in (c or "")}
+        is_police = pc.fill_null(pc.match_substring(people["cohorts"], "state_security"), False)
+        police = np.sort(people["person"].filter(is_police).to_numpy())
         a, b = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
-        got = set()
-        for p, d, e in zip(ev["person"].to_pylist(), ev["date"].to_pylist(),
-                           ev["event"].to_pylist()):
-            if e == "arrested" and a <= d <= b and p in police:
-                got.add(p)
-        return float(len(got))
+        arrests = pc.and_(pc.equal(pc.cast(ev["event"], pa.string()), "arrested"),
+                          pc.and_(pc.greater_equal(ev["date"], pa.scalar(a, pa.date32())),
+                                  pc.less_equal(ev["date"], pa.scalar(b, pa.date32()))))
+        got = np.unique(ev["person"].filter(arrests).to_numpy())
+        return float(member(got, police).sum())
 
     def region(self, name: str, key: str) -> float | None:
         r = self.s.get("regions", {}).get(name)

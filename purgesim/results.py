@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import __version__
-from .codes import BOTTOM_UP, COHORT_KEYS, TOP_DOWN, Cause, Cohort, Event, State
+from .codes import BOTTOM_UP, COHORT_KEYS, TOP_DOWN, Cause, Cohort, Event, Post, State
 from .params import describe
 
 if TYPE_CHECKING:
@@ -66,7 +66,8 @@ def cascade_stats(sim: Sim) -> dict[str, Any]:
     log = sim.log.rows
     arr = log[log["event"] == Event.ARRESTED]
     w = sim.pop.weight(arr["person"])
-    months = np.array([sim.sc.date_of(int(d)).strftime("%Y-%m") for d in arr["day"]])
+    month_of_day = np.array([sim.sc.date_of(d).strftime("%Y-%m") for d in range(sim.n_days)])
+    months = month_of_day[arr["day"]]
     # month of each person's (latest so far) arrest, in log order
     parent_month: dict[int, str] = {}
     depth: dict[int, int] = {}
@@ -314,20 +315,28 @@ def people_table(sim: Sim) -> pa.Table:
     ids = np.unique(np.concatenate([log["person"], log["by"][log["by"] >= 0],
                                     np.array(list(sim.pop.names.values()), dtype=np.int64)]))
     pop = sim.pop
-    inv = {v: k for k, v in pop.names.items()}
-    posts = [pop.post(int(i)).name.lower() for i in ids]
-    regions = [pop.region_names[pop.region_of(int(i))] for i in ids]
-    cohorts = []
-    for i in ids:
-        if i < pop.n_elite and i % pop.hsize == 0:
-            m = int(pop.e_cohorts[i // pop.hsize])
-            cohorts.append(",".join(v for c, v in COHORT_KEYS.items() if m & (1 << int(c))))
-        else:
-            cohorts.append("")
+    elite = ids < pop.n_elite
+    head = elite & (ids % pop.hsize == 0)
+    post = np.full(ids.size, int(Post.NONE), dtype=np.int64)
+    post[elite & ~head] = int(Post.RELATIVE)
+    post[head] = pop.e_post[ids[head] // pop.hsize]
+    post_names = np.array([Post(p).name.lower() for p in range(max(Post) + 1)], dtype=object)
+    masks = np.zeros(ids.size, dtype=np.int64)
+    masks[head] = pop.e_cohorts[ids[head] // pop.hsize]
+    uniq, which = np.unique(masks, return_inverse=True)
+    cohorts = np.array([",".join(v for c, v in COHORT_KEYS.items() if int(m) & (1 << int(c)))
+                        for m in uniq], dtype=object)[which]
+    names = np.full(ids.size, "", dtype=object)
+    for name, i in pop.names.items():
+        k = np.searchsorted(ids, i)
+        if k < ids.size and ids[k] == i:
+            names[k] = name
+    state_names = np.array([State(v).name.lower() for v in range(max(State) + 1)], dtype=object)
     return pa.table({
-        "person": ids, "name": [inv.get(int(i), "") for i in ids], "post": posts,
-        "region": regions, "cohorts": cohorts,
-        "final_state": [State(int(s)).name.lower() for s in pop.state[ids]],
+        "person": ids, "name": names.tolist(), "post": post_names[post].tolist(),
+        "region": np.array(pop.region_names, dtype=object)[pop.regions_of(ids)].tolist(),
+        "cohorts": cohorts.tolist(),
+        "final_state": state_names[pop.state[ids]].tolist(),
     })
 
 
