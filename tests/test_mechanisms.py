@@ -884,8 +884,8 @@ def test_routine_rate_while_operations_run() -> None:
     running = np.zeros(sim.n_days, dtype=bool)
     for o in range(len(sim.op_keys)):
         for d in range(sim.n_days):
-            running[d] |= sim.halt_day < 0 or d < sim.halt_day and bool(
-                q.start[o] <= d <= q.end[o])
+            before_halt = sim.halt_day < 0 or d < sim.halt_day
+            running[d] |= before_halt and bool(q.start[o] <= d <= q.end[o])
     assert running.any() and (~running).any()
     assert routine.size > 10
     assert not running[routine["day"]].any()

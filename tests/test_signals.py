@@ -251,7 +251,7 @@ def test_stop_while_numba_compiles_is_not_lost(tmp_path: Path, sig: int) -> None
     seconds; a Ctrl-C or SIGTERM then lands inside llvmlite, which swallows or mangles the
     exception. The command must still stop: exit 130/143, "aborted" or nothing, no
     traceback, no run folder."""
-    env = {**cli_env(), "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
+    env = cli_env()  # each case gets its own empty NUMBA_CACHE_DIR below
 
     def one(cpu: float) -> tuple[float, int, str, bool]:
         cwd = tmp_path / f"at-{cpu}"
