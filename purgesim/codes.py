@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+import numpy as np
+
 
 class State(IntEnum):
     """Every person is in exactly one state at every moment."""
@@ -26,6 +28,9 @@ class State(IntEnum):
 
 #: states in which a person can be accused, named or denounced and can act (denounce, defend)
 AT_LARGE = (State.FREE, State.RELEASED, State.EXILE)
+#: state code -> at large (a lookup table: faster than isin, usable in numba kernels)
+AT_LARGE_LUT = np.zeros(256, dtype=np.bool_)
+AT_LARGE_LUT[[int(s) for s in AT_LARGE]] = True
 
 
 class Event(IntEnum):

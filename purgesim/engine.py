@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import rng, stop
-from .codes import AT_LARGE, Cause, Event, Post, State
+from .codes import AT_LARGE_LUT, Cause, Event, Post, State
 from .mechanisms import MECHANISMS
 from .population import Population
 from .recorder import Recorder
@@ -54,8 +54,6 @@ LOG_DTYPE = [("person", "i8"), ("day", "i4"), ("event", "u1"), ("cause", "u1"),
              ("by", "i8"), ("op", "i2")]
 
 #: state -> can be accused or arrested (a lookup table: faster than isin on every call)
-AT_LARGE_LUT = np.zeros(256, dtype=bool)
-AT_LARGE_LUT[[int(s) for s in AT_LARGE]] = True
 _ACCUSABLE_LUT = AT_LARGE_LUT.copy()
 _ACCUSABLE_LUT[int(State.SUSPECT)] = True
 
@@ -122,6 +120,7 @@ class Sim:
         self.denounced_by: dict[int, int] = {}  # person -> his denouncer (c)
         self.scheduled: dict[int, list[tuple[int, int, int, int]]] = defaultdict(list)
         self.endogenous: dict[str, str] = {}  # endogenous events and their dates
+        self.trace: list[tuple[int, int, np.ndarray, np.ndarray]] | None = None
         self.mechs: dict[str, Any] = {
             key: mod.Mechanism(self, scenario.mechanism_params(key))
             for key, mod in MECHANISMS.items()
@@ -244,9 +243,16 @@ class Sim:
             return np.empty(0, dtype=np.int64)
         return np.concatenate(self.today_convicted)
 
-    def draws(self, ids: np.ndarray, purpose: int, day: int | None = None) -> np.ndarray:
-        return rng.uniforms(self.seed, self.day if day is None else day,
-                            np.asarray(ids, dtype=np.int64), purpose)
+    def draws(self, ids: np.ndarray, stream: int, day: int | None = None) -> np.ndarray:
+        """One uniform draw per person from a named stream (`rng.Streams`), keyed by (seed,
+        day, person, stream).  With `trace` set (a list), every call is recorded as
+        (stream, day, ids, draws): the common-random-numbers test reads it."""
+        d = self.day if day is None else day
+        ids = np.asarray(ids, dtype=np.int64)
+        u = rng.uniforms(self.seed, d, ids, stream)
+        if self.trace is not None:
+            self.trace.append((int(stream), d, ids.copy(), u.copy()))
+        return u
 
     def date(self, day: int | None = None) -> str:
         return self.sc.date_of(self.day if day is None else day).isoformat()

@@ -40,6 +40,10 @@ from .codes import (
     Tie,
 )
 
+#: the random streams of the society (traits, workplaces, acquaintance rings)
+S = rng.Streams("society", "trait_element", "trait_party", "trait_opposition", "trait_nation",
+                "perm_work", "perm_acq", "perm_elite", "elite_opposition")
+
 MAX_TIES = 96  # >= (H-1) + W + 2K + 1 for the largest sizes a scenario may declare
 
 
@@ -256,20 +260,23 @@ def _fill_traits(
     p_party: float,
     p_opposition: float,
     nation_cum: np.ndarray,
+    streams: np.ndarray,
 ) -> None:
     """Per-person traits from keyed draws: independent of thread count by construction.
 
-    Nationality is drawn per household, so relatives share it.
+    Nationality is drawn per household, so relatives share it.  `streams`: the ids of
+    society.trait_element, trait_party, trait_opposition and trait_nation (passed, not read
+    as globals, so that numba's cache never holds a stale id).
     """
     for i in prange(start, stop):
         t = 0
-        if rng.uniform(seed, -1, i, rng.P_TRAIT_ELEMENT) < p_element:
+        if rng.uniform(seed, -1, i, streams[0]) < p_element:
             t |= TRAIT_ELEMENT
-        if rng.uniform(seed, -1, i, rng.P_TRAIT_PARTY) < p_party:
+        if rng.uniform(seed, -1, i, streams[1]) < p_party:
             t |= TRAIT_PARTY
-            if rng.uniform(seed, -1, i, rng.P_TRAIT_OPPOSITION) < p_opposition:
+            if rng.uniform(seed, -1, i, streams[2]) < p_opposition:
                 t |= TRAIT_OPPOSITION
-        u = rng.uniform(seed, -1, i // hsize, rng.P_TRAIT_NATION)
+        u = rng.uniform(seed, -1, i // hsize, streams[3])
         for c in range(nation_cum.shape[0]):
             if u < nation_cum[c]:
                 t |= (c + 1) << NATION_SHIFT
@@ -312,7 +319,7 @@ class Population:
     factions: dict[str, np.ndarray] = field(default_factory=dict)  # faction -> member ids
 
     def __post_init__(self) -> None:
-        elite_key = int(rng.key(self.seed, -1, 0, rng.P_PERM_ELITE)) & 0x7FFFFFFFFFFFFFFF
+        elite_key = int(rng.key(self.seed, -1, 0, S.perm_elite)) & 0x7FFFFFFFFFFFFFFF
         ranges = [x for _, lo, hi in self.branches for x in (lo, hi)]
         self.geo = np.array(
             [self.n_elite, self.hsize, self.wsize, self.rings, self.n_heads, elite_key,

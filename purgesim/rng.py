@@ -9,6 +9,10 @@ The mixer is SplitMix64's finaliser (Steele, Lea & Flood 2014), applied to a com
 
 from __future__ import annotations
 
+import hashlib
+import re
+import sys
+
 import numpy as np
 from numba import njit
 
@@ -17,39 +21,100 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _INV53 = 1.0 / 9007199254740992.0  # 2**-53
 
-# Purposes: one constant per kind of decision, so that two decisions about the same person on
-# the same day never share a draw.  Values are arbitrary but fixed (changing one changes every
-# result that uses it); they are spaced by 1000 so that a module may derive sub-purposes as
-# P_X + k (k < 1000) without colliding with another purpose.
-P_TRAIT_ELEMENT = 1000
-P_TRAIT_NATION = 2000
-P_TRAIT_PARTY = 3000
-P_TRAIT_OPPOSITION = 4000
-P_PERM_WORK = 10000
-P_PERM_ACQ = 11000
-P_PERM_ELITE = 12000
-P_QUOTA_COUNT = 20000
-P_QUOTA_PICK = 21000
-P_ROUTINE_COUNT = 22000
-P_ROUTINE_PICK = 23000
-P_DENOUNCE_COUNT = 30000
-P_DENOUNCE_PICK = 31000
-P_POLICE_ACT = 40000
-P_POLICE_OFFICER = 41000
-P_VIGILANCE = 42000
-P_CONFESS = 50000
-P_NAME = 51000
-P_DEFEND = 60000
-P_RELATIVE = 61000
-P_TRIBUNAL = 70000
-P_SENTENCE = 71000
-P_TERM = 72000
-P_CAMP_DEATH = 80000
-P_HALT_RELEASE = 90000
-P_CLIENT = 91000
-P_PROMOTE = 92000
-P_PETITION = 93000
-P_LEADER = 94000
+# Streams: every kind of decision draws from its own stream, named "owner.purpose" (the
+# owner is the mechanism, or `society` for the building of the population), so that two
+# decisions never share a draw and switching one mechanism off cannot change the draws any
+# other mechanism sees (common random numbers).  A stream's id is a 62-bit hash of its name:
+# stable across versions as long as the name is, and never typed by hand.  Two declarations
+# of the same name from different modules, or two names with the same id, are refused.
+
+STREAMS: dict[str, int] = {}  # name -> id
+_DECLARED_BY: dict[str, str] = {}  # name -> module that declared it
+_NAME_OF: dict[int, str] = {}  # id -> name
+_STREAM_NAME = re.compile(r"[a-z][a-z_]*\.[a-z][a-z0-9_]*")
+
+
+class StreamCollision(ValueError):
+    """Two places claim the same stream, or two stream names hash to one id."""
+
+
+def stream_id(name: str) -> int:
+    """The id of a stream name: blake2b of the name, 62 bits (fits numba's int64)."""
+    digest = hashlib.blake2b(name.encode(), digest_size=8, person=b"purgesim-rng").digest()
+    return int.from_bytes(digest, "little") >> 2
+
+
+def stream(name: str, _module: str | None = None) -> int:
+    """Declare the stream `name` ("owner.purpose") and return its id."""
+    if not _STREAM_NAME.fullmatch(name):
+        raise ValueError(f"stream name {name!r}: allowed: 'owner.purpose' in lower case")
+    module = _module or sys._getframe(1).f_globals.get("__name__", "?")
+    sid = stream_id(name)
+    if name in STREAMS:
+        if _DECLARED_BY[name] != module:  # the same module again (a reload) is no collision
+            raise StreamCollision(f"stream {name!r} is declared by {_DECLARED_BY[name]} "
+                                  f"and again by {module}")
+        return sid
+    if sid in _NAME_OF:
+        raise StreamCollision(f"streams {_NAME_OF[sid]!r} and {name!r} have the same id")
+    STREAMS[name] = sid
+    _DECLARED_BY[name] = module
+    _NAME_OF[sid] = name
+    return sid
+
+
+class Streams:
+    """The streams of one owner, as attributes: ``S = Streams("confession", "confess", "name")``
+    then ``S.confess``.  Declared at import time, so a collision stops the import."""
+
+    def __init__(self, owner: str, *purposes: str) -> None:
+        module = sys._getframe(1).f_globals.get("__name__", "?")
+        self.owner = owner
+        self.ids: dict[str, int] = {}
+        for p in purposes:
+            self.ids[p] = stream(f"{owner}.{p}", _module=module)
+            setattr(self, p, self.ids[p])
+
+    def __repr__(self) -> str:
+        return f"Streams({self.owner!r}, {', '.join(map(repr, self.ids))})"
+
+
+def name_of(stream_id_: int) -> str:
+    """The name of a declared stream id (for traces and error messages)."""
+    return _NAME_OF.get(int(stream_id_), f"<undeclared {stream_id_}>")
+
+
+# Subjects: a draw is keyed by one integer subject (a person's id, a region, ...).  Where a
+# subject is made of several indices (operation, region, territorial unit), `subject` packs
+# them into disjoint bit fields, so that two different tuples can never give the same key.
+SUBJECT_BITS = 20
+SUBJECT_LIMIT = 1 << SUBJECT_BITS
+
+
+def subject(*parts: int) -> int:
+    """Pack up to three indices, each in [0, 2**20), into one collision-free subject."""
+    if len(parts) > 3:
+        raise ValueError("subject: at most three indices")
+    out = 0
+    for p in parts:
+        p = int(p)
+        if not 0 <= p < SUBJECT_LIMIT:
+            raise ValueError(f"subject index {p}: allowed: 0 to {SUBJECT_LIMIT - 1}")
+        out = (out << SUBJECT_BITS) | p
+    return out | (len(parts) << (3 * SUBJECT_BITS))  # the arity keeps (1,) and (0, 1) apart
+
+
+def subjects(*parts: np.ndarray | int) -> np.ndarray:
+    """`subject` over arrays (broadcast), checked the same way."""
+    arrays = [np.asarray(p, dtype=np.int64) for p in parts]
+    if len(arrays) > 3:
+        raise ValueError("subjects: at most three indices")
+    out = np.zeros(np.broadcast(*arrays).shape, dtype=np.int64)
+    for a in arrays:
+        if a.size and (a.min() < 0 or a.max() >= SUBJECT_LIMIT):
+            raise ValueError(f"subject index out of range: allowed: 0 to {SUBJECT_LIMIT - 1}")
+        out = (out << SUBJECT_BITS) | a
+    return out | (len(arrays) << (3 * SUBJECT_BITS))
 
 
 @njit(cache=True, inline="always")
@@ -114,7 +179,57 @@ def poisson_keyed(lam: float, seed: int, day: int, subject: int, purpose: int) -
     return poisson(lam, uniform(seed, day, subject, purpose))
 
 
-def stochastic_round(x: float, seed: int, day: int, subject: int, purpose: int) -> int:
-    """Round x up or down so that the expectation is x (for scaled-down quotas)."""
-    base = int(np.floor(x))
-    return base + (1 if uniform(seed, day, subject, purpose) < x - base else 0)
+@njit(cache=True)
+def uniforms_k(seed: int, day: int, subject: int, purpose: int, n: int) -> np.ndarray:
+    """The first n draws of one keyed stream (k = 0 .. n-1)."""
+    out = np.empty(n, dtype=np.float64)
+    for k in range(n):
+        out[k] = uniform_k(seed, day, subject, purpose, k)
+    return out
+
+
+@njit(cache=True)
+def uniforms_pos(seed: int, day: int, subjects: np.ndarray, ks: np.ndarray,
+                 purpose: int) -> np.ndarray:
+    """The ks[i]-th draw of each subject's stream (e.g. one draw per tie of a person)."""
+    out = np.empty(subjects.shape[0], dtype=np.float64)
+    for i in range(subjects.shape[0]):
+        out[i] = uniform_k(seed, day, subjects[i], purpose, ks[i])
+    return out
+
+
+@njit(cache=True)
+def binomial_keyed(n_real: float, p: float, seed: int, day: int, subject: int,
+                   purpose: int) -> int:
+    """How many of `n_real` people (a full-scale count, possibly fractional: rounded up or
+    down so that its expectation is kept) do something of probability p: binomial by
+    inversion from one keyed uniform, normal approximation above a mean of 50.
+
+    Why: when simulated people of the mass population (each standing for 1/scale) act on
+    people who are not scaled, the count of real acts is drawn from the full-scale number;
+    at weight 1 this is exactly one Bernoulli draw."""
+    if n_real <= 0.0 or p <= 0.0:
+        return 0
+    n = int(np.floor(n_real))
+    if uniform_k(seed, day, subject, purpose, 0) < n_real - n:
+        n += 1
+    if n == 0:
+        return 0
+    if p >= 1.0:
+        return n
+    mean = n * p
+    if mean > 50.0:
+        u1 = uniform_k(seed, day, subject, purpose, 1)
+        u2 = uniform_k(seed, day, subject, purpose, 2)
+        z = np.sqrt(-2.0 * np.log(max(u1, 1e-300))) * np.cos(2.0 * np.pi * u2)
+        return min(max(int(np.floor(mean + np.sqrt(mean * (1.0 - p)) * z + 0.5)), 0), n)
+    u = uniform_k(seed, day, subject, purpose, 1)
+    q = p / (1.0 - p)
+    pk = (1.0 - p) ** n
+    cdf = pk
+    k = 0
+    while u > cdf and k < n:
+        pk *= q * (n - k) / (k + 1)
+        k += 1
+        cdf += pk
+    return k

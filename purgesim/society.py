@@ -22,10 +22,12 @@ from .codes import (
     Post,
     State,
 )
-from .population import Population, _fill_traits
+from .population import Population, S, _fill_traits
 from .scenario import NATION_KEYS, Scenario
 
 _MASK63 = 0x7FFFFFFFFFFFFFFF
+_TRAIT_STREAMS = np.array([S.trait_element, S.trait_party, S.trait_opposition, S.trait_nation],
+                          dtype=np.int64)
 
 
 class _Elite:
@@ -339,20 +341,21 @@ def build_population(sc: Scenario) -> Population:
                 f"field 'regions.{r}.nationalities': value {float(cum[-1]):.3f} is not "
                 "allowed: shares must add up to at most 1")
         _fill_traits(traits, int(region_start[r]), int(region_start[r + 1]), seed, H,
-                     rg.element_share, rg.party_share, rg.opposition_share, cum.astype(np.float64))
+                     rg.element_share, rg.party_share, rg.opposition_share, cum.astype(np.float64),
+                     _TRAIT_STREAMS)
     e_post = np.array(el.post, dtype=np.uint8)
     party_posts = np.isin(e_post, [Post.LEADER, Post.POLITBURO, Post.CENTRAL_COMMITTEE,
                                    Post.DELEGATE, Post.OLD_BOLSHEVIK, Post.COMMISSAR])
     heads = np.arange(n_heads, dtype=np.int64) * H
-    opp = rng.uniforms(seed, -1, heads, rng.P_TRAIT_OPPOSITION) < co.opposition_share_of_elite
+    opp = rng.uniforms(seed, -1, heads, S.elite_opposition) < co.opposition_share_of_elite
     traits[heads[party_posts]] |= TRAIT_PARTY
     traits[heads[party_posts & opp]] |= TRAIT_OPPOSITION
     traits[heads[e_post == Post.OLD_BOLSHEVIK]] |= TRAIT_PARTY | TRAIT_OPPOSITION
     fc = heads[e_post == Post.FOREIGN_COMMUNIST]
     traits[fc] |= TRAIT_PARTY | (5 << NATION_SHIFT)
-    key_work = np.array([int(rng.key(seed, -1, r, rng.P_PERM_WORK)) & _MASK63 for r in range(R)],
+    key_work = np.array([int(rng.key(seed, -1, r, S.perm_work)) & _MASK63 for r in range(R)],
                         dtype=np.int64).astype(np.uint64)
-    key_acq = np.array([[int(rng.key(seed, k, r, rng.P_PERM_ACQ)) & _MASK63
+    key_acq = np.array([[int(rng.key(seed, k, r, S.perm_acq)) & _MASK63
                          for k in range(sc.acquaintance_rings)] for r in range(R)],
                        dtype=np.int64).astype(np.uint64)
     pop = Population(

@@ -19,8 +19,10 @@ import numpy as np
 from .. import rng
 from ..codes import Cause
 from ..params import MechanismParams, P
-from ..population import MAX_TIES, ties_many
+from ..population import ties_many
 from .base import Mechanism as Base
+
+S = rng.Streams("association", "defend", "relative")
 
 
 class Params(MechanismParams):
@@ -50,8 +52,7 @@ class Mechanism(Base):
             owner, other, kind, pos = ties_many(arrested, pop.geo, pop.region_start,
                                                 pop.key_work, pop.key_acq, pop.e_superior,
                                                 pop.e_unit, pop.unit_lo, pop.unit_hi)
-            keyed = arrested[owner] * MAX_TIES + pos
-            u = sim.draws(keyed, rng.P_DEFEND)
+            u = rng.uniforms_pos(sim.seed, day, arrested[owner], pos, S.defend)
             hit = u < self.p.p_defend
             got = sim.accuse(other[hit], Cause.DEFENDER, arrested[owner[hit]])
             self.defenders += int(got.size)
@@ -64,7 +65,7 @@ class Mechanism(Base):
             keep = fam != by
             fam, by = fam[keep], by[keep]
             p = np.where(by < pop.n_elite, self.p.p_relative_elite, self.p.p_relative)
-            u = sim.draws(fam, rng.P_RELATIVE)
+            u = sim.draws(fam, S.relative)
             got = sim.accuse(fam[u < p], Cause.RELATIVE, by[u < p])
             self.relatives += int(got.size)
 

@@ -22,6 +22,8 @@ from ..params import MechanismParams, P
 from ..population import first_death_day
 from .base import Mechanism as Base
 
+S = rng.Streams("camps", "death")
+
 
 class Params(MechanismParams):
     mortality_factor: float = P(1.0, 0.0, 10.0, unit="x",
@@ -53,7 +55,7 @@ class Mechanism(Base):
         day = sim.day
         release = day + int(round(years * 365.25))
         if self.on:
-            u = sim.draws(ids, rng.P_CAMP_DEATH)
+            u = sim.draws(ids, S.death)
             e = -np.log(np.maximum(1.0 - u, 1e-300))
             death = np.array([first_death_day(self.hazard_cum, day, float(x)) for x in e],
                              dtype=np.int64)

@@ -30,6 +30,8 @@ from ..params import MechanismParams, P
 from ..population import MAX_TIES, ties_of
 from .base import Mechanism as Base
 
+S = rng.Streams("confession", "confess", "name")
+
 
 class Params(MechanismParams):
     hazard: float = P(0.35, 0.0, 20.0, unit="1/day",
@@ -55,7 +57,7 @@ class Params(MechanismParams):
 @njit(cache=True)
 def name_accomplices(
     confessors: np.ndarray, factor: np.ndarray, seed: int, day: int, p_kind: np.ndarray,
-    elite_factor: float,
+    elite_factor: float, stream: int,
     geo: np.ndarray, region_start: np.ndarray, key_work: np.ndarray, key_acq: np.ndarray,
     e_superior: np.ndarray, e_unit: np.ndarray, unit_lo: np.ndarray, unit_hi: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -75,7 +77,7 @@ def name_accomplices(
                     unit_hi, buf_i, buf_k)
         for j in range(t):
             p = min(p_kind[buf_k[j]] * f, 1.0)
-            if rng.uniform_k(seed, day, c, rng.P_NAME, j) < p:
+            if rng.uniform_k(seed, day, c, stream, j) < p:
                 named[m] = buf_i[j]
                 by[m] = c
                 kind[m] = buf_k[j]
@@ -106,7 +108,7 @@ class Mechanism(Base):
         started = rows["day"] < day
         if self.on:
             h = 1.0 - np.exp(-self.p.hazard * sim.intensity)
-            u = sim.draws(rows["person"], rng.P_CONFESS)
+            u = sim.draws(rows["person"], S.confess)
             confess = started & (u < h)
         else:
             confess = np.zeros(rows.size, dtype=bool)
@@ -128,7 +130,7 @@ class Mechanism(Base):
         sim.record(confessors, Event.CONFESSED)
         self.today_confessors = confessors
         named, by, _ = name_accomplices(
-            confessors, factor, sim.seed, day, self.p_kind(), self.p.elite_factor, pop.geo,
+            confessors, factor, sim.seed, day, self.p_kind(), self.p.elite_factor, S.name, pop.geo,
             pop.region_start, pop.key_work, pop.key_acq, pop.e_superior, pop.e_unit,
             pop.unit_lo, pop.unit_hi)
         self.confessions += float(pop.weight(confessors).sum())

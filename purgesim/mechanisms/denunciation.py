@@ -18,10 +18,13 @@ from typing import Any
 import numpy as np
 
 from .. import rng
-from ..codes import Cause, Event
+from ..codes import AT_LARGE_LUT, Cause, Event
 from ..params import MechanismParams, P
 from ..population import boss_of, pick_people
 from .base import Mechanism as Base
+
+S = rng.Streams("denunciation", "count", "pick", "elite_count", "elite_superior",
+                "elite_subordinate", "promote")
 
 
 class Params(MechanismParams):
@@ -71,10 +74,10 @@ class Mechanism(Base):
         for r in range(pop.n_regions):
             lo, hi = int(pop.region_start[r]), int(pop.region_start[r + 1])
             k = rng.poisson_keyed(self.p.rate * climate[r] * (hi - lo), sim.seed, day, r,
-                                  rng.P_DENOUNCE_COUNT)
+                                  S.count)
             if k == 0:
                 continue
-            for d in pick_people(sim.seed, day, r, rng.P_DENOUNCE_PICK, lo, hi, k, pop.traits,
+            for d in pick_people(sim.seed, day, r, S.pick, lo, hi, k, pop.traits,
                                  0, 0, pop.state, 20):
                 b = boss_of(int(d), pop.geo, pop.region_start, pop.key_work, pop.e_superior)
                 if b >= 0:
@@ -83,14 +86,14 @@ class Mechanism(Base):
         # elite: a superior is denounced by one of his subordinates (a rival for his post)
         n_sup = self.superiors.size
         k = rng.poisson_keyed(self.p.elite_rate * float(climate.mean()) * n_sup, sim.seed,
-                              day, 0, rng.P_DENOUNCE_COUNT + 1)
+                              day, 0, S.elite_count)
         for j in range(k):
-            a = int(rng.uniform_k(sim.seed, day, 0, rng.P_DENOUNCE_PICK + 1, j) * n_sup)
+            a = int(rng.uniform_k(sim.seed, day, 0, S.elite_superior, j) * n_sup)
             lo, hi = int(self.sub_lo[a]), int(self.sub_hi[a])
-            v = rng.uniform_k(sim.seed, day, 1, rng.P_DENOUNCE_PICK + 1, j)
+            v = rng.uniform_k(sim.seed, day, 0, S.elite_subordinate, j)
             d = int(self.sub_heads[lo + int(v * (hi - lo))]) * pop.hsize
             b = int(self.superiors[a]) * pop.hsize
-            if pop.state[d] in (0, 6, 7):
+            if AT_LARGE_LUT[pop.state[d]]:
                 who.append(d)
                 whom.append(b)
         if not who:
@@ -110,8 +113,8 @@ class Mechanism(Base):
             d = sim.denounced_by.pop(int(t), None)
             if d is None:
                 continue
-            if sim.pop.state[d] in (0, 6, 7) and \
-                    rng.uniform(sim.seed, day, d, rng.P_PROMOTE) < self.p.promotion_prob:
+            if AT_LARGE_LUT[sim.pop.state[d]] and \
+                    rng.uniform(sim.seed, day, d, S.promote) < self.p.promotion_prob:
                 sim.record(np.array([d], dtype=np.int64), Event.PROMOTED, 0, int(t))
                 self.promotions += 1
 

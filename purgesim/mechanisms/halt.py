@@ -32,6 +32,8 @@ from ..params import MechanismParams, P
 from ..population import ties_many
 from .base import Mechanism as Base
 
+S = rng.Streams("halt", "disposition", "release_pending", "release_detained")
+
 
 class Params(MechanismParams):
     mode: Literal["scripted", "endogenous", "coup"] = P(
@@ -82,7 +84,7 @@ class Mechanism(Base):
         self.deputies = pop.cohort_members(Cohort.CONGRESS_17)
         heads = self.deputies // pop.hsize
         self.deputy_unit = pop.e_unit[heads].astype(np.int64) if heads.size else heads
-        self.disposition = sim.draws(self.deputies, rng.P_LEADER, day=-1) * self.p.fear_spread
+        self.disposition = sim.draws(self.deputies, S.disposition, day=-1) * self.p.fear_spread
         self.fear_log: list[tuple[str, float]] = []
         self.conspiracy_day = -1
         if self.on and self.p.mode == "coup":
@@ -159,14 +161,14 @@ class Mechanism(Base):
             if table.n == 0:
                 continue
             ids = table.rows["person"]
-            go = sim.draws(ids, rng.P_HALT_RELEASE) < self.p.release_pending
+            go = sim.draws(ids, S.release_pending) < self.p.release_pending
             freed = ids[go]
             table.keep(~go)
             trials.release(freed, Cause.HALT)
             self.released += float(sim.pop.weight(freed).sum())
         if self.p.release_detained > 0:
             held = np.flatnonzero(sim.pop.state == State.CAMP)  # once, at the halt
-            go = held[sim.draws(held, rng.P_HALT_RELEASE + 1) < self.p.release_detained]
+            go = held[sim.draws(held, S.release_detained) < self.p.release_detained]
             sim.pop.state[go] = State.RELEASED
             sim.record(go, Event.RELEASED, int(Cause.HALT))
             sim.rec.left_camp(go, died=False)

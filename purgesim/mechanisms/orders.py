@@ -21,6 +21,9 @@ from ..params import MechanismParams, P
 from ..population import pick_people
 from .base import Mechanism as Base
 
+S = rng.Streams("orders", "opposition_count", "opposition_pick", "elite_opposition",
+                "party_officials")
+
 ACCUSE, ARREST = 1, 2
 
 
@@ -171,17 +174,17 @@ class Mechanism(Base):
             lo, hi = int(pop.region_start[r]), int(pop.region_start[r + 1])
             rg = sim.sc.regions[r]
             n_opp = (hi - lo) * rg.party_share * rg.opposition_share  # expected in the region
-            k = rng.poisson_keyed(rate * n_opp, sim.seed, day, r, rng.P_ROUTINE_COUNT + 100)
+            k = rng.poisson_keyed(rate * n_opp, sim.seed, day, r, S.opposition_count)
             if k:
-                picked.append(pick_people(sim.seed, day, r, rng.P_ROUTINE_PICK + 100, lo, hi, k,
+                picked.append(pick_people(sim.seed, day, r, S.opposition_pick, lo, hi, k,
                                           pop.traits, TRAIT_OPPOSITION, TRAIT_OPPOSITION,
                                           pop.state, 5000))
         heads = self.opp_heads
-        u = sim.draws(heads, rng.P_ROUTINE_PICK + 101)
+        u = sim.draws(heads, S.elite_opposition)
         picked.append(heads[u < rate * self.p.elite_factor])
         if self.p.party_rate > 0:
             heads = self.party_heads
-            u = sim.draws(heads, rng.P_ROUTINE_PICK + 102)
+            u = sim.draws(heads, S.party_officials)
             picked.append(heads[u < self.p.party_rate * self.p.campaign_scale])
         ids = np.concatenate(picked) if picked else np.empty(0, dtype=np.int64)
         sim.arrest(ids, Cause.ORDER)

@@ -4,7 +4,9 @@ Police officers are people with ties like anyone else, so confessions name them 
 and vigilance cases accuse them (d).  On top of that:
 
 * **transformation**: a prisoner names his investigator too, with probability
-  `transformation` per confession (the officer is drawn from the prisoner's region);
+  `transformation` per confession (the officer is drawn from the prisoner's region; the count
+  is binomial over the real confessors the simulated ones stand for: it does not grow with
+  the scale);
 * **chief replacement**: when the police chief is replaced (Yagoda by Yezhov, Yezhov by Beria)
   his clients, the regional chiefs and the officers, come under suspicion over the following
   `client_window` days with probabilities `p_client_senior` and `p_client`; the outgoing
@@ -25,6 +27,9 @@ from ..codes import Cause, Event, Post, State
 from ..params import MechanismParams, P
 from .base import Mechanism as Base
 from .orders import ACCUSE, ARREST
+
+S = rng.Streams("purgers", "client", "client_when", "old_chief", "transformation_count",
+                "transformation_officer", "transformation_by")
 
 
 class Params(MechanismParams):
@@ -82,16 +87,24 @@ class Mechanism(Base):
         if not self.on:
             return
         for group, p in ((self.regional, self.p.p_client_senior), (self.officers, self.p.p_client)):
-            u = sim.draws(group, rng.P_CLIENT)
-            v = sim.draws(group, rng.P_CLIENT + 1)
+            u = sim.draws(group, S.client)
+            v = sim.draws(group, S.client_when)
             for person, when in zip(group[u < p].tolist(), (v[u < p] * self.p.client_window)):
                 sim.schedule(day + 1 + int(when), person, ACCUSE, int(Cause.CHIEF_REPLACEMENT), old)
-        if rng.uniform(sim.seed, day, old, rng.P_CLIENT + 2) < self.p.p_old_chief:
+        if rng.uniform(sim.seed, day, old, S.old_chief) < self.p.p_old_chief:
             sim.schedule(day + self.p.old_chief_delay, old, ARREST,
                          int(Cause.CHIEF_REPLACEMENT), new)
 
     def step(self, day: int) -> None:
-        """Transformation: today's confessors name their investigator."""
+        """Transformation: today's confessors name their investigators.
+
+        Each real confessor names his investigator with probability `transformation`.  A
+        simulated confessor of the mass population stands for 1/scale real ones while the
+        officers are not scaled, so the count of officers named in a region is binomial over
+        the confessors' total weight there (the real confessors): the same expected number at
+        every scale, and one Bernoulli draw per confessor at scale 1.  Each named officer is an officer of the region; the
+        confessor who named him is drawn among the region's confessors in proportion to their
+        weight."""
         if not self.on or self.p.transformation <= 0:
             return
         sim = self.sim
@@ -99,19 +112,29 @@ class Mechanism(Base):
         if confessors.size == 0:
             return
         vig = sim.mechs["vigilance"]
-        u = sim.draws(confessors, rng.P_NAME + 1)
-        who = confessors[u < self.p.transformation]
+        pop = sim.pop
+        regions = pop.regions_of(confessors)
+        weights = pop.weight(confessors)
+        total = np.bincount(regions, weights=weights, minlength=pop.n_regions)
         named, by = [], []
-        for c in who.tolist():
-            r = sim.pop.region_of(c)
-            lo, hi = vig.region_lo[r], vig.region_hi[r]
-            if hi > lo:
-                v = rng.uniform(sim.seed, day, c, rng.P_NAME + 2)
-                named.append(int(vig.officers[lo + int(v * (hi - lo))]))
-                by.append(c)
+        for r in np.flatnonzero(total > 0).tolist():
+            lo, hi = int(vig.region_lo[r]), int(vig.region_hi[r])
+            if hi <= lo:
+                continue
+            k = rng.binomial_keyed(float(total[r]), self.p.transformation, sim.seed, day, r,
+                                   S.transformation_count)
+            if k == 0:
+                continue
+            mine = regions == r
+            cum = np.cumsum(weights[mine])
+            v = rng.uniforms_k(sim.seed, day, r, S.transformation_officer, k)
+            u = rng.uniforms_k(sim.seed, day, r, S.transformation_by, k)
+            named.append(vig.officers[lo + (v * (hi - lo)).astype(np.int64)])
+            pick = np.minimum(np.searchsorted(cum, u * cum[-1], side="right"), cum.size - 1)
+            by.append(confessors[mine][pick])
         if named:
-            n = np.array(named, dtype=np.int64)
-            b = np.array(by, dtype=np.int64)
+            n = np.concatenate(named)
+            b = np.concatenate(by)
             sim.record(n, Event.NAMED, int(Cause.CONFESSION), b)
             self.named_officers += int(sim.accuse(n, Cause.CONFESSION, b).size)
 

@@ -30,6 +30,9 @@ from ..params import MechanismParams, P
 from ..population import pick_people
 from .base import Mechanism as Base
 
+S = rng.Streams("quotas", "count", "pick", "pick_any", "petition_ask", "petition_grant",
+                "lagging_chief")
+
 
 @njit(cache=True)
 def troika_categories(ops: np.ndarray, regions: np.ndarray, weights: np.ndarray,
@@ -160,21 +163,21 @@ class Mechanism(Base):
                 remaining = self.limit[o, r].sum() - self.arrested[o, r]
                 if remaining <= 0:
                     continue
-                subject = o * 1000 + r
+                subject = rng.subject(o, r)
                 k = rng.poisson_keyed(self.p.pace * remaining * scale, sim.seed, day, subject,
-                                      rng.P_QUOTA_COUNT)
+                                      S.count)
                 if k == 0:
                     continue
                 lo, hi = int(pop.region_start[r]), int(pop.region_start[r + 1])
                 if day - self.dry[o, r] < 7:  # found dry this week: do not search it again
                     ids = np.empty(0, dtype=np.int64)
                 else:
-                    ids = pick_people(sim.seed, day, subject, rng.P_QUOTA_PICK, lo, hi, k,
+                    ids = pick_people(sim.seed, day, subject, S.pick, lo, hi, k,
                                       pop.traits, mask, value, pop.state, 2000)
                 if ids.size < k:  # the pool is dry: the quota is filled with whoever is at hand
                     if day - self.dry[o, r] >= 7:
                         self.dry[o, r] = day
-                    more = pick_people(sim.seed, day, subject, rng.P_QUOTA_PICK + 1, lo, hi,
+                    more = pick_people(sim.seed, day, subject, S.pick_any, lo, hi,
                                        k - ids.size, pop.traits, 0, 0, pop.state, 20)
                     ids = np.concatenate([ids, more])
                 done = sim.arrest(ids, Cause.QUOTA, op=o)
@@ -221,14 +224,14 @@ class Mechanism(Base):
         sim = self.sim
         R = sim.pop.n_regions
         fill = self.arrested[o] / np.maximum(self.limit[o].sum(axis=1), 1e-9)
-        regions = np.arange(R, dtype=np.int64) + 1000 * o
+        regions = rng.subjects(o, np.arange(R, dtype=np.int64))
         age = day - self.start[o]
         p_grant = self.p.approval_prob * 0.5 ** (age / self.p.approval_halflife)
         share = np.zeros(R)
         for r in np.flatnonzero(fill >= self.p.petition_threshold):
-            units = 1_000_000 * (o + 1) + 1000 * r + np.arange(self.n_units[r], dtype=np.int64)
-            ask = sim.draws(units, rng.P_PETITION) < self.p.petition_prob
-            grant = ask & (sim.draws(units, rng.P_PETITION + 1) < p_grant)
+            units = rng.subjects(o, r, np.arange(self.n_units[r], dtype=np.int64))
+            ask = sim.draws(units, S.petition_ask) < self.p.petition_prob
+            grant = ask & (sim.draws(units, S.petition_grant) < p_grant)
             self.petitions[o] += int(ask.sum())
             self.granted[o] += int(grant.sum())
             share[r] = grant.sum() / self.n_units[r]
@@ -236,7 +239,7 @@ class Mechanism(Base):
         self.limit[o, :, 1] *= 1 + self.p.increment_cat2 * share
         if day - self.start[o] >= 30 and self.reg_chief.size == R:
             lag = (fill < self.p.lag_threshold) & (self.pool[o] > 0)
-            w = sim.draws(regions, rng.P_VIGILANCE + 7)
+            w = sim.draws(regions, S.lagging_chief)
             chiefs = self.reg_chief[lag & (w < self.p.lag_prob)]
             sim.accuse(chiefs, Cause.VIGILANCE)
 

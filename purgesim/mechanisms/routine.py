@@ -19,6 +19,8 @@ from ..params import MechanismParams, P
 from ..population import pick_people
 from .base import Mechanism as Base
 
+S = rng.Streams("routine", "count", "element_count", "pick_element", "pick_any")
+
 
 class Params(MechanismParams):
     rate_per_year: float = P(240000.0, 0.0, 2e6, unit="arrests/year (full scale)",
@@ -50,15 +52,15 @@ class Mechanism(Base):
             lo, hi = int(pop.region_start[r]), int(pop.region_start[r + 1])
             f = sim.sc.regions[r].routine_factor
             lam = rate / 365.0 * pop.scale * (hi - lo) / total * f
-            k = rng.poisson_keyed(lam, sim.seed, day, r, rng.P_ROUTINE_COUNT)
+            k = rng.poisson_keyed(lam, sim.seed, day, r, S.count)
             if k == 0:
                 continue
             k_el = sum(1 for j in range(k)
-                       if rng.uniform_k(sim.seed, day, r, rng.P_ROUTINE_COUNT + 1, j)
+                       if rng.uniform_k(sim.seed, day, r, S.element_count, j)
                        < self.p.element_share)
-            a = pick_people(sim.seed, day, r, rng.P_ROUTINE_PICK, lo, hi, k_el, pop.traits,
+            a = pick_people(sim.seed, day, r, S.pick_element, lo, hi, k_el, pop.traits,
                             TRAIT_ELEMENT, TRAIT_ELEMENT, pop.state, 2000)
-            b = pick_people(sim.seed, day, r, rng.P_ROUTINE_PICK + 1, lo, hi, k - a.size,
+            b = pick_people(sim.seed, day, r, S.pick_any, lo, hi, k - a.size,
                             pop.traits, 0, 0, pop.state, 20)
             sim.arrest(a, Cause.ROUTINE)
             sim.arrest(b, Cause.ROUTINE)

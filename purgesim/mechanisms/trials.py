@@ -34,6 +34,8 @@ from ..params import MechanismParams, P
 from .base import Mechanism as Base
 
 #: the trial date of a case held for further investigation (until its operation ends)
+S = rng.Streams("trials", "delay", "held", "held_release", "sentence", "outcome")
+
 HELD = np.iinfo(np.int32).max
 
 
@@ -87,7 +89,7 @@ class Mechanism(Base):
         """Closed cases join the trial queue with the day their body will sit."""
         sim = self.sim
         n = cases.size
-        u = sim.draws(cases["person"], rng.P_TRIBUNAL)
+        u = sim.draws(cases["person"], S.delay)
         elite = sim.pop.is_official(cases["person"])
         quota = (cases["op"] >= 0) & (not sim.halted)
         ready = day + 1 + (u * self.p.board_delay).astype(np.int64)
@@ -95,7 +97,7 @@ class Mechanism(Base):
         li = self.p.list_interval
         ready[elite] = ((day // li) + 1) * li + (u[elite] < 0.5) * li
         if self.p.p_held > 0:
-            held = quota & ~elite & (sim.draws(cases["person"], rng.P_TRIBUNAL + 1)
+            held = quota & ~elite & (sim.draws(cases["person"], S.held)
                                      < self.p.p_held)
             ready[held] = HELD
         cases = cases.copy()
@@ -120,8 +122,8 @@ class Mechanism(Base):
         t.keep(~due)
         pop = sim.pop
         ids = cases["person"]
-        u = sim.draws(ids, rng.P_SENTENCE)
-        v = sim.draws(ids, rng.P_SENTENCE + 1)
+        u = sim.draws(ids, S.sentence)
+        v = sim.draws(ids, S.outcome)
         elite = pop.is_official(ids)
         quota = (cases["op"] >= 0) & ~elite & (not sim.halted)
         other = ~elite & ~quota
@@ -177,7 +179,7 @@ class Mechanism(Base):
         go = np.flatnonzero(held)
         go = go[ended[rows["op"][go]]]
         if go.size:
-            u = self.sim.draws(rows["person"][go], rng.P_TRIBUNAL + 2)
+            u = self.sim.draws(rows["person"][go], S.held_release)
             rows["ready"][go] = day + 1 + (u * self.p.board_delay).astype(np.int64)
 
     # ------------------------------------------------------------------ sentencing

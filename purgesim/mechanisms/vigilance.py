@@ -4,8 +4,15 @@ Each suspect waits in his region's queue.  The region's officers at large can ta
 `capacity_per_officer` arrests a day each (counted at full scale).  An officer handed an
 accusation acts on it with probability ``1 - (1 - act_base) * exp(-pressure_gain * pressure)``
 where `pressure` is the vigilance campaign's level, set by scenario events.  An accusation let
-go is remembered: if that person is later arrested through any channel, the officer who let
-him go is accused "for lack of vigilance" with probability `lack_of_vigilance_prob`.
+go is remembered: if that person is later arrested through any channel, the officers who
+let him go are accused "for lack of vigilance", each with probability
+`lack_of_vigilance_prob`: their number is binomial over the real people the simulated person
+stands for (his weight), the first being the officer who handled him, the others serving
+officers of his region (at scale 1 or in the elite: one Bernoulli draw for that officer).
+
+Scale: a simulated person of the mass population stands for 1/scale real people, each of whom
+was let go by an officer (who are not scaled); so the expected number of officers accused is
+the same at every scale.  Queue capacity is likewise counted at full scale (weights).
 
 The arrest of a top official (Politburo, Central Committee, people's commissar, marshal, army
 commander) needs the leader's sanction as well: it is given with probability
@@ -32,7 +39,12 @@ from ..params import MechanismParams, P
 from ..tables import member
 from .base import Mechanism as Base
 
-assert (int(State.FREE), int(State.RELEASED)) == (0, 7)  # officers_at_large relies on it
+S = rng.Streams("vigilance", "act", "sanction", "handling_officer", "liable_count",
+                "liable_officer")
+
+#: state code -> an officer in that state serves (free, or released and back at work)
+SERVING = np.zeros(256, dtype=np.bool_)
+SERVING[[int(State.FREE), int(State.RELEASED)]] = True
 
 
 @njit(cache=True)
@@ -41,8 +53,7 @@ def officers_at_large(state: np.ndarray, officers: np.ndarray, region: np.ndarra
     """Officers free (or released) per region: one pass, no temporaries (a daily cost)."""
     out = np.zeros(n_regions)
     for k in range(officers.size):
-        s = state[officers[k]]
-        if s == 0 or s == 7:  # State.FREE, State.RELEASED
+        if SERVING[state[officers[k]]]:
             out[region[k]] += 1.0
     return out
 
@@ -50,8 +61,8 @@ def officers_at_large(state: np.ndarray, officers: np.ndarray, region: np.ndarra
 @njit(cache=True)
 def handling_officers(people: np.ndarray, regions: np.ndarray, seed: int, day: int,
                       officers: np.ndarray, region_lo: np.ndarray, region_hi: np.ndarray,
-                      state: np.ndarray) -> np.ndarray:
-    """The officer at large in the suspect's region who let each accusation go (up to 8
+                      state: np.ndarray, stream: int) -> np.ndarray:
+    """The officer at large in each suspect's region who let his accusation go (up to 8
     keyed tries; -1 if none was found)."""
     out = np.full(people.size, -1, dtype=np.int64)
     for k in range(people.size):
@@ -59,13 +70,33 @@ def handling_officers(people: np.ndarray, regions: np.ndarray, seed: int, day: i
         for j in range(8):
             if hi <= lo:
                 break
-            v = rng.uniform_k(seed, day, people[k], rng.P_POLICE_OFFICER, j)
+            v = rng.uniform_k(seed, day, people[k], stream, j)
             o = officers[lo + int(v * (hi - lo))]
-            s = state[o]
-            if s == 0 or s == 7:  # State.FREE, State.RELEASED
+            if SERVING[state[o]]:
                 out[k] = o
                 break
     return out
+
+
+@njit(cache=True)
+def pick_officers(region: int, n: int, seed: int, day: int, subject: int, stream: int,
+                  officers: np.ndarray, region_lo: np.ndarray, region_hi: np.ndarray,
+                  state: np.ndarray) -> np.ndarray:
+    """Up to n serving officers of one region, drawn with replacement (8 keyed tries each)."""
+    out = np.empty(n, dtype=np.int64)
+    m = 0
+    lo, hi = region_lo[region], region_hi[region]
+    if hi <= lo:
+        return out[:0]
+    for k in range(n):
+        for j in range(8):
+            v = rng.uniform_k(seed, day, subject, stream, k * 8 + j)
+            o = officers[lo + int(v * (hi - lo))]
+            if SERVING[state[o]]:
+                out[m] = o
+                m += 1
+                break
+    return out[:m]
 
 
 class Params(MechanismParams):
@@ -79,7 +110,8 @@ class Params(MechanismParams):
                                     meaning="arrests one officer can carry out in a day")
     lack_of_vigilance_prob: float = P(0.05, 0.0, 1.0, unit="share",
                                       meaning="probability that an officer who let an accused "
-                                              "go is accused when that person is arrested",
+                                              "go is accused when that person is arrested "
+                                              "(per real person let go)",
                                       free=True)
     top_sanction: float = P(0.3, 0.0, 100.0, unit="per pressure unit",
                             meaning="how readily the leader sanctions the arrest of a top "
@@ -139,13 +171,13 @@ class Mechanism(Base):
             handled[idx[ok]] = True
             self.budget[r] = max(self.budget[r] - (cum[ok][-1] if ok.any() else 0.0), 0.0)
         lapsed = ~handled & (day - rows["day"] >= self.p.max_wait)
-        u = sim.draws(rows["person"], rng.P_POLICE_ACT)
+        u = sim.draws(rows["person"], S.act)
         officer_acts = handled & (u < self.p_act())
         # the leader's sanction for top officials: a refusal is nobody's lack of vigilance
         withheld = np.zeros(rows.size, dtype=bool)
         top = officer_acts & member(rows["person"], self.top)
         if top.any():
-            v = sim.draws(rows["person"][top], rng.P_POLICE_ACT + 1)
+            v = sim.draws(rows["person"][top], S.sanction)
             withheld[np.flatnonzero(top)] = v >= 1.0 - np.exp(-self.p.top_sanction *
                                                                 sim.pressure)
         act = officer_acts & ~withheld
@@ -155,7 +187,7 @@ class Mechanism(Base):
         officers = handling_officers(
             dropped_rows["person"].astype(np.int64), dropped_rows["region"].astype(np.int64),
             sim.seed, day, self.officers, self.region_lo.astype(np.int64),
-            self.region_hi.astype(np.int64), pop.state)
+            self.region_hi.astype(np.int64), pop.state, S.handling_officer)
         gone = drop | lapsed | withheld
         pop.state[rows["person"][gone]] = rows["prev"][gone]
         assert q.n == rows.size  # nothing joined the queue since the copy
@@ -180,13 +212,26 @@ class Mechanism(Base):
         if not self.on or not self.sim.ignored:
             return
         sim = self.sim
+        pop = sim.pop
         accused, by = [], []
         for p in sim.prev_arrested.tolist():
             o = sim.ignored.pop(p, None)
-            if o is not None and rng.uniform(sim.seed, day, o, rng.P_VIGILANCE) < \
-                    self.p.lack_of_vigilance_prob:
-                accused.append(o)
-                by.append(p)
+            if o is None:
+                continue
+            # the person stood for w real people, each let go by an officer of his region
+            w = 1.0 if p < pop.n_elite else 1.0 / pop.scale
+            k = rng.binomial_keyed(w, self.p.lack_of_vigilance_prob, sim.seed, day, p,
+                                   S.liable_count)
+            if k == 0:
+                continue
+            accused.append(o)
+            by.append(p)
+            if k > 1:  # the other officers who let the people he stands for go
+                more = pick_officers(pop.region_of(p), k - 1, sim.seed, day, p,
+                                     S.liable_officer, self.officers, self.region_lo,
+                                     self.region_hi, pop.state)
+                accused.extend(more.tolist())
+                by.extend([p] * more.size)
         if accused:
             got = sim.accuse(np.array(accused, dtype=np.int64), Cause.VIGILANCE,
                              np.array(by, dtype=np.int64))
