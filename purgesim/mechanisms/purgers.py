@@ -102,9 +102,9 @@ class Mechanism(Base):
         simulated confessor of the mass population stands for 1/scale real ones while the
         officers are not scaled, so the count of officers named in a region is binomial over
         the confessors' total weight there (the real confessors): the same expected number at
-        every scale, and one Bernoulli draw per confessor at scale 1.  Each named officer is an officer of the region; the
-        confessor who named him is drawn among the region's confessors in proportion to their
-        weight."""
+        every scale, and one Bernoulli draw per confessor at scale 1.  Each named officer is an
+        officer of the region; the confessor who named him is drawn among the region's
+        confessors in proportion to their weight."""
         if not self.on or self.p.transformation <= 0:
             return
         sim = self.sim
