@@ -49,7 +49,7 @@ def test_fifty_clients(tmp_path: Path) -> None:
     cfg = bench.Config(clients=CLIENTS, runs=1, scale=0.1, deadline=DEADLINE, timeout=30.0)
     load_before = os.getloadavg()
     t0 = time.monotonic()
-    with bench.server(tmp_path / "srv", workers=2, queue=8) as srv:
+    with bench.server(tmp_path / "srv", workers=2, queue=8, args=bench.LOAD_ARGS) as srv:
         st = asyncio.run(bench.load(srv.url, cfg, 2))
         listed = {j["id"]: j for j in httpx.get(srv.url + "/api/runs", timeout=30).json()}
         alive = srv.proc.poll() is None

@@ -47,6 +47,7 @@ MARKER_FORMAT = 1
 KEEP = 50  # finished runs kept (created by this server session)
 PER_CLIENT = 20  # runs queued, running or kept per client address
 VIEW_GRACE = 600.0  # seconds: a run finished or looked at this recently is not deleted
+FINISHED = ("done", "failed", "damaged")  # the statuses retention may delete (if ours)
 
 # the files of a finished run, with the columns the dashboard reads
 PARQUET = {
@@ -318,7 +319,7 @@ class RunManager:
 
     def _evictable(self, jobs: list[Job], now: float) -> list[Job]:
         """Of `jobs`, those retention may delete, oldest first."""
-        out = [j for j in jobs if j.owned and j.status in ("done", "failed")
+        out = [j for j in jobs if j.owned and j.status in FINISHED
                and now - j.touched >= self.view_grace]
         return sorted(out, key=lambda j: j.finished or 0.0)
 
@@ -351,8 +352,7 @@ class RunManager:
         now = time.time()
         with self.lock:
             while True:
-                finished = [j for j in self.jobs.values()
-                            if j.owned and j.status in ("done", "failed")]
+                finished = [j for j in self.jobs.values() if j.owned and j.status in FINISHED]
                 if len(finished) <= self.max_kept:
                     return
                 held: dict[str, list[Job]] = {}
