@@ -347,3 +347,58 @@ def test_an_optional_number_is_listed_and_can_be_set(client: TestClient) -> None
     r = client.post("/api/runs", json={"scenario": "toy",
                                        "params": {"routine.rate_in_operations": "x"}})
     assert r.status_code == 422 and "rate_in_operations" in r.json()["error"]
+
+
+# ------------------------------------------------------------------------------ search strings
+
+SEARCH_SPECIALS = ["\ud800", "a\udfffb", "\x00", "comrade\x00", "e\u0301", "\u0301", "\u200f",
+                   "\u202e abc", "x" * 64, "x" * 65, "x" * 10_000, "²", "①", "#²", "٣", "১২",
+                   "1_0", "#", " ", "\ufeff", "\x7f", "\u0085", "\u2028", "🙂", "\U0010ffff",
+                   "9" * 64, "-1", "0x10", "İ", "ß", "%", "Old Comrade"]
+
+
+def _raw_query(text: str) -> str:
+    """Percent-encoded as a browser would, but lone surrogates too (as the bytes of their
+    UTF-8-like encoding: not valid UTF-8, which the server must refuse cleanly)."""
+    from urllib.parse import quote
+
+    return quote(text.encode("utf-8", "surrogatepass"), safe="")
+
+
+def _check_search(client: TestClient, toy_id: str, text: str) -> None:
+    for path, key in (("people", "q"), ("story", "person")):
+        r = client.get(f"/api/runs/{toy_id}/{path}?{key}={_raw_query(text)}")
+        assert r.status_code in (200, 400, 404, 422), (path, repr(text)[:80], r.status_code,
+                                                        r.text[:200])
+        body = r.json()
+        if r.status_code != 200:
+            assert isinstance(body["error"], str) and 0 < len(body["error"]) < 400, body
+        elif path == "people":
+            assert isinstance(body, list)
+
+
+@pytest.mark.parametrize("text", SEARCH_SPECIALS, ids=range(len(SEARCH_SPECIALS)))
+def test_search_strings(client: TestClient, toy_id: str, text: str) -> None:
+    """Unicode digits ('²' passed str.isdigit but not int(): a 500), lone surrogates (invalid
+    UTF-8 once percent-decoded: 400), control characters and over-long strings (422)."""
+    _check_search(client, toy_id, text)
+
+
+def test_search_strings_hypothesis(client: TestClient, toy_id: str) -> None:
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+
+    odd = st.characters(categories=["Cs", "Cc", "Cf", "Mn", "Me", "Nd", "No", "Nl", "Zl",
+                                     "Zp", "Co", "Cn"])
+
+    @hypothesis.settings(max_examples=150, deadline=None, database=None,
+                         suppress_health_check=list(hypothesis.HealthCheck))
+    @hypothesis.given(st.one_of(st.text(max_size=80),
+                                st.lists(st.one_of(st.characters(), odd),
+                                         max_size=80).map("".join),
+                                st.sampled_from(SEARCH_SPECIALS)))
+    def search(text: str) -> None:
+        _check_search(client, toy_id, text)
+
+    search()
+
