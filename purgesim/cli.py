@@ -510,7 +510,12 @@ def report(
     typer.echo(str(path))
 
 
-@app.command()
+@app.command(epilog=(
+    "Never deleted: runs that were in --root before the server started, runs queued or "
+    "running, runs finished or looked at in the last --view-grace minutes, and any folder "
+    "without this session's marker file (.purgesim-dashboard). Connections: 5 s idle between "
+    "requests, --header-timeout for headers, 1000 open in all. README: 'The dashboard and why "
+    "this web stack'."))
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on (default: this machine only)")]
     = "127.0.0.1",
@@ -533,12 +538,7 @@ def serve(
         help="seconds for a request's headers to arrive (1-300); then the connection is "
              "closed")] = 10.0,
 ) -> None:
-    """The dashboard in the browser: run scenarios, see the charts, compare, read stories.
-
-    Retention: runs in --root from before the server started, and runs queued, running or
-    looked at in the last --view-grace minutes, are never deleted; the server deletes only
-    folders it created in this session (they carry its marker file). Connections: 5 s idle
-    between requests, --header-timeout for headers, 1000 open in all."""
+    """The dashboard in the browser: run scenarios, see the charts, compare, read stories."""
     import socket
 
     if not 1 <= port <= 65535:

@@ -301,6 +301,11 @@ def test_finished_runs_are_listed_after_a_restart(client: TestClient, toy_id: st
     (["--workers", "9"], "--workers 9"),
     (["--queue", "-1"], "--queue -1"),
     (["--host", "no.such.host.invalid"], "cannot listen"),
+    (["--keep", "0"], "--keep 0"),
+    (["--keep-per-client", "0"], "--keep-per-client 0"),
+    (["--view-grace", "-1"], "--view-grace -1"),
+    (["--connections-per-client", "0"], "--connections-per-client 0"),
+    (["--header-timeout", "nan"], "--header-timeout nan"),
 ])
 def test_serve_bad_options(args: list[str], expect: str, monkeypatch: pytest.MonkeyPatch,
                            capsys: pytest.CaptureFixture[str]) -> None:
