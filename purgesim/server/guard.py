@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -121,7 +120,3 @@ def guarded_protocol(per_client: int = PER_CLIENT_CONNECTIONS,
     GuardedH11Protocol.counts = counts  # type: ignore[attr-defined]
     return GuardedH11Protocol
 
-
-def open_connections(protocol: Any) -> dict[str, int]:
-    """The open connections per address of a class from `guarded_protocol` (for tests)."""
-    return dict(protocol.counts)
