@@ -26,13 +26,17 @@ submitted / accepted / completed / failed / lost, 429s and 5xx, and writes
 
 A run is *lost* if the server accepted it (202) and its client never saw it finish with its
 results readable before the deadline (a 404 for an accepted id, a run stuck in the queue, a
-failed results request).  The server keeps the 50 most recent finished runs (``max_kept``):
-with more runs than that, the oldest are deleted after their clients have read them; the
-benchmark reports how many accepted runs the server still lists at the end.
+failed results request).  The server keeps at most ``--keep`` (50) finished runs, deleting
+the oldest of the client holding the most once they have not been looked at for
+``--view-grace`` minutes; the benchmark reports how many accepted runs the server still
+lists at the end.
 
-``purgesim serve`` runs uvicorn with ``limit_concurrency=64``: with more than about 60
-clients connected at once, uvicorn answers some requests 503 before the app sees them.  The
-clients ask again (a 503 never created a run); the 503s are counted apart (``shed_503``).
+Every client here has the same address (127.0.0.1), and ``purgesim serve`` limits each
+address to ``--keep-per-client`` runs and ``--connections-per-client`` open connections: the
+benchmark starts the server with both raised (``LOAD_ARGS``), so that it measures the server
+under many clients, not one client over its quota.  A 503 (over the server's limit of open
+connections in all) never created a run: the clients ask again, and the 503s are counted
+apart (``shed_503``).
 The exit status is 1 if a run was lost, a 429 came while the queue was not full, a request
 got no answer, or a 5xx other than those 503s came back.
 """
@@ -55,7 +59,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +74,9 @@ RESULTS = HERE / "results"
 # each, on the clients' event loop), which would stall the clients, not the server, and be
 # counted as the server's latency.  The URLs are plain http on loopback; it is never used.
 _TLS = ssl.create_default_context()
+
+# the clients all come from 127.0.0.1: the per-address quotas raised to fit them
+LOAD_ARGS = ("--keep-per-client", "10000", "--connections-per-client", "1000")
 
 FULL = re.compile(r"(\d+) runs are running or waiting; at most (\d+) at once")
 
@@ -99,9 +106,10 @@ class Server:
 
 
 @contextlib.contextmanager
-def server(root: Path, workers: int = 2, queue: int = 8, startup: float = 90.0
-           ) -> Iterator[Server]:
-    """`python -m purgesim serve` on 127.0.0.1 and a free port; stopped on exit, always."""
+def server(root: Path, workers: int = 2, queue: int = 8, startup: float = 90.0,
+           args: Sequence[str] = ()) -> Iterator[Server]:
+    """`python -m purgesim serve` on 127.0.0.1 and a free port (more options of `serve` in
+    `args`); stopped on exit, always."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     log = root.parent / f"{root.name}-server.log"
@@ -115,7 +123,7 @@ def server(root: Path, workers: int = 2, queue: int = 8, startup: float = 90.0
             proc = subprocess.Popen(
                 [sys.executable, "-m", "purgesim", "serve", "--host", "127.0.0.1",
                  "--port", str(port), "--root", str(root / "runs"), "--workers", str(workers),
-                 "--queue", str(queue)],
+                 "--queue", str(queue), *args],
                 cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True)
         srv = Server(f"http://127.0.0.1:{port}", port, root / "runs", log, proc)
@@ -445,7 +453,8 @@ def main(argv: list[str] | None = None) -> int:
     cfg = Config(clients=a.clients, runs=a.runs, scale=a.scale, deadline=a.deadline)
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="purgesim-load-") as tmp, \
-            server(Path(tmp) / "srv", workers=a.workers, queue=a.queue) as srv:
+            server(Path(tmp) / "srv", workers=a.workers, queue=a.queue,
+                   args=LOAD_ARGS) as srv:
         st = asyncio.run(load(srv.url, cfg, a.workers))
         listed = {j["id"]: j["status"] for j in httpx.get(srv.url + "/api/runs",
                                                           timeout=30).json()}

@@ -1153,7 +1153,7 @@ def find_people(view: RunView, query: str, limit: int = 20) -> list[dict[str, An
     """People of the run matching a name (case-insensitive, part of it) or an id."""
     q = query.strip().lstrip("#").lower()
     out = []
-    if q.isdigit():
+    if q.isascii() and q.isdigit():  # not "²" or "①": digits to str.isdigit, not to int()
         pid = int(q)
         if pid in view.people:
             out.append(pid)

@@ -510,7 +510,12 @@ def report(
     typer.echo(str(path))
 
 
-@app.command()
+@app.command(epilog=(
+    "Never deleted: runs that were in --root before the server started, runs queued or "
+    "running, runs finished or looked at in the last --view-grace minutes, and any folder "
+    "without this session's marker file (.purgesim-dashboard). Connections: 5 s idle between "
+    "requests, --header-timeout for headers, 1000 open in all. README: 'The dashboard and why "
+    "this web stack'."))
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on (default: this machine only)")]
     = "127.0.0.1",
@@ -519,6 +524,19 @@ def serve(
     = Path("runs/dashboard"),
     workers: Annotated[int, typer.Option(help="runs at once (1-4)")] = 2,
     queue: Annotated[int, typer.Option(help="runs waiting at most (0-100)")] = 8,
+    keep: Annotated[int, typer.Option(
+        help="finished runs of this session kept at most (1-10000); beyond, the oldest of the "
+             "client holding the most is deleted")] = 50,
+    keep_per_client: Annotated[int, typer.Option(
+        help="runs one client address may have queued, running or kept (1-10000); one more "
+             "deletes its own oldest, or is refused (429)")] = 20,
+    view_grace: Annotated[int, typer.Option(
+        help="minutes a run finished or looked at is never deleted (0-1440)")] = 10,
+    connections_per_client: Annotated[int, typer.Option(
+        help="open connections per client address (1-1000); more are refused (429)")] = 32,
+    header_timeout: Annotated[float, typer.Option(
+        help="seconds for a request's headers to arrive (1-300); then the connection is "
+             "closed")] = 10.0,
 ) -> None:
     """The dashboard in the browser: run scenarios, see the charts, compare, read stories."""
     import socket
@@ -529,6 +547,13 @@ def serve(
         raise UserError(f"--workers {workers}: not allowed; allowed: 1 <= workers <= 4")
     if not 0 <= queue <= 100:
         raise UserError(f"--queue {queue}: not allowed; allowed: 0 <= queue <= 100")
+    for name, value, lo, hi in (("--keep", keep, 1, 10000),
+                                ("--keep-per-client", keep_per_client, 1, 10000),
+                                ("--view-grace", view_grace, 0, 1440),
+                                ("--connections-per-client", connections_per_client, 1, 1000),
+                                ("--header-timeout", header_timeout, 1, 300)):
+        if not lo <= value <= hi:  # NaN fails too
+            raise UserError(f"{name} {value}: not allowed; allowed: {lo} <= {name[2:]} <= {hi}")
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         with socket.socket(infos[0][0], socket.SOCK_STREAM) as sock:
@@ -547,6 +572,8 @@ def serve(
                   f":{port}/ (runs in {root}); Ctrl-C to stop", highlight=False,
                   soft_wrap=True)
     run_server(host=host, port=port, root=root, max_workers=workers, max_queued=queue,
+               keep=keep, per_client=keep_per_client, view_grace=view_grace * 60.0,
+               connections_per_client=connections_per_client, header_timeout=header_timeout,
                log_level="warning")
 
 

@@ -49,7 +49,7 @@ def test_fifty_clients(tmp_path: Path) -> None:
     cfg = bench.Config(clients=CLIENTS, runs=1, scale=0.1, deadline=DEADLINE, timeout=30.0)
     load_before = os.getloadavg()
     t0 = time.monotonic()
-    with bench.server(tmp_path / "srv", workers=2, queue=8) as srv:
+    with bench.server(tmp_path / "srv", workers=2, queue=8, args=bench.LOAD_ARGS) as srv:
         st = asyncio.run(bench.load(srv.url, cfg, 2))
         listed = {j["id"]: j for j in httpx.get(srv.url + "/api/runs", timeout=30).json()}
         alive = srv.proc.poll() is None
@@ -111,7 +111,8 @@ def test_run_list_while_runs_are_pruned(tmp_path: Path) -> None:
         job.dir.mkdir(parents=True)
         (job.dir / "summary.json").write_text("{}")
 
-    m = RunManager(tmp_path, max_workers=4, max_queued=50, max_kept=3, runner=instant)
+    m = RunManager(tmp_path, max_workers=4, max_queued=50, max_kept=3, per_client=10**6,
+                   view_grace=0, runner=instant)
     errors: list[str] = []
     stop = threading.Event()
 
@@ -162,7 +163,7 @@ def test_a_run_just_finished_is_not_pruned_first(tmp_path: Path,
         job.dir.mkdir(parents=True)
         (job.dir / "summary.json").write_text("{}")
 
-    m = jobs.RunManager(tmp_path, max_workers=1, max_queued=4, max_kept=1)
+    m = jobs.RunManager(tmp_path, max_workers=1, max_queued=4, max_kept=1, view_grace=0)
     try:
         m.runner = ok
         first = m.submit({"scenario": "toy"})

@@ -29,7 +29,7 @@ def wait_done(c: TestClient, rid: str, timeout: float = 120.0) -> dict[str, Any]
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
         s = c.get(f"/api/runs/{rid}").json()
-        if s["status"] in ("done", "failed"):
+        if s["status"] in ("done", "failed", "damaged"):
             return s
         time.sleep(0.1)
     raise AssertionError(f"run {rid} did not finish in {timeout} s")
@@ -196,8 +196,8 @@ def test_queue_limit(tmp_path: Path) -> None:
             time.sleep(0.02)
         assert c.get(f"/api/runs/{a.json()['id']}").json()["progress"] == 0.1
         gate.set()
-        for rid in (a.json()["id"], b.json()["id"]):
-            assert wait_done(c, rid)["status"] == "done"
+        for rid in (a.json()["id"], b.json()["id"]):  # finished; the fake files are no run
+            assert wait_done(c, rid)["status"] == "damaged"
         assert c.post("/api/runs", json={"scenario": "toy", "seed": 3}).status_code == 202
 
 
@@ -301,6 +301,11 @@ def test_finished_runs_are_listed_after_a_restart(client: TestClient, toy_id: st
     (["--workers", "9"], "--workers 9"),
     (["--queue", "-1"], "--queue -1"),
     (["--host", "no.such.host.invalid"], "cannot listen"),
+    (["--keep", "0"], "--keep 0"),
+    (["--keep-per-client", "0"], "--keep-per-client 0"),
+    (["--view-grace", "-1"], "--view-grace -1"),
+    (["--connections-per-client", "0"], "--connections-per-client 0"),
+    (["--header-timeout", "nan"], "--header-timeout nan"),
 ])
 def test_serve_bad_options(args: list[str], expect: str, monkeypatch: pytest.MonkeyPatch,
                            capsys: pytest.CaptureFixture[str]) -> None:
@@ -347,3 +352,58 @@ def test_an_optional_number_is_listed_and_can_be_set(client: TestClient) -> None
     r = client.post("/api/runs", json={"scenario": "toy",
                                        "params": {"routine.rate_in_operations": "x"}})
     assert r.status_code == 422 and "rate_in_operations" in r.json()["error"]
+
+
+# ------------------------------------------------------------------------------ search strings
+
+SEARCH_SPECIALS = ["\ud800", "a\udfffb", "\x00", "comrade\x00", "e\u0301", "\u0301", "\u200f",
+                   "\u202e abc", "x" * 64, "x" * 65, "x" * 10_000, "²", "①", "#²", "٣", "১২",
+                   "1_0", "#", " ", "\ufeff", "\x7f", "\u0085", "\u2028", "🙂", "\U0010ffff",
+                   "9" * 64, "-1", "0x10", "İ", "ß", "%", "Old Comrade"]
+
+
+def _raw_query(text: str) -> str:
+    """Percent-encoded as a browser would, but lone surrogates too (as the bytes of their
+    UTF-8-like encoding: not valid UTF-8, which the server must refuse cleanly)."""
+    from urllib.parse import quote
+
+    return quote(text.encode("utf-8", "surrogatepass"), safe="")
+
+
+def _check_search(client: TestClient, toy_id: str, text: str) -> None:
+    for path, key in (("people", "q"), ("story", "person")):
+        r = client.get(f"/api/runs/{toy_id}/{path}?{key}={_raw_query(text)}")
+        assert r.status_code in (200, 400, 404, 422), (path, repr(text)[:80], r.status_code,
+                                                        r.text[:200])
+        body = r.json()
+        if r.status_code != 200:
+            assert isinstance(body["error"], str) and 0 < len(body["error"]) < 400, body
+        elif path == "people":
+            assert isinstance(body, list)
+
+
+@pytest.mark.parametrize("text", SEARCH_SPECIALS, ids=range(len(SEARCH_SPECIALS)))
+def test_search_strings(client: TestClient, toy_id: str, text: str) -> None:
+    """Unicode digits ('²' passed str.isdigit but not int(): a 500), lone surrogates (invalid
+    UTF-8 once percent-decoded: 400), control characters and over-long strings (422)."""
+    _check_search(client, toy_id, text)
+
+
+def test_search_strings_hypothesis(client: TestClient, toy_id: str) -> None:
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+
+    odd = st.characters(categories=["Cs", "Cc", "Cf", "Mn", "Me", "Nd", "No", "Nl", "Zl",
+                                     "Zp", "Co", "Cn"])
+
+    @hypothesis.settings(max_examples=150, deadline=None, database=None,
+                         suppress_health_check=list(hypothesis.HealthCheck))
+    @hypothesis.given(st.one_of(st.text(max_size=80),
+                                st.lists(st.one_of(st.characters(), odd),
+                                         max_size=80).map("".join),
+                                st.sampled_from(SEARCH_SPECIALS)))
+    def search(text: str) -> None:
+        _check_search(client, toy_id, text)
+
+    search()
+

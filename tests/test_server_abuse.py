@@ -32,6 +32,7 @@ httpx = pytest.importorskip("httpx")
 pytest.importorskip("uvicorn")
 
 from purgesim.server.app import BODY_TIMEOUT, MAX_BODY  # noqa: E402
+from purgesim.server.guard import HEADER_TIMEOUT  # noqa: E402
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_server_load.py"
 HOST = "127.0.0.1"
@@ -109,12 +110,11 @@ def _closed(s: socket.socket, wait: float = 3.0) -> bool:
 
 
 def serving(srv: Any) -> None:
-    """A valid request on a fresh connection succeeds, quickly."""
-    t0 = time.monotonic()
+    """A valid request on a fresh connection succeeds (each within its 15 s timeout; how fast
+    is the benchmark's business, benchmarks/bench_server_load.py)."""
     r = httpx.get(srv.url + "/api/params", params={"scenario": "toy"}, timeout=15)
     assert r.status_code == 200 and r.json()["params"], r.text[:300]
     assert httpx.get(srv.url + "/api/health", timeout=15).json()["ok"] is True
-    assert time.monotonic() - t0 < 10
     assert srv.proc.poll() is None, "the server died"
 
 
@@ -154,12 +154,10 @@ def test_body_over_the_limit(srv: Any) -> None:
 
 
 def test_content_length_larger_than_the_body(srv: Any) -> None:
-    """A gigabyte announced, two bytes sent: refused at once from the header, not after
-    waiting for a gigabyte."""
-    t0 = time.monotonic()
+    """A gigabyte announced, two bytes sent: refused from the header (413), not after waiting
+    for the body (that would be a 408 once the body timeout has passed)."""
     status, body, _ = exchange(srv.port, head(length=10**9) + b"{}")
     assert status == 413 and "1000000000 bytes is too large" in json_error(body)
-    assert time.monotonic() - t0 < 5
     serving(srv)
 
 
@@ -314,8 +312,8 @@ def test_deep_and_wide_json(srv: Any) -> None:
 def test_stalled_clients_do_not_block_others(srv: Any) -> None:
     """Clients that send part of a body and stall get 408 after BODY_TIMEOUT seconds (one
     that trickles a byte a second too) and are disconnected; clients that stall inside their
-    headers are not answered (uvicorn has no header timeout; they hold a connection each,
-    of 64) but hold nothing else; meanwhile the others are served as usual."""
+    headers get 408 once the header timeout has passed (guard.HEADER_TIMEOUT) and are
+    disconnected too; meanwhile the others are served as usual."""
     port = srv.port
     t0 = time.monotonic()
     bodies: list[socket.socket] = []
@@ -329,7 +327,7 @@ def test_stalled_clients_do_not_block_others(srv: Any) -> None:
         bodies.append(trickle)
         trickle.sendall(head(length=200) + b"{")
         for _ in range(8):
-            s = socket.create_connection((HOST, port), timeout=5)
+            s = socket.create_connection((HOST, port), timeout=HEADER_TIMEOUT + 20)
             s.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
             heads.append(s)
         n = 0
@@ -348,7 +346,12 @@ def test_stalled_clients_do_not_block_others(srv: Any) -> None:
             assert r.status == 408, r.status
             assert "not received in full" in json_error(r.read())
             assert _closed(s)
-        assert time.monotonic() - t0 < BODY_TIMEOUT + 15
+        for s in heads:
+            r = http.client.HTTPResponse(s)
+            r.begin()
+            assert r.status == 408, r.status
+            assert "headers not received in full" in json_error(r.read())
+            assert _closed(s)
     finally:
         for s in [*bodies, *heads]:
             s.close()
@@ -402,14 +405,12 @@ def test_flood_of_invalid_requests_among_valid_ones(srv: Any) -> None:
                             (r.json()["id"] if want == 202 else "")))
         return out
 
-    t0 = time.monotonic()
     with ThreadPoolExecutor(max_workers=30) as pool:
         results = [x for xs in pool.map(worker, plans) for x in xs]
-    seconds = time.monotonic() - t0
     wrong = [x for x in results if x[3] != x[2] and not (x[2] == 202 and x[3] == 429)]
     assert not wrong, wrong[:10]
     assert not [x for x in results if x[3] >= 500]
-    assert len(results) == 30 * 16 and seconds < 120
+    assert len(results) == 30 * 16
     for rid in [x[4] for x in results if x[2] == 202 and x[3] == 202]:
         t1 = time.monotonic()
         while time.monotonic() - t1 < 120:

@@ -4,8 +4,11 @@ Every request is validated on the server: bodies are limited in size (413), must
 objects of the declared shape (400, 415, 422), parameters are checked against their declared
 types and ranges (422), run ids are server-generated and matched against a pattern before
 they are looked up (404), and no filesystem path is ever taken from the client.  Runs are
-queued (`jobs.RunManager`); a full queue answers 429.  The charts are `purgesim.charts`, the
-same code as the HTML report's.
+queued (`jobs.RunManager`); a full queue answers 429, and so does a client address over its
+quota of runs (the retention policy is in `jobs`).  A run folder that cannot be read (a
+missing or damaged file, summary.json of the wrong shape) answers 409 naming the file, never
+500.  The connection limits (per client address, header and idle timeouts) are in `guard`.
+The charts are `purgesim.charts`, the same code as the HTML report's.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ import contextlib
 import json
 import math
 import typing
+import unicodedata
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from starlette.applications import Starlette
@@ -37,7 +42,8 @@ from ..charts import ChartError, RunView, compare_sections, dumps, find_people, 
 from ..mechanisms import LETTERS, MECHANISMS
 from ..params import describe
 from ..scenario import ScenarioError, builtin_names, load
-from .jobs import QueueFull, RunManager
+from .guard import HEADER_TIMEOUT, IDLE_TIMEOUT, MAX_CONNECTIONS, PER_CLIENT_CONNECTIONS
+from .jobs import KEEP, PER_CLIENT, VIEW_GRACE, Job, QueueFull, RunManager, client_key, damage
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -310,37 +316,74 @@ def validate_run(body: Any, max_people: int = MAX_PEOPLE) -> dict[str, Any]:
 
 
 def _query(request: Request, name: str, required: bool = True) -> str:
-    v = request.query_params.get(name)
+    """One query parameter: valid UTF-8 (400), at most MAX_QUERY characters, none of them a
+    control character or a lone surrogate (422); returned in Unicode normal form NFC (an
+    accent typed as a combining mark finds the name written with the accented letter)."""
+    raw = request.scope.get("query_string", b"")
+    try:
+        pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True, encoding="utf-8",
+                          errors="strict")
+    except UnicodeDecodeError:
+        raise ApiError(400, "the query string is not valid UTF-8 once percent-decoded") \
+            from None
+    v = next((value for key, value in pairs if key == name), None)
     if v is None or v == "":
         if required:
             raise ApiError(422, f"query parameter '{name}' is required", name)
         return ""
-    if len(v) > MAX_QUERY or any(ord(c) < 32 for c in v):
+    if len(v) > MAX_QUERY or any(unicodedata.category(c) in ("Cc", "Cs") for c in v):
         raise ApiError(422, f"query parameter '{name}': at most {MAX_QUERY} printable "
-                            "characters", name)
+                            "characters (no control characters)", name)
+    v = unicodedata.normalize("NFC", v)
+    if not v.strip():
+        if required:
+            raise ApiError(422, f"query parameter '{name}': only blanks; allowed: a name "
+                                "or an id", name)
+        return ""
     return v
+
+
+# what reading a damaged run folder raises (pyarrow's errors are OSError or ValueError)
+READ_ERRORS = (ChartError, OSError, ValueError, KeyError, TypeError, AttributeError,
+               IndexError, LookupError, ArithmeticError)
 
 
 # ------------------------------------------------------------------------------ the app
 
 
 def create_app(root: Path | str = "runs/dashboard", max_workers: int = 2, max_queued: int = 8,
-               max_kept: int = 50, max_body: int = MAX_BODY, max_people: int = MAX_PEOPLE,
-               body_timeout: float = BODY_TIMEOUT,
+               max_kept: int = KEEP, per_client: int = PER_CLIENT,
+               view_grace: float = VIEW_GRACE, max_body: int = MAX_BODY,
+               max_people: int = MAX_PEOPLE, body_timeout: float = BODY_TIMEOUT,
                allowed_hosts: list[str] | None = None, runner: Any = None) -> Starlette:
     """The dashboard app; runs are written under `root` (one folder per run id)."""
     manager = RunManager(root, max_workers=max_workers, max_queued=max_queued,
-                         max_kept=max_kept, runner=runner)
+                         max_kept=max_kept, per_client=per_client, view_grace=view_grace,
+                         runner=runner)
     views: OrderedDict[str, RunView] = OrderedDict()
     sections_cache: OrderedDict[str, str] = OrderedDict()
 
-    def job_done(rid: str) -> Any:
+    def job_done(rid: str) -> Job:
         job = manager.get(rid)
         if job is None:
             raise ApiError(404, f"run {rid[:20]!r}: no such run")
+        manager.touch(rid)  # looked at: retention keeps it a while
+        if job.status == "damaged":
+            raise ApiError(409, f"run {rid} cannot be read: {job.error}")
         if job.status != "done":
             raise ApiError(409, f"run {rid}: not finished (status {job.status})")
         return job
+
+    def damaged(job: Job, e: BaseException) -> ApiError:
+        """The answer when reading a run folder failed: 409 naming the damaged file."""
+        problem = damage(job.dir)
+        views.pop(job.id, None)
+        sections_cache.pop(job.id, None)
+        if problem:
+            job.status, job.error = "damaged", f"damaged: {problem}"
+            return ApiError(409, f"run {job.id} cannot be read: damaged: {problem}")
+        return ApiError(409, f"run {job.id} cannot be read by purgesim {__version__}: "
+                             f"{type(e).__name__}: {str(e)[:160]}")
 
     def view_of(rid: str) -> RunView:
         job = job_done(rid)
@@ -349,12 +392,22 @@ def create_app(root: Path | str = "runs/dashboard", max_workers: int = 2, max_qu
             return views[rid]
         try:
             v = RunView(job.dir)
-        except ChartError as e:
-            raise ApiError(500, str(e)) from None
+            if not isinstance(v.s, dict):
+                raise TypeError("summary.json is not a JSON object")
+        except READ_ERRORS as e:
+            raise damaged(job, e) from None
         views[rid] = v
         while len(views) > 6:
             views.popitem(last=False)
         return v
+
+    async def reading(rid: str, fn: Any, *args: Any) -> Any:
+        """fn(*args) in a worker thread; a damaged run folder is a 409, not a 500."""
+        job = job_done(rid)
+        try:
+            return await run_in_threadpool(fn, *args)
+        except READ_ERRORS as e:
+            raise damaged(job, e) from None
 
     def label_of(rid: str) -> str:
         job = manager.get(rid)
@@ -363,8 +416,10 @@ def create_app(root: Path | str = "runs/dashboard", max_workers: int = 2, max_qu
         r = job.request
         if r.get("label"):
             return str(r["label"])
-        changes = ", ".join(f"{k}={v}" for k, v in r.get("params", {}).items())
-        return f"{r['scenario']} seed {r['seed']}" + (f" ({changes})" if changes else "")
+        params = r.get("params") if isinstance(r.get("params"), dict) else {}
+        changes = ", ".join(f"{k}={v}" for k, v in params.items())
+        return f"{r.get('scenario', '?')} seed {r.get('seed', '?')}" + (
+            f" ({changes})" if changes else "")
 
     # -------------------------------------------------------------- pages
     static_files = {"dashboard.js": "text/javascript", "sections.js": "text/javascript",
@@ -386,7 +441,10 @@ def create_app(root: Path | str = "runs/dashboard", max_workers: int = 2, max_qu
 
     # -------------------------------------------------------------- API
     async def health(request: Request) -> Response:
-        return Json({"ok": True, "version": __version__, "active": manager.active()})
+        return Json({"ok": True, "version": __version__, "active": manager.active(),
+                     "retention": {"keep": manager.max_kept, "per_client": manager.per_client,
+                                   "view_grace_seconds": manager.view_grace,
+                                   "deleted": manager.deleted}})
 
     async def scenarios(request: Request) -> Response:
         def work() -> list[dict[str, Any]]:
@@ -425,7 +483,8 @@ def create_app(root: Path | str = "runs/dashboard", max_workers: int = 2, max_qu
             raise ApiError(400, f"the body is not valid JSON: {str(e)[:120]}") from None
         req = await run_in_threadpool(validate_run, body, max_people)
         try:
-            job = manager.submit(req)
+            job = manager.submit(req, client_key(request.client.host if request.client
+                                                 else None))
         except QueueFull as e:
             raise ApiError(429, str(e)) from None
         return Json(job.public(), status_code=202)
@@ -438,12 +497,17 @@ def create_app(root: Path | str = "runs/dashboard", max_workers: int = 2, max_qu
         job = manager.get(rid)
         if job is None:
             raise ApiError(404, f"run {rid[:20]!r}: no such run")
-        out = job.public()
+        manager.touch(rid)
+        totals = None
         if job.status == "done":
             try:
-                out["totals"] = view_of(rid).totals()
-            except (ApiError, ChartError, KeyError, TypeError, ValueError):
-                out["totals"] = None  # a run folder this version cannot read
+                totals = view_of(rid).totals()
+            except ApiError:
+                pass  # damaged: the status and error now say so
+            except READ_ERRORS as e:
+                damaged(job, e)
+        out = job.public()
+        out["totals"] = totals
         return Json(out)
 
     async def sections(request: Request) -> Response:
@@ -451,7 +515,7 @@ def create_app(root: Path | str = "runs/dashboard", max_workers: int = 2, max_qu
         job = job_done(rid)  # kept: the run may be pruned meanwhile (it was a KeyError, a 500)
         if rid not in sections_cache:
             v = view_of(rid)
-            text = await run_in_threadpool(lambda: dumps(
+            text = await reading(rid, lambda: dumps(
                 {"id": rid, "label": label_of(rid), "title": v.title,
                  "user_label": job.request.get("label", ""), "totals": v.totals(),
                  "sections": v.sections()}))
@@ -464,20 +528,22 @@ def create_app(root: Path | str = "runs/dashboard", max_workers: int = 2, max_qu
         rid = request.path_params["rid"]
         job = job_done(rid)
         path = job.dir / "report.html"
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            raise ApiError(409, f"run {rid} cannot be read: damaged: report.html: not a file")
         if not path.is_file():
             from ..report import ReportError, write_report
 
             try:
-                await run_in_threadpool(write_report, job.dir)
+                await reading(rid, write_report, job.dir)
             except ReportError as e:
-                raise ApiError(500, str(e)) from None
+                raise damaged(job, e) from None
         return FileResponse(path, media_type="text/html")
 
     async def people(request: Request) -> Response:
         rid = request.path_params["rid"]
         q = _query(request, "q")
         v = view_of(rid)
-        return Json(await run_in_threadpool(find_people, v, q))
+        return Json(await reading(rid, find_people, v, q))
 
     async def story(request: Request) -> Response:
         from ..story import StoryError
@@ -497,8 +563,11 @@ def create_app(root: Path | str = "runs/dashboard", max_workers: int = 2, max_qu
                     "graph": v.neighbourhood(int(s["id"]))}
 
         try:
-            return Json(await run_in_threadpool(work))
+            return Json(await reading(rid, work))
         except StoryError as e:
+            problem = damage(v.dir)
+            if problem:
+                raise damaged(manager.get(rid) or job_done(rid), e) from None
             raise ApiError(404, str(e)[:300]) from None
 
     async def compare(request: Request) -> Response:
@@ -507,7 +576,11 @@ def create_app(root: Path | str = "runs/dashboard", max_workers: int = 2, max_qu
         la, lb = label_of(a), label_of(b)
         if la == lb:
             la, lb = f"{la} [{a[:4]}]", f"{lb} [{b[:4]}]"
-        secs = await run_in_threadpool(compare_sections, va, vb, la, lb)
+        try:
+            secs = await run_in_threadpool(compare_sections, va, vb, la, lb)
+        except READ_ERRORS as e:
+            ja, jb = job_done(a), job_done(b)
+            raise damaged(jb if damage(jb.dir) and not damage(ja.dir) else ja, e) from None
         return Json({"a": a, "b": b, "label_a": la, "label_b": lb, "sections": secs})
 
     # -------------------------------------------------------------- errors
@@ -559,12 +632,27 @@ def _no_constants(name: str) -> Any:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8765, root: Path | str = "runs/dashboard",
-          max_workers: int = 2, max_queued: int = 8, log_level: str = "info") -> None:
+          max_workers: int = 2, max_queued: int = 8, keep: int = KEEP,
+          per_client: int = PER_CLIENT, view_grace: float = VIEW_GRACE,
+          connections_per_client: int = PER_CLIENT_CONNECTIONS,
+          max_connections: int = MAX_CONNECTIONS, header_timeout: float = HEADER_TIMEOUT,
+          idle_timeout: float = IDLE_TIMEOUT, log_level: str = "info") -> None:
+    """uvicorn with the guarded HTTP protocol (`guard`): no global concurrency limit (which
+    answered every request 503 once 64 connections were open, idle or not), but at most
+    `connections_per_client` connections per client address and `max_connections` in all,
+    `header_timeout` seconds for a request's headers, `idle_timeout` between requests.  The
+    client address is the peer's: X-Forwarded-For is not trusted (a client could choose
+    its quota's address)."""
     import uvicorn
+
+    from .guard import guarded_protocol
 
     loopback = host in ("127.0.0.1", "localhost", "::1")
     hosts = ["127.0.0.1", "localhost", "[::1]", "::1"] if loopback else None
-    app = create_app(root, max_workers=max_workers, max_queued=max_queued,
-                     allowed_hosts=hosts)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, limit_concurrency=64,
-                timeout_keep_alive=5)
+    app = create_app(root, max_workers=max_workers, max_queued=max_queued, max_kept=keep,
+                     per_client=per_client, view_grace=view_grace, allowed_hosts=hosts)
+    protocol = guarded_protocol(per_client=connections_per_client,
+                                max_connections=max_connections,
+                                header_timeout=header_timeout)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, http=protocol,
+                timeout_keep_alive=max(1, round(idle_timeout)), proxy_headers=False)
