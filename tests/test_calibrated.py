@@ -1,8 +1,9 @@
 """The calibrated defaults of `ussr-1937`: the shipped scenario holds the calibrated values,
-and a run at scale 0.01 with the stated seed meets the acceptance list (issue item 5).
+and runs at scale 0.01 meet each criterion of the acceptance list in at least 8 of 10 seeds
+(acceptance is a share of seeds, not seed 1; docs/calibration.md adds seed 1 at scale 1).
 
-Criteria the calibrated model does not meet are marked xfail(strict=True) with the reason,
-so that the day they are met the test says so (see docs/calibration.md)."""
+Criteria the calibrated model does not meet that often are marked xfail(strict=True) with the
+reason, so that the day they are met the test says so (see docs/calibration.md)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from purgesim.engine import Sim
 from purgesim.scenario import load
 
 SCALE = 0.01
-SEED = 1  # the stated seed (docs/gen_calibration.py uses the same)
+SEEDS = range(1, 11)  # docs/gen_calibration.py uses the same
+GOAL = 8  # seeds of 10 that must meet each criterion
 CALIBRATION = Path(__file__).resolve().parents[1] / "purgesim" / "calibration" / "ussr-1937.toml"
 
 #: criteria not met by the calibrated model at scale 0.01, seed 1: id -> why
@@ -31,9 +33,12 @@ MISSED: dict[str, str] = {
 
 
 @pytest.fixture(scope="module")
-def results() -> dict[str, dict]:
-    sim = Sim(load("ussr-1937", scale=SCALE, seed=SEED)).run()
-    return {r["id"]: r for r in acceptance(RunData(sim=sim))}
+def results() -> list[dict[str, dict]]:
+    out = []
+    for seed in SEEDS:
+        sim = Sim(load("ussr-1937", scale=SCALE, seed=seed)).run()
+        out.append({r["id"]: r for r in acceptance(RunData(sim=sim))})
+    return out
 
 
 def test_scenario_holds_the_calibrated_values() -> None:
@@ -49,11 +54,15 @@ def test_scenario_holds_the_calibrated_values() -> None:
     assert result["simulations"] >= 1 and result["final_epsilon"] > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rid", [
     pytest.param(rid, marks=pytest.mark.xfail(strict=True, reason=MISSED[rid]))
     if rid in MISSED else rid
     for rid, _ in ACCEPTANCE])
-def test_acceptance(results: dict[str, dict], rid: str) -> None:
-    r = results[rid]
-    assert r["met"], (f"{rid}: record {r['record']:,.0f}, simulated {r['simulated']:,.0f} "
-                      f"({100 * r['rel_error']:+.0f}%), tolerance {r['tolerance']}")
+def test_acceptance(results: list[dict[str, dict]], rid: str) -> None:
+    runs = [r[rid] for r in results]
+    met = sum(r["met"] for r in runs)
+    sims = ", ".join(f"{r['simulated']:,.0f}" for r in runs)
+    assert met >= GOAL, (f"{rid}: met in {met} of {len(runs)} seeds; record "
+                         f"{runs[0]['record']:,.0f}, simulated {sims}; tolerance "
+                         f"{runs[0]['tolerance']}")
