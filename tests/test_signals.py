@@ -218,7 +218,7 @@ def test_experiment_killed_resumes_without_losing_or_repeating_a_run(tmp_path: P
     proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL, "the experiment ended before it was killed"
     kept = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns, p.read_bytes())
-            for p in cut.glob("*.json")}
+            for p in cut.glob("*-seed*.json")}  # the results (not the folder's marker)
     assert 2 <= len(kept) < len(RESULTS), sorted(kept)
 
     refused = start([*EXPERIMENT, "--out", "cut"], tmp_path)  # without --resume
