@@ -452,8 +452,8 @@ def open_run(folder: Path | str) -> dict[str, Any]:
     folder = Path(folder)
     if not folder.is_dir():
         what = "does not exist" if not os.path.lexists(folder) else "is not a folder"
-        raise FolderError(f"run folder {str(folder)!r}: {what}; allowed: a folder written "
-                          "by 'purgesim run'")
+        raise FolderError(f"run folder {str(folder)!r}: not a finished run ({what}); "
+                          "allowed: a folder written by 'purgesim run'")
     mf = folder / MARKER
     if os.path.lexists(mf):
         m = read_marker(folder)
