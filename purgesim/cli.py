@@ -538,8 +538,6 @@ def report(
 
     if out is not None and out.suffix.lower() not in (".html", ".htm"):
         raise UserError(f"--out {str(out)!r}: not allowed; allowed: a file name ending in .html")
-    if out is not None and out.is_dir() and not out.is_symlink():
-        raise UserError(f"--out {str(out)!r}: is a folder; allowed: a file name ending in .html")
     open_run(run_dir)
     if out is not None:
         check_output_file(out, force, "--out", ours=is_report, what="report")

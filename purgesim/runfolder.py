@@ -124,7 +124,7 @@ def read_marker(folder: Path | str) -> dict[str, Any] | None:
 def is_ours(folder: Path | str, kind: str | None = None) -> bool:
     """A real folder (not a link) carrying our marker (of `kind`, if given)."""
     p = Path(folder)
-    if p.is_symlink() or not p.is_dir():
+    if os.path.islink(p) or not os.path.isdir(p):
         return False
     m = read_marker(p)
     return m is not None and (kind is None or m["kind"] == kind)
@@ -207,7 +207,7 @@ def replace_folder(tmp: Path, out: Path, force: bool,
     then the old one deleted.  If anything fails between the renames the old one is put back
     here, and if the process dies there `recover` puts it back later.  (`between` is a test
     hook called between the two renames.)"""
-    if out.is_dir() and not out.is_symlink():
+    if os.path.isdir(out) and not os.path.islink(out):
         try:
             out.rmdir()  # an empty folder is replaced without --force
         except OSError:
@@ -241,7 +241,7 @@ def fresh_folder(out: Path | str, force: bool, kind: str) -> Path:
     non-empty folder of ours (of `kind`) set aside and deleted once the new one exists (as
     in `replace_folder`, a kill in between is undone by `recover`)."""
     out = Path(out)
-    if os.path.lexists(out) and not out.is_symlink() and out.is_dir() and any(os.scandir(out)):
+    if not os.path.islink(out) and os.path.isdir(out) and any(os.scandir(out)):
         if not force or not is_ours(out, kind):
             raise FolderError(f"--out {str(out)!r}: a folder already exists there; allowed: a "
                               f"new folder, or --force to replace a purgesim {kind} folder")
@@ -281,7 +281,7 @@ def _check_parent(path: Path, option: str) -> None:
     writable folder; every name fits the file system."""
     shown = f"{option} {str(path)!r}"
     anc = _existing_ancestor(path)
-    if not anc.is_dir():
+    if not os.path.isdir(anc):
         raise FolderError(f"{shown}: {str(anc)!r} is not a folder; allowed: a path whose "
                           "parents are folders")
     limit = _name_max(anc)
@@ -314,12 +314,12 @@ def check_output(path: Path | str, force: bool, kind: str, *, option: str = "--o
         recover(path)
     except OSError:
         pass
-    if path.is_symlink():
+    if os.path.islink(path):
         raise FolderError(f"{shown}: is a symbolic link; allowed: a real folder or a new "
                           "name (purgesim does not write through links)")
     if not os.path.lexists(path):
         return path
-    if not path.is_dir():
+    if not os.path.isdir(path):
         raise FolderError(f"{shown}: exists and is not a folder; allowed: a new name or a "
                           "folder purgesim wrote")
     try:
@@ -360,14 +360,14 @@ def check_output_file(path: Path | str, force: bool, option: str, *,
     if path.name in ("", ".", ".."):
         raise FolderError(f"{shown}: not a file name; allowed: a path ending in a file name")
     _check_parent(path, option)
-    if path.is_symlink():
+    if os.path.islink(path):
         raise FolderError(f"{shown}: is a symbolic link; allowed: a regular file or a new "
                           "name (purgesim does not write through links)")
     if not os.path.lexists(path):
         return path
-    if path.is_dir():
+    if os.path.isdir(path):
         raise FolderError(f"{shown}: is a folder; allowed: a {what} name")
-    if not path.is_file():
+    if not os.path.isfile(path):
         raise FolderError(f"{shown}: exists and is not a regular file; allowed: a new name "
                           f"or a {what} purgesim wrote")
     if not force:
@@ -450,7 +450,7 @@ def open_run(folder: Path | str) -> dict[str, Any]:
     A folder without the marker (written before the format had one) is read if the rest
     holds."""
     folder = Path(folder)
-    if not folder.is_dir():
+    if not os.path.isdir(folder):
         what = "does not exist" if not os.path.lexists(folder) else "is not a folder"
         raise FolderError(f"run folder {str(folder)!r}: not a finished run ({what}); "
                           "allowed: a folder written by 'purgesim run'")

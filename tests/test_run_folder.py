@@ -64,7 +64,8 @@ def snapshot(root: Path) -> dict[str, tuple]:
 
 
 def outside(snap: dict[str, tuple], out: str) -> dict[str, tuple]:
-    return {k: v for k, v in snap.items() if k != out and not k.startswith(out + "/")}
+    return {k: v for k, v in snap.items() if k != out and not k.startswith(out + "/")
+            and not out.startswith(k + "/")}  # the output, and the folders made for it
 
 
 def prepare(root: Path, situation: str, ours: Path | None, kind_file: bool) -> str:
