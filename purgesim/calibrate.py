@@ -602,6 +602,33 @@ def check_scheduler(address: str, timeout: float = 3.0) -> None:
     except OSError as e:
         raise CalibrationError(f"--scheduler {address}: unreachable ({e.strerror or e}); "
                                "start a Dask scheduler there or omit --scheduler") from None
+    _check_is_scheduler(address, timeout)
+
+
+def _check_is_scheduler(address: str, timeout: float) -> None:
+    """Ask the listener who it is (Dask's `identity` call) within `timeout` seconds: a port
+    held by anything but a Dask scheduler (a web server, say) made `Client` wait forever."""
+    import asyncio
+
+    from distributed.core import rpc
+
+    async def identity() -> Any:
+        r = rpc(address, timeout=timeout)
+        try:
+            return await r.identity()
+        finally:
+            await r.close_rpc()
+
+    try:
+        who = asyncio.run(asyncio.wait_for(identity(), timeout + 1))
+    except Exception as e:  # noqa: BLE001 - any failure to answer means "not a scheduler"
+        raise CalibrationError(f"--scheduler {address}: not a Dask scheduler (no answer to "
+                               f"Dask's identity call within {timeout + 1:g} s: "
+                               f"{type(e).__name__}); allowed: the tcp://HOST:PORT of a Dask "
+                               "scheduler, or omit --scheduler") from None
+    if not isinstance(who, dict) or who.get("type") != "Scheduler":
+        raise CalibrationError(f"--scheduler {address}: answers, but is not a Dask scheduler; "
+                               "allowed: the tcp://HOST:PORT of a Dask scheduler")
 
 
 def local_cluster(workers: int) -> Any:

@@ -499,6 +499,8 @@ def open_run(folder: Path | str) -> dict[str, Any]:
         if not isinstance(v, dict) or not all(isinstance(v.get(k), int | float) for k in (
                 "arrests", "convictions", "death_sentences")):
             raise _bad(folder, "summary.json", f"field 'yearly.{y}' is not of the right shape")
+    for name in TABLES:
+        check_table(folder, name)
     for k in ("start", "end"):
         v = s["mass_phase"].get(k)
         try:
@@ -507,6 +509,30 @@ def open_run(folder: Path | str) -> dict[str, Any]:
             raise _bad(folder, "summary.json", f"field 'mass_phase.{k}' is not a date") \
                 from None
     return s
+
+
+TABLES = ("daily.parquet", "operations.parquet", "regions.parquet", "events.parquet",
+          "people.parquet")
+
+
+def check_table(folder: Path, name: str) -> None:
+    """A run's Parquet file is there, a regular file, with a readable footer (cheap: the
+    data is read later, by `read_table`)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    f = folder / name
+    try:
+        st = f.stat()
+    except OSError:
+        raise _bad(folder, name, "missing") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise _bad(folder, name, "not a regular file")
+    try:
+        pq.read_metadata(f)
+    except (OSError, ValueError, pa.ArrowException) as e:
+        raise _bad(folder, name, f"unreadable Parquet ({' '.join(str(e).split())[:80]})") \
+            from None
 
 
 def read_table(folder: Path | str, name: str, columns: list[str] | None = None,
