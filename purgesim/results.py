@@ -363,13 +363,13 @@ def write_run(sim: Sim, out: Path, seconds: float, force: bool = False,
     ``purgesim-run.json`` is written last and says whether the folder has its report.
     `check` is called just before the folder is put in place: it may raise to stop (the
     command line re-raises a stop signal a library swallowed while the files were written)."""
-    from .runfolder import replace_folder, temp_folder, write_marker
+    from .runfolder import replace_folder, temp_name, write_marker
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp: Path | None = None
+    tmp = temp_name(out)
     try:
-        tmp = temp_folder(out)
+        tmp.mkdir(mode=0o700)
         s = summary(sim)
         (tmp / "summary.json").write_text(json.dumps(s, indent=2, sort_keys=False) + "\n")
         (tmp / "timing.json").write_text(json.dumps(timing(sim, seconds), indent=2) + "\n")
@@ -393,7 +393,6 @@ def write_run(sim: Sim, out: Path, seconds: float, force: bool = False,
             check()
         replace_folder(tmp, out, force)
     except BaseException:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
     return s

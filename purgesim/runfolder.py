@@ -192,11 +192,10 @@ def recover(out: Path | str) -> list[str]:
     return done
 
 
-def temp_folder(out: Path) -> Path:
-    """A new private folder next to `out`, for writing a run before it is put in place."""
-    tmp = out.with_name(f".{out.name[:200]}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
-    tmp.mkdir(mode=0o700)
-    return tmp
+def temp_name(out: Path) -> Path:
+    """The name of a new private folder next to `out`, for writing a run before it is put
+    in place (named before it is made: a signal at any moment after mkdir finds it)."""
+    return out.with_name(f".{out.name[:200]}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
 
 
 def replace_folder(tmp: Path, out: Path, force: bool,
