@@ -193,7 +193,10 @@ def build_priors(sc: Any, names: list[str] | None, prior: dict[str, Any]) -> lis
             log = lo > 0 and hi / lo >= 100
         if log and lo <= 0:
             raise CalibrationError(f"calibration prior {n}: a log prior needs lo > 0")
-        out.append(Prior(n, lo, hi, bool(log), dlo, dhi, float(r["value"]), r["unit"],
+        # a parameter whose default is "unset" (None, e.g. routine.rate_in_operations) has no
+        # default value to record: NaN
+        default = float(r["value"]) if r["value"] is not None else float("nan")
+        out.append(Prior(n, lo, hi, bool(log), dlo, dhi, default, r["unit"],
                          isinstance(r["value"], int) and not isinstance(r["value"], bool)))
     return out
 
@@ -270,13 +273,17 @@ def record_targets(include: list[str] | None = None,
 
 def file_targets(path: Path) -> list[Obs]:
     from .compare import TARGETS
+    from .runfolder import FolderError, read_input
 
     try:
-        data = json.loads(Path(path).read_text())
-    except OSError as e:
-        raise CalibrationError(f"--targets {str(path)!r}: cannot read: {e.strerror}") from None
-    except json.JSONDecodeError as e:
+        data = json.loads(read_input(path, "--targets"))
+    except FolderError as e:
+        raise CalibrationError(str(e)) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CalibrationError(f"--targets {str(path)!r}: malformed JSON: {e}") from None
+    except RecursionError:
+        raise CalibrationError(f"--targets {str(path)!r}: nested too deeply; allowed: a JSON "
+                               "object {name: value, ...}") from None
     if not isinstance(data, dict) or not data:
         raise CalibrationError(f"--targets {str(path)!r}: expected a JSON object "
                                "{name: value, ...}")
@@ -285,7 +292,13 @@ def file_targets(path: Path) -> list[Obs]:
     for name, v in data.items():
         spec = v if isinstance(v, dict) else {"value": v}
         val = spec.get("value")
-        if not isinstance(val, int | float) or isinstance(val, bool) or val <= 0:
+        for k in ("low", "high", "tol"):
+            x = spec.get(k, 1.0)
+            if not isinstance(x, int | float) or isinstance(x, bool) or not math.isfinite(x):
+                raise CalibrationError(f"--targets {path}: {name!r}: {k} {x!r} is not "
+                                       "allowed; allowed: a number")
+        if not isinstance(val, int | float) or isinstance(val, bool) or not val > 0 or \
+                not math.isfinite(val):
             raise CalibrationError(f"--targets {path}: {name!r}: value {val!r} is not "
                                    "allowed; allowed: a positive number")
         lo, hi = float(spec.get("low", val)), float(spec.get("high", val))
@@ -483,8 +496,14 @@ def _warm(scenario: str = "toy") -> float:
 
 
 def make_sampler(client: Any, base_seed: int, store: Store,
-                 on_result: Callable[[int, int, bool, bool], None] | None = None) -> Any:
-    """A pyabc DaskDistributedSampler whose proposal k of generation t is reproducible."""
+                 on_result: Callable[[int, int, bool, bool], None] | None = None,
+                 budget: float = np.inf, spent: Callable[[], int] | None = None) -> Any:
+    """A pyabc DaskDistributedSampler whose proposal k of generation t is reproducible.
+
+    `budget` is a hard maximum of evaluations in all: a generation submits no more than
+    `budget - spent()` proposals (`spent`: evaluations of the earlier generations); if they
+    run out before the generation has its particles, the sample is returned "not ok" and
+    pyabc stops."""
     from time import sleep
 
     import cloudpickle
@@ -505,6 +524,8 @@ def make_sampler(client: Any, base_seed: int, store: Store,
             fn = self.client.scatter([pickled], broadcast=True)[0]
             num_accepted = 0
             next_id = 0
+            left = budget - (spent() if spent is not None else 0)
+            exhausted = False
             running: list[tuple[int, Any]] = []
             results = SortedList(key=lambda x: x[2])
             while True:
@@ -519,6 +540,9 @@ def make_sampler(client: Any, base_seed: int, store: Store,
                                 store.record(last, t, j)
                             if on_result is not None:
                                 on_result(t, n, acc, bool(last.get("ran")))
+                if num_accepted < n and next_id >= left and not running:
+                    exhausted = True  # the budget is spent before the generation is full
+                    break
                 if num_accepted >= n:
                     nth = [r[2] for r in results if r[1]][n - 1]
                     for job_id, job in list(running):
@@ -529,7 +553,7 @@ def make_sampler(client: Any, base_seed: int, store: Store,
                         break
                 n_max = int(min(self.client_max_jobs, self.client_cores()))
                 if len(running) < n_max and num_accepted < n:
-                    for _ in range(n_max - len(running)):
+                    for _ in range(int(min(n_max - len(running), max(left - next_id, 0)))):
                         job = self.client.submit(_job, fn, base_seed, t, [next_id], cache,
                                                  pure=False)
                         running.append((next_id, job))
@@ -543,6 +567,12 @@ def make_sampler(client: Any, base_seed: int, store: Store,
                 else:
                     sleep(0.01)
             sample = self._create_empty_sample()
+            if exhausted:
+                for r in results:
+                    sample.append(r[0])
+                sample.ok = False
+                self.nr_evaluations_ = next_id
+                return sample
             nth = [r[2] for r in results if r[1]][n - 1]
             while True:
                 r = results.pop(0)
@@ -572,6 +602,33 @@ def check_scheduler(address: str, timeout: float = 3.0) -> None:
     except OSError as e:
         raise CalibrationError(f"--scheduler {address}: unreachable ({e.strerror or e}); "
                                "start a Dask scheduler there or omit --scheduler") from None
+    _check_is_scheduler(address, timeout)
+
+
+def _check_is_scheduler(address: str, timeout: float) -> None:
+    """Ask the listener who it is (Dask's `identity` call) within `timeout` seconds: a port
+    held by anything but a Dask scheduler (a web server, say) made `Client` wait forever."""
+    import asyncio
+
+    from distributed.core import rpc
+
+    async def identity() -> Any:
+        r = rpc(address, timeout=timeout)
+        try:
+            return await r.identity()
+        finally:
+            await r.close_rpc()
+
+    try:
+        who = asyncio.run(asyncio.wait_for(identity(), timeout + 1))
+    except Exception as e:  # noqa: BLE001 - any failure to answer means "not a scheduler"
+        raise CalibrationError(f"--scheduler {address}: not a Dask scheduler (no answer to "
+                               f"Dask's identity call within {timeout + 1:g} s: "
+                               f"{type(e).__name__}); allowed: the tcp://HOST:PORT of a Dask "
+                               "scheduler, or omit --scheduler") from None
+    if not isinstance(who, dict) or who.get("type") != "Scheduler":
+        raise CalibrationError(f"--scheduler {address}: answers, but is not a Dask scheduler; "
+                               "allowed: the tcp://HOST:PORT of a Dask scheduler")
 
 
 def local_cluster(workers: int) -> Any:
@@ -655,9 +712,12 @@ def make_config(scenario: str, *, sets: list[str] | None = None, budget: int | N
         if v is not None:
             opt[k] = v
     b = opt["budget"]
-    if not isinstance(b, int) or isinstance(b, bool) or b <= 0:
-        raise CalibrationError(f"--budget {b!r}: must be a positive number of simulations")
+    if not isinstance(b, int) or isinstance(b, bool) or b < 2:
+        raise CalibrationError(f"--budget {b!r}: not allowed; allowed: a number of simulations "
+                               ">= 2")
     _int_opt("population", opt["population"], 2)
+    # the budget is a hard maximum: a generation larger than the budget could never finish
+    opt["population"] = min(opt["population"], b)
     _int_opt("generations", opt["generations"], 1)
     _int_opt("predictive", opt["predictive"], 0)
     _int_opt("seed", opt["seed"], 0)
@@ -862,15 +922,67 @@ class Progress:
     from_store: int = 0
 
 
+def load_config(out: Path) -> Config:
+    """The configuration stored in a calibration folder (config.json), validated."""
+    from .runfolder import FolderError, read_input
+
+    path = Path(out) / "config.json"
+    try:
+        return Config.from_json(json.loads(read_input(path, "--resume")))
+    except FolderError as e:
+        raise CalibrationError(str(e)) from None
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
+        raise CalibrationError(f"--resume: {str(path)!r} is damaged ({type(e).__name__}); "
+                               "allowed: a calibration folder written by purgesim") from None
+
+
+def check_resume(out: Path, scenario: str, *, sets: list[str] | None = None,
+                 scale: float | None = None, population: int | None = None,
+                 generations: int | None = None, params: list[str] | None = None,
+                 targets: str | None = None, seed: int | None = None) -> Config:
+    """Refuse to resume a calibration with a configuration other than the stored one: the
+    scenario always, and each of the other options the command gives.  (The budget may
+    change: `--budget` sets the new maximum.)"""
+    cfg = load_config(out)
+    scen = scenario if scenario in builtin_names() else str(Path(scenario).resolve())
+    stored_targets = cfg.targets_file
+    checks: list[tuple[str, Any, Any]] = [("scenario", scen, cfg.scenario)]
+    if sets:
+        checks.append(("--set", list(sets), list(cfg.sets)))
+    if scale is not None:
+        checks.append(("--scale", float(scale), cfg.scale))
+    if population is not None:
+        checks.append(("--population", min(population, cfg.budget), cfg.population))
+    if generations is not None:
+        checks.append(("--generations", generations, cfg.generations))
+    if seed is not None:
+        checks.append(("--seed", seed, cfg.seed))
+    if params:
+        checks.append(("--params", list(params), [p.name for p in cfg.priors]))
+    if targets is not None:
+        checks.append(("--targets", str(Path(targets).resolve()), stored_targets))
+    def show(v: Any) -> str:
+        return ",".join(map(str, v)) if isinstance(v, list) else str(v)
+
+    for name, given, stored in checks:
+        if given != stored:
+            raise CalibrationError(f"--resume: {name} {show(given)!r} differs from the "
+                                   f"calibration in {str(out)!r} ({show(stored)!r}); allowed: "
+                                   "the same configuration, or a new --out folder")
+    return cfg
+
+
 def run_calibration(cfg: Config | None, out: Path, *, resume: bool = False,
                     budget: int | None = None, workers: int = 2, scheduler: str | None = None,
                     client: Any = None, quiet: bool = False,
-                    console: Any = None) -> dict[str, Any]:
+                    console: Any = None, force: bool = False) -> dict[str, Any]:
     """Run (or resume) a calibration into `out`; returns the result summary.
 
     On `resume` the configuration is read back from `out/config.json` (`cfg` is ignored);
     `budget`, if given, replaces the saved budget."""
     import pyabc
+
+    from .runfolder import write_marker
 
     out = Path(out)
     cfg_path = out / "config.json"
@@ -878,11 +990,11 @@ def run_calibration(cfg: Config | None, out: Path, *, resume: bool = False,
         if not cfg_path.is_file():
             raise CalibrationError(f"--resume: {str(out)!r} holds no calibration to resume "
                                    "(no config.json)")
-        cfg = Config.from_json(json.loads(cfg_path.read_text()))
+        cfg = load_config(out)
         if budget is not None:
-            if budget <= 0:
-                raise CalibrationError(f"--budget {budget}: must be a positive number of "
-                                       "simulations")
+            if budget < 2:
+                raise CalibrationError(f"--budget {budget}: not allowed; allowed: a number of "
+                                       "simulations >= 2")
             cfg.budget = budget
         cfg.extra.setdefault("resumed", []).append(
             f"{dt.datetime.now().isoformat(timespec='seconds')}: {command_line()}")
@@ -890,11 +1002,14 @@ def run_calibration(cfg: Config | None, out: Path, *, resume: bool = False,
     else:
         if cfg is None:
             raise CalibrationError("no calibration configuration")
-        if out.exists() and any(out.iterdir()):
+        from .runfolder import fresh_folder
+
+        if out.exists() and any(out.iterdir()) and not force:
             raise CalibrationError(f"--out {str(out)!r}: a calibration already exists there; "
                                    "allowed: a new folder, or --resume to continue it")
-        out.mkdir(parents=True, exist_ok=True)
+        fresh_folder(out, force, "calibrate")
         atomic_write(cfg_path, json.dumps(cfg.to_json(), indent=1))
+        write_marker(out, "calibrate", complete=False)
     if scheduler is not None and client is None:
         check_scheduler(scheduler)
     import logging
@@ -926,7 +1041,8 @@ def run_calibration(cfg: Config | None, out: Path, *, resume: bool = False,
             prog.accepted += acc
             display.update()
 
-        sampler = make_sampler(client, cfg.seed, store, on_result)
+        sampler = make_sampler(client, cfg.seed, store, on_result, budget=cfg.budget,
+                               spent=lambda: int(abc.history.total_nr_simulations))
         db = f"sqlite:///{(out / 'abc.db').resolve()}"
         resuming = (out / "abc.db").is_file() and _has_run(out / "abc.db")
         # the first generation accepts every prior draw; a resumed run takes its first
@@ -961,6 +1077,8 @@ def run_calibration(cfg: Config | None, out: Path, *, resume: bool = False,
                                max_nr_populations=remaining, minimum_epsilon=cfg.min_epsilon)
         result = write_outputs(cfg, out, hist, client, store,
                                time.perf_counter() - t_start)
+        write_marker(out, "calibrate", budget=cfg.budget,
+                     simulations=int(result["simulations"]))
         return result
     finally:
         store.close()

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow.parquet as pq
 
 from .history import Row, by_id
 
@@ -238,27 +237,31 @@ class RunView:
     """A finished run folder, read lazily; every chart of the report is a method."""
 
     def __init__(self, run_dir: Path | str) -> None:
+        from .runfolder import FolderError, open_run
+
         self.dir = Path(run_dir)
-        f = self.dir / "summary.json"
-        if not f.is_file():
-            raise ChartError(f"run folder {str(run_dir)!r}: not a finished run (no summary.json)")
         try:
-            self.s: dict[str, Any] = json.loads(f.read_text())
-        except ValueError as e:
-            raise ChartError(f"run folder {str(run_dir)!r}: unreadable summary.json: {e}") \
-                from None
+            self.s: dict[str, Any] = open_run(self.dir)
+        except FolderError as e:
+            raise ChartError(str(e)) from None
         self.record = by_id() if record_applies(self.s) else {}
 
     # ------------------------------------------------------------------ data
+    def _table(self, name: str, require: list[str] | None = None) -> Any:
+        """A Parquet table of the run, validated (runfolder.read_table) -> ChartError."""
+        from .runfolder import FolderError, read_table
+
+        try:
+            return read_table(self.dir, name, require=require)
+        except FolderError as e:
+            raise ChartError(str(e)) from None
+
     def _read(self, name: str) -> dict[str, Any]:
-        f = self.dir / f"{name}.parquet"
-        if not f.is_file():
-            raise ChartError(f"run folder {str(self.dir)!r}: no {name}.parquet")
-        return pq.read_table(f).to_pydict()
+        return self._table(f"{name}.parquet").to_pydict()
 
     @cached_property
     def daily(self) -> dict[str, np.ndarray]:
-        t = pq.read_table(self.dir / "daily.parquet")
+        t = self._table("daily.parquet", ["date", "arrests"])
         out = {c: t[c].to_numpy() for c in t.column_names if c != "date"}
         out["date"] = np.array([d.isoformat() for d in t["date"].to_pylist()])
         return out
@@ -268,7 +271,7 @@ class RunView:
         return self.daily["date"].tolist()
 
     def _long(self, name: str, key: str) -> tuple[list[str], dict[str, dict[str, np.ndarray]]]:
-        t = pq.read_table(self.dir / f"{name}.parquet")
+        t = self._table(f"{name}.parquet", ["date", key])
         keys = [str(k) for k in t[key].to_pylist()]
         names = list(dict.fromkeys(keys))
         n = len(names)
@@ -288,7 +291,7 @@ class RunView:
 
     @cached_property
     def events(self) -> dict[str, np.ndarray]:
-        t = pq.read_table(self.dir / "events.parquet")
+        t = self._table("events.parquet", ["person", "by", "day", "event", "cause"])
         return {
             "person": t["person"].to_numpy(),
             "by": t["by"].to_numpy(),
@@ -299,7 +302,7 @@ class RunView:
 
     @cached_property
     def people(self) -> dict[int, dict[str, Any]]:
-        rows = pq.read_table(self.dir / "people.parquet").to_pylist()
+        rows = self._table("people.parquet", ["person"]).to_pylist()
         return {int(r["person"]): r for r in rows}
 
     def group_of(self, pid: int) -> str:

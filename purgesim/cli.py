@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ from rich.table import Table
 from . import __version__, stop
 from .mechanisms import LETTERS, MECHANISMS
 from .params import describe
+from .runfolder import FolderError, check_input_file, check_output, check_output_file
 from .scenario import ScenarioError, builtin_names, load
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -63,24 +65,14 @@ def _default_out(name: str, seed: int, scale: float) -> Path:
 
 
 def _check_out(out: Path, force: bool) -> None:
-    """Refuse, before the run, a --out the run could not be written to or must not replace:
-    `.`, `..` or `/` (no folder name), a path through a file, an existing run without --force,
-    and with --force anything but a run folder (--force never removes another folder)."""
-    if out.name in ("", ".", ".."):
-        raise UserError(f"--out {str(out)!r}: not a folder name; allowed: a path ending in "
-                        "the name of the run folder, e.g. runs/mine")
-    up = out.parent
-    while not up.exists() and up != up.parent:
-        up = up.parent
-    if not up.is_dir():
-        raise UserError(f"--out {str(out)!r}: {str(up)!r} is not a folder; allowed: a path "
-                        "whose parents are folders")
-    if out.exists() and not force:
-        raise UserError(f"--out {str(out)!r}: a run folder already exists there; "
-                        "allowed: a new folder, or --force to overwrite")
-    if out.exists() and not (out.is_dir() and (out / "summary.json").is_file()):
-        raise UserError(f"--out {str(out)!r}: exists and is not a run folder (no summary.json);"
-                        " --force replaces only a run; allowed: a new folder, or a run folder")
+    """Refuse, before the run, a --out the run could not be written to or must not replace
+    (runfolder.check_output: --force replaces only a folder carrying purgesim's marker)."""
+    check_output(out, force, "run")
+
+
+def _reader_errors(what: str) -> tuple[type[BaseException], ...]:
+    """Errors a reader raises on a run folder whose files are of an unexpected shape."""
+    return (KeyError, TypeError, IndexError, ValueError, AttributeError)
 
 
 @app.command()
@@ -105,6 +97,17 @@ def run(
     sc = load(scenario, set_ or [], scale=scale, seed=seed)
     out = out or _default_out(scenario, sc.seed, sc.scale)
     _check_out(out, force)
+    report_fn = None
+    if not no_report:
+        from .report import ReportError, write_report
+
+        def report_fn(folder: Path, name: str) -> None:
+            try:
+                write_report(folder, name=name)
+            except ReportError as e:  # the run folder is written; say why its page is not
+                err.print(f"warning: report not written: {e}", highlight=False,
+                          soft_wrap=True)
+
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total} days"), TimeElapsedColumn(),
                   console=err, transient=True, disable=quiet) as bar:
@@ -115,19 +118,11 @@ def run(
         t0 = time.perf_counter()
         sim.run()
         seconds = time.perf_counter() - t0
-    s = write_run(sim, out, seconds, force=force, check=stop.check)
+    s = write_run(sim, out, seconds, force=force, check=stop.check, report=report_fn)
     if not quiet:
         print_summary(s, out, seconds, sim.build_seconds)
-    if not no_report:
-        from .report import ReportError, write_report
-
-        try:
-            path = write_report(out)
-        except ReportError as e:  # the run folder is written; say why its page is not
-            err.print(f"warning: report not written: {e}", highlight=False, soft_wrap=True)
-        else:
-            if not quiet:
-                console.print(f"report: {path}", highlight=False, soft_wrap=True)
+        if (out / "report.html").is_file():
+            console.print(f"report: {out / 'report.html'}", highlight=False, soft_wrap=True)
     if profile:
         t = Table(title="time per phase")
         t.add_column("phase")
@@ -239,6 +234,10 @@ def story(
         s = make_story(run_dir, person)
     except StoryError as e:
         raise UserError(str(e)) from None
+    except _reader_errors("story") as e:
+        raise UserError(f"run folder {str(run_dir)!r}: its files are not of the shape purgesim "
+                        f"writes ({type(e).__name__}: {str(e)[:80]}); allowed: a complete "
+                        "folder written by 'purgesim run'") from None
     if json_:
         typer.echo(json.dumps(s, indent=1))
         return
@@ -320,6 +319,10 @@ def compare(
         c = do_compare(RunData(run_dir))
     except CompareError as e:
         raise UserError(str(e)) from None
+    except _reader_errors("compare") as e:
+        raise UserError(f"run folder {str(run_dir)!r}: its files are not of the shape purgesim "
+                        f"writes ({type(e).__name__}: {str(e)[:80]}); allowed: a complete "
+                        "folder written by 'purgesim run'") from None
     if json_:
         typer.echo(json.dumps(c, indent=1, default=float))
         return
@@ -361,23 +364,34 @@ def experiment(
         "--findings", help="write the findings page here (e.g. docs/findings.md)")] = None,
     resume: Annotated[bool, typer.Option(
         help="continue an interrupted experiment in --out (its finished runs are kept)")] = False,
+    force: Annotated[bool, typer.Option(
+        help="replace an existing experiment folder, overwrite an existing findings file "
+             "written by purgesim")] = False,
 ) -> None:
     """Counterfactuals with common random numbers; --resume continues an interrupted one."""
-    from .experiment import findings, run_experiment
+    from .experiment import check_experiment, findings, is_findings, run_experiment
 
+    if resume and force:
+        raise UserError("--resume and --force: give one or the other")
     out = out or Path("runs") / f"experiment-{Path(scenario).stem}-scale{scale:g}"
+    check_experiment(scenario, seeds, scale, variant)
+    check_output(out, force, "experiment", resume=resume,
+                 again="--resume to continue the experiment there, or --force to replace it")
+    if findings_file:
+        check_output_file(findings_file, force, "--findings", ours=is_findings,
+                          what="findings page")
     with Progress(TextColumn("[bold]{task.description}"), console=err, transient=True) as bar:
         task = bar.add_task("experiment")
         results = run_experiment(scenario, seeds, scale, out, variant,
                                  progress=lambda m: bar.update(task, description=m),
-                                 resume=resume)
+                                 resume=resume, force=force)
     command = "purgesim " + " ".join(a for a in sys.argv[1:] if a != "--resume")
     text = findings(results, scenario, scale, command)
     if findings_file:
+        from .runfolder import atomic_write
+
         findings_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = findings_file.with_name(f".{findings_file.name}.tmp")
-        tmp.write_text(text)
-        tmp.replace(findings_file)
+        atomic_write(findings_file, text)
         console.print(f"findings written to {findings_file}")
     else:
         console.print(text)
@@ -408,6 +422,8 @@ def calibrate(
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="NAME=VALUE override")]
     = None,
     quiet: Annotated[bool, typer.Option(help="no progress display")] = False,
+    force: Annotated[bool, typer.Option(
+        help="replace an existing calibration folder (one purgesim wrote)")] = False,
 ) -> None:
     """ABC-SMC calibration (pyabc) of the scenario's free parameters; resumable."""
     import os
@@ -422,22 +438,34 @@ def calibrate(
         from .calibrate import check_scheduler
 
         check_scheduler(scheduler)
+    if resume and force:
+        raise UserError("--resume and --force: give one or the other")
+    if targets is not None:
+        check_input_file(targets, "--targets")
     out = out or Path("runs") / f"calibrate-{Path(scenario).stem}"
-    if not resume and out.exists() and any(out.iterdir()):
+    check_output(out, force, "calibrate", resume=resume,
+                 again="--resume to continue the calibration there, or --force to replace it")
+    if not resume and out.exists() and any(out.iterdir()) and not force:
         raise UserError(f"--out {str(out)!r}: a calibration already exists there; allowed: a "
                         "new folder, or --resume to continue it")
     if resume and not (out / "config.json").is_file():
         raise UserError(f"--resume: {str(out)!r} holds no calibration to resume")
     names = [n.strip() for n in params_.split(",") if n.strip()] if params_ else None
     cfg = None
-    if not resume:
+    if resume:
+        from .calibrate import check_resume
+
+        check_resume(out, scenario, sets=set_, scale=scale, population=population,
+                     generations=generations, params=names,
+                     targets=str(targets) if targets else None, seed=seed)
+    else:
         cfg = make_config(scenario, sets=set_, budget=budget, scale=scale,
                           population=population, generations=generations, params=names,
                           targets=str(targets) if targets else None, seed=seed,
                           predictive=predictive, command=command_line())
     r = run_calibration(cfg, out, resume=resume, budget=budget,
                         workers=workers or os.cpu_count() or 1, scheduler=scheduler,
-                        quiet=quiet, console=err)
+                        quiet=quiet, console=err, force=force)
     if quiet:
         return
     t = Table(title=f"posterior of {Path(r['scenario']).stem}: median and 90% interval")
@@ -469,6 +497,8 @@ def sensitivity(
         help="JSON file of quantities (as for calibrate) instead of the record's targets")]
     = None,
     quiet: Annotated[bool, typer.Option(help="no progress display")] = False,
+    force: Annotated[bool, typer.Option(
+        help="replace an existing sensitivity folder (one purgesim wrote)")] = False,
 ) -> None:
     """Morris elementary effects (SALib): which free parameters drive which targets."""
     import os
@@ -479,12 +509,16 @@ def sensitivity(
         raise UserError(f"--trajectories {trajectories}: allowed: an integer >= 2")
     if workers is not None and workers < 1:
         raise UserError(f"--workers {workers}: allowed: an integer >= 1")
+    if targets is not None:
+        check_input_file(targets, "--targets")
     out = out or Path("runs") / f"sensitivity-{Path(scenario).stem}"
+    check_output(out, force, "sensitivity")
     names = [n.strip() for n in params_.split(",") if n.strip()] if params_ else None
     r = run_sensitivity(scenario, out, trajectories=trajectories, scale=scale,
                         workers=workers or os.cpu_count() or 1, levels=levels, seed=seed,
                         params=names, sets=set_ or [],
-                        targets=str(targets) if targets else None, quiet=quiet, console=err)
+                        targets=str(targets) if targets else None, quiet=quiet, console=err,
+                        force=force)
     if not quiet:
         print_table(r, console)
         console.print(f"{r['runs']} runs in {r['seconds']:.0f} s; outputs in {out}")
@@ -495,18 +529,29 @@ def report(
     run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
     out: Annotated[Optional[Path], typer.Option(
         help="HTML file to write (default: RUN_DIR/report.html)")] = None,
+    force: Annotated[bool, typer.Option(
+        help="overwrite an existing report written by purgesim")] = False,
 ) -> None:
     """One self-contained HTML report of a run: charts against the record, opens offline."""
-    from .report import ReportError, write_report
+    from .report import ReportError, is_report, write_report
+    from .runfolder import open_run
 
     if out is not None and out.suffix.lower() not in (".html", ".htm"):
         raise UserError(f"--out {str(out)!r}: not allowed; allowed: a file name ending in .html")
-    if out is not None and out.is_dir():
-        raise UserError(f"--out {str(out)!r}: is a folder; allowed: a file name ending in .html")
+    open_run(run_dir)
+    if out is not None:
+        check_output_file(out, force, "--out", ours=is_report, what="report")
+    else:  # the run's own report: regenerated only over a report purgesim wrote
+        own = run_dir / "report.html"
+        check_output_file(own, force or is_report(own), "--out", ours=is_report, what="report")
     try:
         path = write_report(run_dir, out)
     except ReportError as e:
         raise UserError(str(e)) from None
+    except _reader_errors("report") as e:
+        raise UserError(f"run folder {str(run_dir)!r}: its files are not of the shape purgesim "
+                        f"writes ({type(e).__name__}: {str(e)[:80]}); allowed: a complete "
+                        "folder written by 'purgesim run'") from None
     typer.echo(str(path))
 
 
@@ -585,35 +630,59 @@ def compare_terrors(
     out: Annotated[Path, typer.Option(help="folder for the table and figure")] = Path(
         "runs/terrors"),
     json_: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    force: Annotated[bool, typer.Option(
+        help="write into an existing compare-terrors folder (its finished runs are reused)")]
+    = False,
 ) -> None:
-    """The USSR and France side by side on a common clock; runs them if no folder is given."""
+    """The USSR and France side by side on a common clock; runs them if no folder is given.
+
+    The runs it makes are kept in OUT/ussr-1937 and OUT/france-1793; with --force an existing
+    OUT written by compare-terrors is reused (its complete runs kept, the rest replaced)."""
     from .engine import Sim
     from .results import write_run
+    from .runfolder import atomic_write, is_ours, open_run, write_marker
     from .terrors import figure, measures
 
+    for name, given in (("ussr", ussr), ("france", france)):
+        if given is not None:
+            try:
+                open_run(given)
+            except FolderError as e:
+                raise UserError(f"--{name}: {e}") from None
+    check_output(out, force, "terrors")
     dirs = []
     for name, given in (("ussr-1937", ussr), ("france-1793", france)):
         if given is not None:
-            if not (given / "summary.json").is_file():
-                raise UserError(f"--{name.split('-')[0]} {str(given)!r}: not a finished run")
             dirs.append(given)
             continue
         target = out / name
-        if not (target / "summary.json").is_file():
+        if os.path.lexists(target) and not is_ours(target, "run"):
+            raise UserError(f"--out {str(out)!r}: {str(target)!r} exists and is not a purgesim "
+                            "run folder; allowed: a new --out folder")
+        reuse = False
+        if is_ours(target, "run"):
+            try:
+                reuse = open_run(target)["scenario"] == name
+            except FolderError:
+                reuse = False
+        if not reuse:
             sc = load(name)
             sim = Sim(sc).run()
-            write_run(sim, target, 0.0, force=True)
+            write_run(sim, target, 0.0, force=True, check=stop.check)
         dirs.append(target)
     try:
         ms = [measures(d) for d in dirs]
-    except KeyError as e:
-        raise UserError(f"run folder lacks {e} in summary.json: written by an older "
-                        "version; run it again") from None
+    except (FolderError, UserError):
+        raise
+    except _reader_errors("compare-terrors") as e:
+        raise UserError(f"run folder: its summary.json lacks {e}: written by an older "
+                        "version, or damaged; run it again") from None
     out.mkdir(parents=True, exist_ok=True)
     fig = figure(ms, out)
     table = [{k: v for k, v in m.items() if k not in ("clock", "arrests_per_million_per_day")}
              for m in ms]
-    (out / "terrors.json").write_text(json.dumps(table, indent=1) + "\n")
+    atomic_write(out / "terrors.json", json.dumps(table, indent=1) + "\n")
+    write_marker(out, "terrors")
     if json_:
         typer.echo(json.dumps(table, indent=1))
         return
@@ -669,7 +738,7 @@ def _main() -> None:
             if code == 130:
                 err.print("aborted")
             sys.exit(code)
-    except (ScenarioError, UserError) as e:
+    except (ScenarioError, UserError, FolderError) as e:
         err.print(f"error: {e}", highlight=False, soft_wrap=True, markup=False)
         sys.exit(2)
     except _ABORTS:

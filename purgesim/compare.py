@@ -12,7 +12,6 @@ all targets within tolerance.  A score of 0.1 means the run misses by about 10% 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +21,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from .history import Row, by_id
 from .tables import member
@@ -44,12 +42,25 @@ class RunData:
 
             summary = make_summary(sim, cascade=False)
         if summary is None:
-            if self.dir is None or not (self.dir / "summary.json").is_file():
-                raise CompareError(f"run folder {str(run_dir)!r}: not a finished run "
-                                   "(no summary.json)")
-            summary = json.loads((self.dir / "summary.json").read_text())
+            from .runfolder import FolderError, open_run
+
+            if self.dir is None:
+                raise CompareError("no run folder")
+            try:
+                summary = open_run(self.dir)
+            except FolderError as e:
+                raise CompareError(str(e)) from None
         self.s = summary
         self._ops: dict[str, np.ndarray] | None = None
+
+    def _table(self, name: str, columns: list[str] | None = None) -> Any:
+        from .runfolder import FolderError, read_table
+
+        assert self.dir is not None
+        try:
+            return read_table(self.dir, name, columns)
+        except FolderError as e:
+            raise CompareError(str(e)) from None
 
     def yearly(self, year: str, key: str) -> float | None:
         y = self.s["yearly"].get(year)
@@ -82,9 +93,9 @@ class RunData:
                    "shot": sim.rec.shot_op}[what]
             d = sim.sc.day_of(dt.date.fromisoformat(until))
             return float(arr[: max(min(d + 1, sim.n_days), 0), o].sum())
-        if self.dir is None or not (self.dir / "operations.parquet").is_file():
+        if self.dir is None:
             return None
-        t = pq.read_table(self.dir / "operations.parquet")
+        t = self._table("operations.parquet")
         mask = pc.and_(pc.equal(pc.cast(t["operation"], "string"), key),
                        pc.less_equal(t["date"], dt.date.fromisoformat(until)))
         sel = t.filter(mask)
@@ -113,10 +124,10 @@ class RunData:
             sel = (log["event"] == Event.ARRESTED) & (log["day"] >= a) & (log["day"] <= b)
             police = sim.pop.cohort_members(Cohort.STATE_SECURITY)
             return float(np.isin(np.unique(log["person"][sel]), police).sum())
-        if self.dir is None or not (self.dir / "events.parquet").is_file():
+        if self.dir is None:
             return None
-        ev = pq.read_table(self.dir / "events.parquet", columns=["person", "date", "event"])
-        people = pq.read_table(self.dir / "people.parquet", columns=["person", "cohorts"])
+        ev = self._table("events.parquet", ["person", "date", "event"])
+        people = self._table("people.parquet", ["person", "cohorts"])
         is_police = pc.fill_null(pc.match_substring(people["cohorts"], "state_security"), False)
         police = np.sort(people["person"].filter(is_police).to_numpy())
         a, b = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
@@ -148,9 +159,9 @@ class RunData:
             lo = max(sim.sc.day_of(a), 0)
             hi = min(sim.sc.day_of(b) + 1, sim.n_days)
             return float(sim.rec.shot_region[lo:hi, r].sum()) if hi > lo else None
-        if self.dir is None or not (self.dir / "regions.parquet").is_file():
+        if self.dir is None:
             return None
-        t = pq.read_table(self.dir / "regions.parquet")
+        t = self._table("regions.parquet", ["region", "date", "shot"])
         mask = pc.and_(pc.equal(pc.cast(t["region"], "string"), name),
                        pc.and_(pc.greater_equal(t["date"], a), pc.less_equal(t["date"], b)))
         sel = t.filter(mask)

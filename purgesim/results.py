@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import secrets
 import shutil
 from collections import defaultdict
 from collections.abc import Callable
@@ -354,17 +352,22 @@ def timing(sim: Sim, seconds: float) -> dict[str, Any]:
 
 
 def write_run(sim: Sim, out: Path, seconds: float, force: bool = False,
-              check: Callable[[], None] | None = None) -> dict[str, Any]:
-    """Write all outputs into a temporary sibling folder, then rename it into place.
+              check: Callable[[], None] | None = None,
+              report: Callable[[Path, str], None] | None = None) -> dict[str, Any]:
+    """Write all outputs into a temporary sibling folder, then rename it into place
+    (`runfolder.replace_folder`: with `force` an existing folder is replaced only if it is a
+    purgesim run folder).
 
+    `report(tmp, name)`, if given, writes the report into the folder before it is marked
+    complete (a kill during the report phase leaves no finished-looking run); the marker
+    ``purgesim-run.json`` is written last and says whether the folder has its report.
     `check` is called just before the folder is put in place: it may raise to stop (the
     command line re-raises a stop signal a library swallowed while the files were written)."""
+    from .runfolder import replace_folder, temp_name, write_marker
+
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    # named before it is made, so that a signal at any moment after mkdir finds it to remove
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
-    old = out.with_name(f".{out.name}.old-{os.getpid()}")
-    moved = False  # the previous run (--force) set aside, not yet replaced
+    tmp = temp_name(out)
     try:
         tmp.mkdir(mode=0o700)
         s = summary(sim)
@@ -381,21 +384,15 @@ def write_run(sim: Sim, out: Path, seconds: float, force: bool = False,
                        tmp / "regions.parquet")
         pq.write_table(events_table(sim), tmp / "events.parquet")
         pq.write_table(people_table(sim), tmp / "people.parquet")
+        has_report = False
+        if report is not None:
+            report(tmp, out.name)
+            has_report = (tmp / "report.html").is_file()
+        write_marker(tmp, "run", report=has_report)
         if check is not None:
             check()
-        if out.exists():
-            if not force:
-                raise FileExistsError(str(out))
-            out.rename(old)
-            moved = True
-            tmp.rename(out)
-            moved = False
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
+        replace_folder(tmp, out, force)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
-        if moved and not out.exists():  # stopped between the two renames: put it back
-            old.rename(out)
         raise
     return s

@@ -9,6 +9,7 @@ key by key, lists are replaced whole.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import tomllib
 import types
@@ -42,6 +43,12 @@ MAX_POPULATION = 10**10
 MAX_ELITE = 1_000_000
 MAX_LIMIT = 1e9
 LAST_DATE = dt.date(9999, 1, 1)  # outputs count whole years: the year after the end must exist
+#: the longest run: 20 years (the recorder keeps days x regions x causes arrays, and the
+#: model's mechanisms describe a purge of a few years; longer runs are nonsense, not history)
+MAX_DAYS = 7305
+#: largest scenario file read (bytes), deepest nesting of its tables and lists
+MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_NESTING = 20
 Share = Annotated[float, Field(ge=0, le=1)]
 
 
@@ -192,15 +199,42 @@ class Scenario(Strict):
         if self.end <= self.start:
             raise ValueError(f"field 'end': value {self.end} is not allowed: must be after "
                              f"start; allowed: a date after {self.start}")
-        if (self.end - self.start).days > 30000:
+        if (self.end - self.start).days + 1 > MAX_DAYS:
             raise ValueError(f"field 'end': value {self.end} is not allowed: the run may last "
-                             f"at most 30000 days; allowed: a date at most 30000 days after "
-                             f"start ({self.start})")
+                             f"at most {MAX_DAYS} days (20 years); allowed: a date at most "
+                             f"{MAX_DAYS - 1} days after start ({self.start})")
         if self.end >= LAST_DATE:
             raise ValueError(f"field 'end': value {self.end} is not allowed; allowed: a date "
                              f"before {LAST_DATE}")
         if len(self.regions) > 250:
             raise ValueError("at most 250 regions")
+        for what, keys in (("region name", [r.name for r in self.regions]),
+                           ("operation key", [o.key for o in self.operations]),
+                           ("named person", [n.name for n in self.named]),
+                           ("faction name", [f.name for f in self.factions])):
+            seen: set[str] = set()
+            for k in keys:
+                if k in seen:
+                    raise ValueError(f"{what} {k!r} is given twice; allowed: each {what} once")
+                seen.add(k)
+        for r in self.regions:
+            if r.population * self.scale < 1:
+                raise ValueError(
+                    f"field 'scale': value {self.scale:g} is not allowed: region {r.name!r} "
+                    f"({r.population:,} people) would have no simulated person; allowed: "
+                    f"scale >= {1 / min(x.population for x in self.regions):.3g} for this "
+                    "scenario")
+        # an event before the start would be silently ignored: refused.  Events (and
+        # operations) after the end are allowed: `--set end=...` runs the first part of a
+        # scenario's timeline, and what comes later simply does not happen in the run.
+        for e in self.events:
+            if e.date < self.start:
+                raise ValueError(f"event {e.kind} on {e.date}: before the start of the run "
+                                 f"({self.start}); allowed: a date from {self.start} on")
+        for o in self.operations:
+            if o.end is not None and o.end < o.start:
+                raise ValueError(f"operation {o.key}: end {o.end} before its start {o.start}; "
+                                 "allowed: an end on or after the start")
         co = self.cohorts
         elite = (co.politburo + co.central_committee + co.congress + co.commissars
                  + co.old_bolsheviks + co.foreign_communists + co.marshals
@@ -275,17 +309,43 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _depth(x: Any, limit: int) -> int:
+    """Nesting depth of tables and lists (stops counting past `limit`)."""
+    stack = [(x, 0)]
+    deepest = 0
+    while stack:
+        v, d = stack.pop()
+        deepest = max(deepest, d)
+        if d > limit:
+            return d
+        if isinstance(v, dict):
+            stack.extend((w, d + 1) for w in v.values())
+        elif isinstance(v, list):
+            stack.extend((w, d + 1) for w in v)
+    return deepest
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
+    from .runfolder import FolderError, read_input
+
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
+        raw = read_input(path, "scenario", MAX_FILE_BYTES)
+    except FolderError as e:
+        raise ScenarioError(str(e)) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise ScenarioError(f"{path}: nested too deeply; allowed: tables and lists nested at "
+                            f"most {MAX_NESTING} deep") from None
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(_describe_toml_error(path, e)) from None
     except UnicodeDecodeError as e:
         raise ScenarioError(f"{path}: byte {e.start} is not UTF-8 text; allowed: a TOML file "
                             "in UTF-8") from None
-    except OSError as e:
-        raise ScenarioError(f"{path}: cannot read: {e.strerror}") from None
+    if _depth(data, MAX_NESTING) > MAX_NESTING:
+        raise ScenarioError(f"{path}: nested too deeply; allowed: tables and lists nested at "
+                            f"most {MAX_NESTING} deep")
+    return data
 
 
 _DATE_LINE = re.compile(r"^\s*([A-Za-z0-9_.\"'-]+)\s*=\s*(\d{4}-\d{1,2}-\d{1,2})\b")
@@ -312,14 +372,19 @@ def _describe_toml_error(path: Path, e: tomllib.TOMLDecodeError) -> str:
             "allowed: TOML syntax (https://toml.io)")
 
 
-def raw_scenario(name_or_path: str, _depth: int = 0) -> dict[str, Any]:
-    """The scenario as a dict, with its `base` chain merged in."""
+def raw_scenario(name_or_path: str, _depth: int = 0,
+                 _folder: Path | None = None) -> dict[str, Any]:
+    """The scenario as a dict, with its `base` chain merged in.  A `base` that is a path is
+    read relative to the folder of the file that names it (not the current folder)."""
     if _depth > 5:
         raise ScenarioError(f"scenario {name_or_path!r}: 'base' chain deeper than 5")
     p = Path(name_or_path)
+    if _folder is not None and not p.is_absolute():
+        p = _folder / p
     if name_or_path in builtin_names():
         data = _read_toml(SCENARIO_DIR / f"{name_or_path}.toml")
-    elif p.suffix == ".toml" and p.is_file():
+        p = SCENARIO_DIR / f"{name_or_path}.toml"
+    elif p.suffix == ".toml" and os.path.lexists(p):
         data = _read_toml(p)
     else:
         raise ScenarioError(
@@ -329,7 +394,7 @@ def raw_scenario(name_or_path: str, _depth: int = 0) -> dict[str, Any]:
     if base is not None:
         if not isinstance(base, str):
             raise ScenarioError(f"field 'base': value {base!r} is not allowed: must be a name")
-        parent = raw_scenario(base, _depth + 1)
+        parent = raw_scenario(base, _depth + 1, p.parent)
         data = _merge(parent, {k: v for k, v in data.items() if k != "base"})
     return data
 
@@ -337,9 +402,16 @@ def raw_scenario(name_or_path: str, _depth: int = 0) -> dict[str, Any]:
 def parse_value(text: str) -> Any:
     """A --set value: TOML syntax (numbers, true/false, quoted strings); bare words are strings."""
     try:
-        return tomllib.loads(f"v = {text}")["v"]
+        v = tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+    except RecursionError:
+        raise ScenarioError(f"--set value {text[:40]!r}...: nested too deeply; allowed: a "
+                            "number, true/false, a date or a string") from None
+    if _depth(v, MAX_NESTING) > MAX_NESTING:
+        raise ScenarioError(f"--set value {text[:40]!r}...: nested too deeply; allowed: a "
+                            "number, true/false, a date or a string")
+    return v
 
 
 def apply_sets(data: dict[str, Any], sets: list[str]) -> dict[str, Any]:

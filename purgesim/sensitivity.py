@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ def run_sensitivity(scenario: str, out: Path, *, trajectories: int = 10,
                     seed: int = 1, params: list[str] | None = None,
                     sets: list[str] | None = None, targets: str | None = None,
                     quiet: bool = False, console: Any = None,
-                    client: Any = None) -> dict[str, Any]:
+                    client: Any = None, force: bool = False) -> dict[str, Any]:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
     from SALib.analyze import morris as analyze
     from SALib.sample import morris as sample
@@ -60,8 +61,10 @@ def run_sensitivity(scenario: str, out: Path, *, trajectories: int = 10,
     problem = {"num_vars": len(cfg.priors), "names": [p.name for p in cfg.priors],
                "bounds": [list(p.space) for p in cfg.priors]}
     X = sample.sample(problem, trajectories, num_levels=levels, seed=seed)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    from .runfolder import check_output, fresh_folder, write_marker
+
+    out = check_output(out, force, "sensitivity")
+    fresh_folder(out, force, "sensitivity")
     t0 = time.perf_counter()
     own = client is None
     if client is None:
@@ -128,6 +131,7 @@ def run_sensitivity(scenario: str, out: Path, *, trajectories: int = 10,
               "normalised": norm.tolist(),
               "overall": dict(zip(problem["names"], norm.mean(axis=1).tolist()))}
     atomic_write(out / "sensitivity.json", json.dumps(result, indent=1))
+    write_marker(out, "sensitivity")
     return result
 
 
@@ -147,7 +151,7 @@ def heatmap(params: list[str], targets: list[str], norm: np.ndarray, path: Path,
     ax.set_title(title, fontsize=8)
     fig.colorbar(im, ax=ax, fraction=0.03, label="mu* / largest mu* of the target")
     fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
+    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.png")
     fig.savefig(tmp, dpi=110)
     plt.close(fig)
     tmp.replace(path)

@@ -7,8 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 
 class StoryError(Exception):
     pass
@@ -32,11 +30,17 @@ def _population_size(run_dir: Path) -> int | None:
 
 
 def story(run_dir: Path, who: str) -> dict[str, Any]:
+    from .runfolder import FolderError, open_run, read_table
+
     run_dir = Path(run_dir)
-    if not (run_dir / "events.parquet").is_file():
-        raise StoryError(f"run folder {str(run_dir)!r}: not a finished run (no events.parquet); "
-                         "allowed: a folder written by 'purgesim run'")
-    people_t = pq.read_table(run_dir / "people.parquet").to_pylist()
+    try:
+        open_run(run_dir)
+        people_t = read_table(run_dir, "people.parquet", columns=[
+            "person", "name", "post", "region", "cohorts", "final_state"]).to_pylist()
+        ev = read_table(run_dir, "events.parquet", columns=[
+            "person", "day", "date", "event", "cause", "by", "operation"]).to_pydict()
+    except FolderError as e:
+        raise StoryError(str(e)) from None
     people = {int(p["person"]): p for p in people_t}
     by_name = {p["name"].lower(): int(p["person"]) for p in people_t if p["name"]}
     if who.lower() in by_name:
@@ -53,8 +57,6 @@ def story(run_dir: Path, who: str) -> dict[str, Any]:
             raise StoryError(f"person {who!r}: no such id; allowed: an id from 0 to "
                              f"{'N-1' if n is None else n - 1} or one of the names: "
                              f"{', '.join(sorted(p['name'] for p in people_t if p['name']))}")
-    ev = \
-        pq.read_table(run_dir / "events.parquet").to_pydict()
     n = len(ev["person"])
     own, acts = [], []
     for k in range(n):

@@ -8,20 +8,20 @@ channel, and how the purgers were purged, for a USSR run and a France run.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow.parquet as pq
 
 ELITE = {"USSR": "central_committee_1934", "France": "convention"}
 POLICE = {"USSR": "state_security", "France": "revolutionary_committees"}
 
 
 def _load(run_dir: Path) -> tuple[dict[str, Any], Any]:
-    s = json.loads((run_dir / "summary.json").read_text())
-    daily = pq.read_table(run_dir / "daily.parquet", columns=["date", "arrests", "shot"])
+    from .runfolder import open_run, read_table
+
+    s = open_run(run_dir)
+    daily = read_table(run_dir, "daily.parquet", columns=["date", "arrests", "shot"])
     return s, daily
 
 

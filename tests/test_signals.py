@@ -125,6 +125,9 @@ def stopped(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], t
         if moment.endswith("--force"):  # a previous run, to be kept if the new one stops
             (cwd / "out").mkdir()
             (cwd / "out" / "summary.json").write_text('{"previous": true}\n')
+            # --force replaces only a folder carrying purgesim's marker (docs/run-folder.md)
+            (cwd / "out" / "purgesim-run.json").write_text(
+                '{"format": "purgesim-run", "version": 1, "kind": "run", "complete": true}\n')
 
     def one(key: tuple[str, str]) -> tuple:
         moment, name = key
@@ -176,7 +179,8 @@ def test_forced_run_stopped_while_writing_keeps_the_previous_run(stopped: dict,
     code, err, landed, cwd = stopped[("writing with --force", name)]
     assert landed, "the signal did not land while the run was being written"
     assert (cwd / "out" / "summary.json").read_text() == '{"previous": true}\n'
-    assert sorted(p.name for p in (cwd / "out").iterdir()) == ["summary.json"]
+    assert sorted(p.name for p in (cwd / "out").iterdir()) == ["purgesim-run.json",
+                                                               "summary.json"]
     assert [p.name for p in cwd.iterdir() if not p.name.startswith(".")] == ["out"]
     if name != "SIGKILL":
         assert_stopped_cleanly(code, err, SIGNALS[name])
@@ -193,7 +197,7 @@ RESULTS = sorted(f"{v}-seed{s}.json" for v in ("baseline", "no_halt") for s in (
 
 
 def _results(folder: Path) -> dict[str, dict]:
-    return {p.name: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+    return {p.name: json.loads(p.read_text()) for p in sorted(folder.glob("*-seed*.json"))}
 
 
 def _findings(stdout: str) -> list[str]:
@@ -211,14 +215,14 @@ def test_experiment_killed_resumes_without_losing_or_repeating_a_run(tmp_path: P
     cut = tmp_path / "cut"
     deadline = time.monotonic() + 240
     while proc.poll() is None and time.monotonic() < deadline:
-        if cut.is_dir() and len(list(cut.glob("*.json"))) >= 2:
+        if cut.is_dir() and len(list(cut.glob("*-seed*.json"))) >= 2:
             os.killpg(proc.pid, signal.SIGKILL)
             break
         time.sleep(0.005)
     proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL, "the experiment ended before it was killed"
     kept = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns, p.read_bytes())
-            for p in cut.glob("*.json")}
+            for p in cut.glob("*-seed*.json")}  # the results (not the folder's marker)
     assert 2 <= len(kept) < len(RESULTS), sorted(kept)
 
     refused = start([*EXPERIMENT, "--out", "cut"], tmp_path)  # without --resume
