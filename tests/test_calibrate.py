@@ -80,12 +80,11 @@ def test_bad_configuration_exits_2_with_one_line(tmp_path: Path, args: list[str]
 
 def test_unreachable_scheduler_exits_2(tmp_path: Path) -> None:
     addr = f"tcp://127.0.0.1:{_free_port()}"
-    t0 = time.perf_counter()
+    # a hang is caught by run_cli's own timeout (subprocess.TimeoutExpired), not by timing
     res = run_cli("calibrate", "toy", "--scheduler", addr, "--out", str(tmp_path / "cal"),
                   "--quiet", cwd=tmp_path)
     line = _one_line_exit_2(res)
     assert "unreachable" in line and addr in line
-    assert time.perf_counter() - t0 < 60
     assert not (tmp_path / "cal").exists()
 
 
