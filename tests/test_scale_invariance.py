@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from purgesim import rng
-from purgesim.codes import Cause, Event, State
+from purgesim.codes import Cause
 from purgesim.engine import Sim
 from purgesim.invariance import compare, figures, run_summaries, table
 from purgesim.scenario import load
@@ -51,7 +51,7 @@ def test_the_comparison_catches_a_figure_that_grows_with_the_scale() -> None:
     grown = []
     for s in runs:
         t = {**s, "police": {**s["police"]}}
-        t["police"]["officers_arrested"] = s["police"]["officers_arrested"] * 2
+        t["police"]["officers_arrested"] = s["police"]["officers_arrested"] * 5
         grown.append(t)
     comps = {c.name: c for c in compare({0.5: runs, 1.0: grown})}
     assert not comps["police.officers_arrested"].ok
@@ -66,6 +66,21 @@ def _sim(scale: float, sets: list[str] | None = None) -> Sim:
     return Sim(load("toy", ["halt.enabled=false", *(sets or [])], scale=scale, seed=3))
 
 
+def _accusations(sim: Sim, cause: Cause) -> list[np.ndarray]:
+    """Record every accusation a mechanism asks the engine for (before the engine drops
+    people already accused: the unit tests count what the mechanism asks)."""
+    asked: list[np.ndarray] = []
+    accuse = sim.accuse
+
+    def spy(ids: np.ndarray, c: Cause, by: np.ndarray | int = -1) -> np.ndarray:
+        if c == cause:
+            asked.append(np.asarray(ids).copy())
+        return accuse(ids, c, by)
+
+    sim.accuse = spy  # type: ignore[method-assign]
+    return asked
+
+
 @pytest.mark.parametrize("scale", [0.25, 1.0])
 def test_mass_prisoners_name_as_many_investigators_at_every_scale(scale: float) -> None:
     """transformation (f): confessors standing for W real people name about
@@ -73,20 +88,19 @@ def test_mass_prisoners_name_as_many_investigators_at_every_scale(scale: float) 
     sim = _sim(scale, ["purgers.transformation=0.05"])
     pop = sim.pop
     purgers = sim.mechs["purgers"]
-    lo, hi = int(pop.region_start[0]), int(pop.region_start[1])
+    asked = _accusations(sim, Cause.CONFESSION)
+    lo = int(pop.region_start[0])
     real = 0.0
     for day in range(40):
         sim.day = day
         people = np.arange(lo, lo + int(200 * scale), dtype=np.int64)
         sim.mechs["confession"].today_confessors = people
         real += float(pop.weight(people).sum())
-        pop.state[sim.mechs["vigilance"].officers] = State.FREE  # every officer can be named
-        sim.queue.keep(np.zeros(sim.queue.n, dtype=bool))
         purgers.step(day)
-    assert hi > lo
-    named = (sim.log.rows["event"] == Event.NAMED).sum()
+    named = sum(a.size for a in asked)
     expected = 0.05 * real  # 0.05 x 200 x 40 = 400
     assert abs(named - expected) < 4 * np.sqrt(expected)
+    assert all(pop.post(int(i)).name.startswith("POLICE") for a in asked for i in a)
 
 
 @pytest.mark.parametrize("scale", [0.25, 1.0])
@@ -97,22 +111,20 @@ def test_officers_are_accused_for_lack_of_vigilance_as_often_at_every_scale(scal
     sim = _sim(scale, ["vigilance.lack_of_vigilance_prob=0.2"])
     pop = sim.pop
     vig = sim.mechs["vigilance"]
+    asked = _accusations(sim, Cause.VIGILANCE)
     lo = int(pop.region_start[0])
     real = 0.0
     for day in range(30):
         sim.day = day
-        pop.state[vig.officers] = State.FREE
-        sim.queue.keep(np.zeros(sim.queue.n, dtype=bool))
         people = np.arange(lo + day * 100, lo + day * 100 + int(40 * scale), dtype=np.int64)
         for p in people.tolist():
-            sim.ignored[p] = int(vig.officers[0])
+            sim.ignored[p] = int(vig.officers[vig.region_lo[0]])
         sim.prev_arrested = people
         real += float(pop.weight(people).sum())
         vig._lack_of_vigilance(day)
-    accused = ((sim.log.rows["event"] == Event.SUSPECTED)
-               & (sim.log.rows["cause"] == Cause.VIGILANCE)).sum()
-    expected = 0.2 * real  # 0.2 x 40 x 30 = 240 (some land on an officer already accused)
-    assert expected * 0.6 < accused <= expected + 4 * np.sqrt(expected)
+    accused = sum(a.size for a in asked)
+    expected = 0.2 * real  # 0.2 x 40 x 30 = 240
+    assert abs(accused - expected) < 4 * np.sqrt(expected)
 
 
 def test_binomial_keyed_keeps_the_expected_count_and_is_bernoulli_at_weight_one() -> None:
@@ -123,4 +135,4 @@ def test_binomial_keyed_keeps_the_expected_count_and_is_bernoulli_at_weight_one(
     one = np.array([rng.binomial_keyed(1.0, 0.3, 7, d, 5, 123) for d in range(4000)])
     assert set(np.unique(one)) <= {0, 1}
     u = np.array([rng.uniform_k(7, d, 5, 123, 1) for d in range(4000)])
-    assert (one == (u < 0.3)).all()  # exactly the Bernoulli draw of that key
+    assert (one == (u > 0.7)).all()  # exactly one Bernoulli draw of that key (inversion)
