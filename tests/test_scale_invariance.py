@@ -44,6 +44,14 @@ def test_ussr_gives_the_same_answers_at_two_scales() -> None:
             0.01: run_summaries("ussr-1937", 0.01, seeds)})
 
 
+def test_france_gives_the_same_answers_at_two_scales() -> None:
+    """The deputies' coup reads the capital's death sentences per 1,000 (weighted) and the
+    deputies' ties (elite): its occurrence and date must not depend on the scale either."""
+    seeds = range(1, 5)
+    _check({0.05: run_summaries("france-1793", 0.05, seeds),
+            0.2: run_summaries("france-1793", 0.2, seeds)})
+
+
 def test_the_comparison_catches_a_figure_that_grows_with_the_scale() -> None:
     """The test above can fail: an officer count multiplied by the scale ratio (5, as between
     0.002 and 0.01 before the fix) is flagged; the same runs against themselves are not."""
