@@ -53,7 +53,6 @@ import shlex
 import socket
 import sqlite3
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -62,6 +61,7 @@ from typing import Any
 
 import numpy as np
 
+from .runfolder import atomic_write
 from .scenario import ScenarioError, builtin_names, load
 
 #: keys allowed in a scenario's [calibration] table
@@ -746,21 +746,6 @@ def make_config(scenario: str, *, sets: list[str] | None = None, budget: int | N
 
 
 # ------------------------------------------------------------------------------ outputs
-
-
-def atomic_write(path: Path, data: bytes | str) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode() if isinstance(data, str) else data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
