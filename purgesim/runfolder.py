@@ -514,12 +514,8 @@ TABLES = ("daily.parquet", "operations.parquet", "regions.parquet", "events.parq
           "people.parquet")
 
 
-def check_table(folder: Path, name: str) -> None:
-    """A run's Parquet file is there, a regular file, with a readable footer (cheap: the
-    data is read later, by `read_table`)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
+def _run_file(folder: Path, name: str) -> Path:
+    """A file of a run folder that exists and is a regular file (else one line naming it)."""
     f = folder / name
     try:
         st = f.stat()
@@ -527,6 +523,16 @@ def check_table(folder: Path, name: str) -> None:
         raise _bad(folder, name, "missing") from None
     if not stat.S_ISREG(st.st_mode):
         raise _bad(folder, name, "not a regular file")
+    return f
+
+
+def check_table(folder: Path, name: str) -> None:
+    """A run's Parquet file is there, a regular file, with a readable footer (cheap: the
+    data is read later, by `read_table`)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    f = _run_file(folder, name)
     try:
         pq.read_metadata(f)
     except (OSError, ValueError, pa.ArrowException) as e:
@@ -543,13 +549,7 @@ def read_table(folder: Path | str, name: str, columns: list[str] | None = None,
     import pyarrow.parquet as pq
 
     folder = Path(folder)
-    f = folder / name
-    try:
-        st = f.stat()
-    except OSError:
-        raise _bad(folder, name, "missing") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise _bad(folder, name, "not a regular file")
+    f = _run_file(folder, name)
     try:
         t = pq.read_table(f, columns=columns)
     except (OSError, ValueError, pa.ArrowException) as e:
