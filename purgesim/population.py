@@ -30,6 +30,7 @@ from numba import njit, prange
 
 from . import rng
 from .codes import (
+    AT_LARGE_LUT,
     NATION_SHIFT,
     TRAIT_ELEMENT,
     TRAIT_OPPOSITION,
@@ -317,6 +318,8 @@ class Population:
     geo: np.ndarray = field(init=False)
     names: dict[str, int] = field(default_factory=dict)
     factions: dict[str, np.ndarray] = field(default_factory=dict)  # faction -> member ids
+    _pools: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = field(
+        default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         elite_key = int(rng.key(self.seed, -1, 0, S.perm_elite)) & 0x7FFFFFFFFFFFFFFF
@@ -383,6 +386,16 @@ class Population:
     def heads_with_post(self, post: Post) -> np.ndarray:
         return np.flatnonzero(self.e_post == int(post)) * self.hsize
 
+    def pool_bits(self, mask: int, value: int) -> tuple[np.ndarray, np.ndarray]:
+        """The bitmaps of people whose traits match (traits & mask == value), built once per
+        pool (traits never change after the society is built): 1 bit a person, and 1 bit
+        per block of 64 people (`_pool_bits`)."""
+        key = (int(mask), int(value))
+        bits = self._pools.get(key)
+        if bits is None:
+            bits = self._pools[key] = _pool_bits(self.traits, key[0], key[1])
+        return bits
+
     def nbytes(self) -> dict[str, int]:
         arrays = {
             "state": self.state, "traits": self.traits, "e_post": self.e_post,
@@ -447,52 +460,111 @@ def ties_many(
 
 
 @njit(cache=True)
-def pick_people(
-    seed: int,
-    day: int,
-    subject: int,
-    purpose: int,
-    lo: int,
-    hi: int,
-    count: int,
-    traits: np.ndarray,
-    mask: int,
-    value: int,
-    state: np.ndarray,
-    max_tries: int,
-) -> np.ndarray:
-    """Draw up to `count` distinct people at large in [lo, hi) whose traits match.
+def _pool_bits(traits: np.ndarray, mask: int, value: int) -> tuple[np.ndarray, np.ndarray]:
+    """One bit per person: do his traits match (traits & mask == value)?  And one bit per
+    block of 64 people: does anyone in it match?  The coarse map (1 byte for 512 people,
+    316 KB for the USSR at scale 1) stays in cache; a try in a sparse pool (former
+    oppositionists: 1 person in 700) rarely needs to read the fine map from memory."""
+    n = traits.shape[0]
+    bits = np.zeros((n + 7) // 8, dtype=np.uint8)
+    m = np.uint8(mask)
+    v = np.uint8(value)
+    full = n // 8
+    for j in range(full):
+        b = 0
+        for t in range(8):
+            b |= np.int64((traits[8 * j + t] & m) == v) << t
+        bits[j] = b
+    for i in range(8 * full, n):
+        if (traits[i] & m) == v:
+            bits[i >> 3] |= np.uint8(1 << (i & 7))
+    coarse = np.zeros((bits.shape[0] + 63) // 64, dtype=np.uint8)
+    for j in range(bits.shape[0]):
+        if bits[j]:
+            c = j >> 3
+            coarse[c >> 3] |= np.uint8(1 << (c & 7))
+    return bits, coarse
 
-    Rejection sampling with keyed draws: cost grows with the number picked, not with the
-    region's size.  Returns fewer than `count` when the pool looks exhausted: after
-    `max_tries` tries per person wanted, or `5 * max_tries` failures in a row (a pool that
-    dense would have given someone with probability 1 - e^-5), so that a dry pool costs a
-    bounded number of tries, not `max_tries` per person wanted.
-    """
+
+_BATCH = 32
+
+
+@njit(cache=True)
+def _pick(seed: int, day: int, subject: int, purpose: int, lo: int, hi: int, count: int,
+          traits: np.ndarray, mask: int, value: int, bits: np.ndarray, coarse: np.ndarray,
+          use_bits: bool, state: np.ndarray, at_large: np.ndarray,
+          max_tries: int) -> np.ndarray:
+    """The tries are made in batches: the memory reads of a batch (bitmap, state) are
+    independent of each other, so the processor overlaps them; the batch is then taken in
+    order and stops exactly where one-by-one tries would have stopped (the same people)."""
     out = np.empty(count, dtype=np.int64)
     n = hi - lo
     got = 0
     tries = 0
     fails = 0
     k = 0
+    cand = np.empty(_BATCH, dtype=np.int64)
+    ok = np.empty(_BATCH, dtype=np.bool_)
     while got < count and tries < max_tries * count and fails < 5 * max_tries and n > 0:
-        u = rng.uniform_k(seed, day, subject, purpose, k)
-        k += 1
-        tries += 1
-        fails += 1
-        i = lo + int(u * n)
-        s = state[i]
-        if (s == 0 or s == 6 or s == 7) and (traits[i] & mask) == value:
-            fails = 0
-            dup = False
-            for j in range(got):
-                if out[j] == i:
-                    dup = True
-                    break
-            if not dup:
-                out[got] = i
-                got += 1
+        for b in range(_BATCH):
+            cand[b] = lo + int(rng.uniform_k(seed, day, subject, purpose, k + b) * n)
+        # the pool's bitmaps first (coarse, in cache; then fine), the state last
+        for b in range(_BATCH):
+            i = cand[b]
+            if mask == 0:
+                ok[b] = True
+            elif use_bits:
+                c = i >> 6
+                ok[b] = ((coarse[c >> 3] >> (c & 7)) & 1) != 0 and (
+                    (bits[i >> 3] >> (i & 7)) & 1) != 0
+            else:
+                ok[b] = (traits[i] & mask) == value
+        for b in range(_BATCH):
+            if ok[b]:
+                ok[b] = at_large[state[cand[b]]]
+        for b in range(_BATCH):
+            if not (got < count and tries < max_tries * count and fails < 5 * max_tries):
+                break
+            k += 1
+            tries += 1
+            fails += 1
+            if ok[b]:
+                i = cand[b]
+                fails = 0
+                dup = False
+                for j in range(got):
+                    if out[j] == i:
+                        dup = True
+                        break
+                if not dup:
+                    out[got] = i
+                    got += 1
     return out[:got]
+
+
+def pick_people(seed: int, day: int, subject: int, purpose: int, lo: int, hi: int, count: int,
+                pop: Population, mask: int, value: int, max_tries: int) -> np.ndarray:
+    """Draw up to `count` distinct people at large in [lo, hi) whose traits match.
+
+    Rejection sampling with keyed draws: cost grows with the number picked, not with the
+    region's size.  Returns fewer than `count` when the pool looks exhausted: after
+    `max_tries` tries per person wanted, or `5 * max_tries` failures in a row (a pool that
+    dense would have given someone with probability 1 - e^-5), so that a dry pool costs a
+    bounded number of tries, not `max_tries` per person wanted.  A try tests the pool's
+    bitmap (`Population.pool_bits`) before the person's state.
+    """
+    if count <= 0:
+        return np.empty(0, dtype=np.int64)
+    use_bits = mask != 0 and pop.n >= BITMAP_FROM
+    bits, coarse = pop.pool_bits(mask, value) if use_bits else (_NO_BITS, _NO_BITS)
+    return _pick(seed, day, subject, purpose, lo, hi, count, pop.traits, mask, value, bits,
+                 coarse, use_bits, pop.state, AT_LARGE_LUT, max_tries)
+
+
+_NO_BITS = np.zeros(1, dtype=np.uint8)
+#: pools get bitmaps from this many simulated people on: below it `traits` itself fits in
+#: the cache and a bitmap would cost more to build than it saves (the picks are the same).
+BITMAP_FROM = 1 << 24
 
 
 @njit(cache=True)

@@ -77,8 +77,8 @@ class Mechanism(Base):
                                   S.count)
             if k == 0:
                 continue
-            for d in pick_people(sim.seed, day, r, S.pick, lo, hi, k, pop.traits,
-                                 0, 0, pop.state, 20):
+            for d in pick_people(sim.seed, day, r, S.pick, lo, hi, k, pop,
+                                 0, 0, 20):
                 b = boss_of(int(d), pop.geo, pop.region_start, pop.key_work, pop.e_superior)
                 if b >= 0:
                     who.append(int(d))

@@ -177,8 +177,7 @@ class Mechanism(Base):
             k = rng.poisson_keyed(rate * n_opp, sim.seed, day, r, S.opposition_count)
             if k:
                 picked.append(pick_people(sim.seed, day, r, S.opposition_pick, lo, hi, k,
-                                          pop.traits, TRAIT_OPPOSITION, TRAIT_OPPOSITION,
-                                          pop.state, 5000))
+                                          pop, TRAIT_OPPOSITION, TRAIT_OPPOSITION, 5000))
         heads = self.opp_heads
         u = sim.draws(heads, S.elite_opposition)
         picked.append(heads[u < rate * self.p.elite_factor])

@@ -173,12 +173,12 @@ class Mechanism(Base):
                     ids = np.empty(0, dtype=np.int64)
                 else:
                     ids = pick_people(sim.seed, day, subject, S.pick, lo, hi, k,
-                                      pop.traits, mask, value, pop.state, 2000)
+                                      pop, mask, value, 2000)
                 if ids.size < k:  # the pool is dry: the quota is filled with whoever is at hand
                     if day - self.dry[o, r] >= 7:
                         self.dry[o, r] = day
                     more = pick_people(sim.seed, day, subject, S.pick_any, lo, hi,
-                                       k - ids.size, pop.traits, 0, 0, pop.state, 20)
+                                       k - ids.size, pop, 0, 0, 20)
                     ids = np.concatenate([ids, more])
                 done = sim.arrest(ids, Cause.QUOTA, op=o)
                 self.arrested[o, r] += done.size / scale

@@ -58,10 +58,10 @@ class Mechanism(Base):
             k_el = sum(1 for j in range(k)
                        if rng.uniform_k(sim.seed, day, r, S.element_count, j)
                        < self.p.element_share)
-            a = pick_people(sim.seed, day, r, S.pick_element, lo, hi, k_el, pop.traits,
-                            TRAIT_ELEMENT, TRAIT_ELEMENT, pop.state, 2000)
+            a = pick_people(sim.seed, day, r, S.pick_element, lo, hi, k_el, pop,
+                            TRAIT_ELEMENT, TRAIT_ELEMENT, 2000)
             b = pick_people(sim.seed, day, r, S.pick_any, lo, hi, k - a.size,
-                            pop.traits, 0, 0, pop.state, 20)
+                            pop, 0, 0, 20)
             sim.arrest(a, Cause.ROUTINE)
             sim.arrest(b, Cause.ROUTINE)
 
