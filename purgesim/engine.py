@@ -223,10 +223,11 @@ class Sim:
             self.queue.keep(~member(self.queue.rows["person"], ids[was_suspect]))
         self.pop.state[ids] = State.ARRESTED
         self.record(ids, Event.ARRESTED, cause_arr, by_arr, op_arr)
-        self.interrogation.append(person=ids, region=self.pop.regions_of(ids), day=self.day,
+        regions = self.pop.regions_of(ids)
+        self.interrogation.append(person=ids, region=regions, day=self.day,
                                   cause=cause_arr, op=op_arr, by=by_arr, ready=-1, confessed=0)
         self.today_arrested.append(ids)
-        self.rec.arrested(ids, cause_arr, op_arr)
+        self.rec.arrested(ids, cause_arr, op_arr, regions)
         return ids
 
     def schedule(self, day: int, person: int, kind: int, cause: int = 0, by: int = -1) -> None:

@@ -51,11 +51,13 @@ class Table:
     def append(self, **cols: np.ndarray | int | float) -> None:
         k = -1  # rows: the longest column given as an array; 1 if all are scalars
         for v in cols.values():
-            if isinstance(v, np.ndarray):
-                if v.ndim:
-                    k = max(k, v.shape[0])
+            if type(v) is np.ndarray:
+                if v.ndim and v.shape[0] > k:
+                    k = v.shape[0]
             elif isinstance(v, list | tuple):
                 k = max(k, len(v))
+            elif isinstance(v, np.ndarray) and v.ndim:
+                k = max(k, v.shape[0])
         k = 1 if k < 0 else k
         if k == 0:
             return

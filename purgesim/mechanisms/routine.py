@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .. import rng
 from ..codes import TRAIT_ELEMENT, Cause
 from ..params import MechanismParams, P
@@ -55,9 +57,8 @@ class Mechanism(Base):
             k = rng.poisson_keyed(lam, sim.seed, day, r, S.count)
             if k == 0:
                 continue
-            k_el = sum(1 for j in range(k)
-                       if rng.uniform_k(sim.seed, day, r, S.element_count, j)
-                       < self.p.element_share)
+            k_el = int(np.count_nonzero(rng.uniforms_k(sim.seed, day, r, S.element_count, k)
+                                        < self.p.element_share))
             a = pick_people(sim.seed, day, r, S.pick_element, lo, hi, k_el, pop,
                             TRAIT_ELEMENT, TRAIT_ELEMENT, 2000)
             b = pick_people(sim.seed, day, r, S.pick_any, lo, hi, k - a.size,
