@@ -30,6 +30,30 @@ class UserError(Exception):
     """Bad input: printed on one line, exit code 2."""
 
 
+#: the optional packages of `pip install 'purgesim[fit]'`, by the command that needs them
+FIT_PACKAGES = {"calibrate": ("pyabc", "distributed"), "sensitivity": ("SALib", "distributed")}
+
+
+def require_fit(command: str) -> None:
+    """Refuse, before any work, a fitting command whose packages (the `fit` extra) are absent.
+
+    The core install leaves them out (they bring about a hundred packages), so their absence
+    is a user's choice to be answered with what to install, not with a traceback."""
+    import importlib.util
+
+    missing = []
+    for name in FIT_PACKAGES[command]:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):  # a parent or a blocked entry in sys.modules
+            found = False
+        if not found:
+            missing.append(name)
+    if missing:
+        raise UserError(f"purgesim {command}: needs {', '.join(missing)}, not installed; "
+                        "allowed: install the fit extra first, pip install 'purgesim[fit]'")
+
+
 _Errors = tuple[type[BaseException], ...]
 
 
@@ -425,9 +449,12 @@ def calibrate(
     force: Annotated[bool, typer.Option(
         help="replace an existing calibration folder (one purgesim wrote)")] = False,
 ) -> None:
-    """ABC-SMC calibration (pyabc) of the scenario's free parameters; resumable."""
+    """ABC-SMC calibration (pyabc) of the scenario's free parameters; resumable.
+
+    Needs the fit extra: pip install 'purgesim[fit]'."""
     import os
 
+    require_fit("calibrate")
     from .calibrate import command_line, make_config, run_calibration
 
     if workers is not None and scheduler is not None:
@@ -500,9 +527,12 @@ def sensitivity(
     force: Annotated[bool, typer.Option(
         help="replace an existing sensitivity folder (one purgesim wrote)")] = False,
 ) -> None:
-    """Morris elementary effects (SALib): which free parameters drive which targets."""
+    """Morris elementary effects (SALib): which free parameters drive which targets.
+
+    Needs the fit extra: pip install 'purgesim[fit]'."""
     import os
 
+    require_fit("sensitivity")
     from .sensitivity import print_table, run_sensitivity
 
     if trajectories < 2:
