@@ -220,8 +220,11 @@ def print_summary(s: dict, out: Path, seconds: float, build: float) -> None:
     console.print(f"[bold]{s['scenario']}[/] seed {s['seed']} scale {s['scale']:g}: "
                   f"{people['simulated']:,} people simulated for {people['represented']:,}; "
                   f"built in {build:.1f} s, ran in {seconds:.1f} s; outputs in {out}")
-    t = Table(title="yearly totals (full-population figures; parameters uncalibrated "
-                    "unless the scenario says otherwise)")
+    from .calstatus import status
+
+    console.print(f"calibration: {status(s['scenario'], s.get('parameters', {}))}",
+                  highlight=False)
+    t = Table(title="yearly totals (full-population figures, this seed)")
     for col in ("year", "arrests", "convictions", "death sentences", "camp", "releases",
                 "camp deaths"):
         t.add_column(col, justify="right")
@@ -316,7 +319,11 @@ def params(
             name = [f"({LETTERS[mech]}) {r['name']}" + (" *" if r["free"] else "")]
         t.add_row(*name, value, r["unit"], rng_, r["meaning"])
     console.print(t)
-    console.print("* free parameter (calibrated)")
+    from .calstatus import status
+
+    console.print("* free parameter: one that calibration fits", highlight=False)
+    console.print(f"calibration: {status(sc.name, {r['name']: r['value'] for r in rows})}",
+                  highlight=False)
 
 
 @app.command()
@@ -432,7 +439,8 @@ def compare(
         compare_two(run_dir, other, json_)
         return
     try:
-        c = do_compare(RunData(run_dir))
+        run = RunData(run_dir)
+        c = do_compare(run)
     except CompareError as e:
         raise UserError(str(e)) from None
     except _reader_errors("compare") as e:
@@ -462,7 +470,11 @@ def compare(
                   f"targets within tolerance, {sc['fitted_within_tolerance']} of the "
                   f"{sc['fitted']} that calibration fits; mean |ln(sim/record)| over those "
                   f"{sc['fitted']} = {sc['mean_abs_log_error_fitted']:.3f}. Not the acceptance "
-                  "criteria over seeds (docs/calibration.md).")
+                  "criteria over seeds (docs/calibration.md).", highlight=False)
+    from .calstatus import status
+
+    console.print(f"calibration: {status(c['scenario'], run.s.get('parameters', {}))}",
+                  highlight=False)
     t = Table(title="the source article's claims, checked")
     for col in ("claim", "record", "model"):
         t.add_column(col, overflow="fold")

@@ -65,6 +65,8 @@ def test_params_piped_gives_each_name_whole_on_one_line(piped: dict) -> None:
     for name in ("orders.party_rate", "confession.p_work", "routine.rate_per_year"):
         hits = [ln for ln in piped["params"].stdout.splitlines() if name in ln]
         assert len(hits) == 1 and hits[0].startswith(name + "\t"), (name, hits)
+    assert "\ncalibration: " in piped["params"].stdout
+    assert "parameters calibrated for ussr-1937 are used" in piped["params"].stdout
     values = dict((r[0], r[header.index("value")]) for r in rows)
     assert values["routine.rate_per_year"] == "224200"  # an integer, no separator, no e+05
     for r in rows:
@@ -107,6 +109,7 @@ def test_run_summary_piped_is_plain(piped: dict) -> None:
     assert [int(r[1]) for r in rows] == [v["arrests"] for v in s["yearly"].values()]
     assert not FLOAT_EXP.search(out)
     assert "\x1b[" not in out  # no colour codes in a pipe
+    assert "calibration: none; toy's parameters are set by hand" in out
 
 
 def test_scenarios_and_plan_print_json(piped: dict) -> None:
