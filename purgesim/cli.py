@@ -7,7 +7,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -22,12 +22,92 @@ from .scenario import ScenarioError, builtin_names, load
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="purgesim: an agent-based model of the machine of political purges.")
-console = Console()
+
+
+def _cell(x: Any) -> str:
+    """A table cell as plain text on one line: markup removed, no tab or newline left."""
+    from rich.text import Text
+
+    text = Text.from_markup(x).plain if isinstance(x, str) else \
+        x.plain if isinstance(x, Text) else str(x)
+    return " ".join(text.replace("\t", " ").splitlines()).strip()
+
+
+class Out(Console):
+    """Standard output: Rich tables on a terminal; in a pipe or a file, every table as
+    tab-separated rows (its title as a line starting with '# ', then the header, then one line
+    a row) and no line wrapped, so that grep, cut and head see each name whole."""
+
+    @property
+    def plain(self) -> bool:
+        """True when standard output is not a terminal (a pipe, a file, a test)."""
+        isatty = getattr(self.file, "isatty", None)
+        try:
+            return not (isatty is not None and isatty())
+        except ValueError:  # a closed file
+            return True
+
+    def print(self, *objects: Any, **kw: Any) -> None:  # type: ignore[override]
+        if not self.plain:
+            super().print(*objects, **kw)
+            return
+        kw["soft_wrap"] = True
+        for o in objects:
+            if isinstance(o, Table):
+                lines = [] if o.title is None else ["# " + _cell(o.title)]
+                lines.append("\t".join(_cell(c.header) for c in o.columns))
+                lines += ["\t".join(_cell(x) for x in row)
+                          for row in zip(*(c._cells for c in o.columns))]
+                self.file.write("\n".join(lines) + "\n")
+                self.file.flush()
+            else:
+                super().print(o, **kw)
+
+
+console = Out()
 err = Console(stderr=True)
+
+
+def count(v: float) -> str:
+    """An integer as an integer: 1,024,640 on a terminal, 1024640 in a pipe (never 1.02e+06)."""
+    return str(round(v)) if console.plain else f"{round(v):,}"
+
+
+def amount(v: float | None) -> str:
+    """A figure: whole numbers and anything from 100,000 up as counts, others to 6 digits."""
+    if v is None or v != v:  # None or NaN
+        return ""
+    if float(v).is_integer() or abs(v) >= 100_000:
+        return count(v)
+    return f"{v:.6g}"
 
 
 class UserError(Exception):
     """Bad input: printed on one line, exit code 2."""
+
+
+#: the optional packages of `pip install 'purgesim[fit]'`, by the command that needs them
+FIT_PACKAGES = {"calibrate": ("pyabc", "distributed"), "sensitivity": ("SALib", "distributed")}
+
+
+def require_fit(command: str) -> None:
+    """Refuse, before any work, a fitting command whose packages (the `fit` extra) are absent.
+
+    The core install leaves them out (they bring about a hundred packages), so their absence
+    is a user's choice to be answered with what to install, not with a traceback."""
+    import importlib.util
+
+    missing = []
+    for name in FIT_PACKAGES[command]:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):  # a parent or a blocked entry in sys.modules
+            found = False
+        if not found:
+            missing.append(name)
+    if missing:
+        raise UserError(f"purgesim {command}: needs {', '.join(missing)}, not installed; "
+                        "allowed: install the fit extra first, pip install 'purgesim[fit]'")
 
 
 _Errors = tuple[type[BaseException], ...]
@@ -140,20 +220,23 @@ def print_summary(s: dict, out: Path, seconds: float, build: float) -> None:
     console.print(f"[bold]{s['scenario']}[/] seed {s['seed']} scale {s['scale']:g}: "
                   f"{people['simulated']:,} people simulated for {people['represented']:,}; "
                   f"built in {build:.1f} s, ran in {seconds:.1f} s; outputs in {out}")
-    t = Table(title="yearly totals (full-population figures; parameters uncalibrated "
-                    "unless the scenario says otherwise)")
+    from .calstatus import status
+
+    console.print(f"calibration: {status(s['scenario'], s.get('parameters', {}))}",
+                  highlight=False)
+    t = Table(title="yearly totals (full-population figures, this seed)")
     for col in ("year", "arrests", "convictions", "death sentences", "camp", "releases",
                 "camp deaths"):
         t.add_column(col, justify="right")
     for y, v in s["yearly"].items():
-        t.add_row(y, f"{v['arrests']:,}", f"{v['convictions']:,}", f"{v['death_sentences']:,}",
-                  f"{v['camp_sentences']:,}", f"{v['releases']:,}", f"{v['camp_deaths']:,}")
+        t.add_row(y, count(v["arrests"]), count(v["convictions"]), count(v["death_sentences"]),
+                  count(v["camp_sentences"]), count(v["releases"]), count(v["camp_deaths"]))
     console.print(t)
     t = Table(title="cohorts")
     for col in ("cohort", "size", "arrested", "shot"):
         t.add_column(col, justify="right" if col != "cohort" else "left")
     for k, v in s["cohorts"].items():
-        t.add_row(k.replace("_", " "), f"{v['size']:,}", f"{v['arrested']:,}", f"{v['shot']:,}")
+        t.add_row(k.replace("_", " "), count(v["size"]), count(v["arrested"]), count(v["shot"]))
     console.print(t)
     if s["operations"]:
         t = Table(title="mass operations")
@@ -162,8 +245,9 @@ def print_summary(s: dict, out: Path, seconds: float, build: float) -> None:
             t.add_column(col, justify="right" if col != "operation" else "left")
         for k, v in s["operations"].items():
             li, lf = v["limits_initial"], v["limits_final"]
-            t.add_row(k, f"{li['cat1']:,}→{lf['cat1']:,}", f"{li['cat2']:,}→{lf['cat2']:,}",
-                      f"{v['arrests']:,}", f"{v['convictions']:,}", f"{v['shot']:,}")
+            t.add_row(k, f"{count(li['cat1'])}→{count(lf['cat1'])}",
+                      f"{count(li['cat2'])}→{count(lf['cat2'])}",
+                      count(v["arrests"]), count(v["convictions"]), count(v["shot"]))
         console.print(t)
     ch = s["channels"]
     console.print("arrests by channel: " + ", ".join(
@@ -183,15 +267,24 @@ def print_summary(s: dict, out: Path, seconds: float, build: float) -> None:
 
 
 @app.command()
-def scenarios() -> None:
+def scenarios(
+    json_: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
     """List the built-in scenarios."""
+    rows = []
+    for name in builtin_names():
+        sc = load(name)
+        rows.append({"name": name, "start": str(sc.start), "end": str(sc.end),
+                     "description": sc.description})
+    if json_:
+        typer.echo(json.dumps(rows, indent=1))
+        return
     t = Table()
     t.add_column("name")
     t.add_column("period")
     t.add_column("description")
-    for name in builtin_names():
-        sc = load(name)
-        t.add_row(name, f"{sc.start} to {sc.end}", sc.description)
+    for r in rows:
+        t.add_row(r["name"], f"{r['start']} to {r['end']}", r["description"])
     console.print(t)
 
 
@@ -208,16 +301,29 @@ def params(
     if json_:
         typer.echo(json.dumps(rows, indent=1, default=str))
         return
+    plain = console.plain
     t = Table(title=f"parameters of {sc.name}")
-    for col in ("name", "value", "unit", "range", "meaning"):
+    # in a pipe the name stands alone in its column (grep, cut), the letter and mark beside it
+    for col in (("name", "mechanism", "free") if plain else ("name",)) + (
+            "value", "unit", "range", "meaning"):
         t.add_column(col, overflow="fold")
     for r in rows:
         mech = r["name"].split(".")[0]
-        rng_ = "" if r["lo"] is None else f"{r['lo']:g} – {r['hi']:g}"
-        t.add_row(f"({LETTERS[mech]}) {r['name']}" + (" *" if r["free"] else ""),
-                  str(r["value"]), r["unit"], rng_, r["meaning"])
+        value = r["value"]
+        value = amount(value) if isinstance(value, (int, float)) and not isinstance(
+            value, bool) else str(value)
+        rng_ = "" if r["lo"] is None else f"{amount(r['lo'])} – {amount(r['hi'])}"
+        if plain:
+            name = [r["name"], LETTERS[mech], "*" if r["free"] else ""]
+        else:
+            name = [f"({LETTERS[mech]}) {r['name']}" + (" *" if r["free"] else "")]
+        t.add_row(*name, value, r["unit"], rng_, r["meaning"])
     console.print(t)
-    console.print("* free parameter (calibrated)")
+    from .calstatus import status
+
+    console.print("* free parameter: one that calibration fits", highlight=False)
+    console.print(f"calibration: {status(sc.name, {r['name']: r['value'] for r in rows})}",
+                  highlight=False)
 
 
 @app.command()
@@ -262,10 +368,19 @@ def story(
 
 
 @app.command()
-def plan() -> None:
+def plan(
+    json_: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
     """Print the order of phases of a simulated day."""
-    from .engine import Sim
+    from .engine import PLAN, Sim
 
+    if json_:
+        rows = [{"order": i + 1, "phase": name, "mechanism": mech, "method": meth}
+                for i, (name, mech, meth) in enumerate(PLAN)]
+        rows.append({"order": len(PLAN) + 1, "phase": "recording", "mechanism": None,
+                     "method": None})
+        typer.echo(json.dumps(rows, indent=1))
+        return
     typer.echo(Sim.plan_text())
 
 
@@ -298,25 +413,34 @@ def history(
     for col in ("id", "quantity", "period", "value", "unit", "role", "reliability", "source"):
         t.add_column(col, overflow="fold")
     for r in rows:
-        value = "" if r.value is None else f"{r.value:,.6g}"
+        value = amount(r.value)
         if r.value_low is not None or r.value_high is not None:
-            value += f" ({r.low:,.6g}–{r.high:,.6g})"
+            value += f" ({amount(r.low)}–{amount(r.high)})"
         t.add_row(r.id, r.quantity, f"{r.period_start}–{r.period_end}", value, r.unit,
-                  r.role, r.reliability, r.source[:120])
+                  r.role, r.reliability, r.source if console.plain else r.source[:120])
     console.print(t)
 
 
 @app.command()
 def compare(
     run_dir: Annotated[Path, typer.Argument(help="a finished run folder")],
+    other: Annotated[Optional[Path], typer.Argument(
+        help="a second run folder: the two side by side instead")] = None,
     json_: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """A run against the historical record: every target it speaks to, and the claims."""
+    """A run against the historical record: every target it speaks to, and the claims.
+
+    With two runs, RUN_A RUN_B: the two side by side (totals, differences, channel shares,
+    cohorts, record targets within tolerance)."""
     from .compare import CompareError, RunData
     from .compare import compare as do_compare
 
+    if other is not None:
+        compare_two(run_dir, other, json_)
+        return
     try:
-        c = do_compare(RunData(run_dir))
+        run = RunData(run_dir)
+        c = do_compare(run)
     except CompareError as e:
         raise UserError(str(e)) from None
     except _reader_errors("compare") as e:
@@ -333,24 +457,84 @@ def compare(
         t.add_column(col, overflow="fold", justify="right" if col in (
             "record", "simulated", "error") else "left")
     for r in c["targets"]:
-        rec = f"{r['record']:,.6g}"
+        rec = amount(r["record"])
         if r["low"] != r["high"]:
-            rec += f" ({r['low']:,.6g}–{r['high']:,.6g})"
-        t.add_row(r["id"], r["quantity"][:60], r["period"], rec, f"{r['simulated']:,.6g}",
+            rec += f" ({amount(r['low'])}–{amount(r['high'])})"
+        t.add_row(r["id"], r["quantity"] if console.plain else r["quantity"][:60], r["period"],
+                  rec, amount(r["simulated"]),
                   f"{100 * r['rel_error']:+.0f}%", r["tolerance"],
                   "[green]yes[/]" if r["within"] else "[red]no[/]", "fit" if r["fit"] else "")
     console.print(t)
     sc = c["score"]
-    console.print(f"score: mean |ln(sim/record)| over the {sc['fitted']} fitted targets = "
-                  f"{sc['mean_abs_log_error_fitted']:.3f}; within tolerance: "
-                  f"{sc['within_tolerance']} of {sc['targets']} targets "
-                  f"({sc['fitted_within_tolerance']} of {sc['fitted']} fitted)")
+    console.print(f"this run (one seed): {sc['within_tolerance']} of {sc['targets']} record "
+                  f"targets within tolerance, {sc['fitted_within_tolerance']} of the "
+                  f"{sc['fitted']} that calibration fits; mean |ln(sim/record)| over those "
+                  f"{sc['fitted']} = {sc['mean_abs_log_error_fitted']:.3f}. Not the acceptance "
+                  "criteria over seeds (docs/calibration.md).", highlight=False)
+    from .calstatus import status
+
+    console.print(f"calibration: {status(c['scenario'], run.s.get('parameters', {}))}",
+                  highlight=False)
     t = Table(title="the source article's claims, checked")
     for col in ("claim", "record", "model"):
         t.add_column(col, overflow="fold")
     for r in c["claims"]:
         t.add_row(r["claim"], r["record"], r["model"])
     console.print(t)
+
+
+def compare_two(run_a: Path, run_b: Path, json_: bool) -> None:
+    """`compare RUN_A RUN_B`: the two runs side by side (purgesim.pair)."""
+    from .charts import ChartError
+    from .compare import CompareError
+    from .pair import side_by_side
+
+    try:
+        p = side_by_side(run_a, run_b)
+    except (ChartError, CompareError) as e:
+        raise UserError(str(e)) from None
+    except _reader_errors("compare") as e:
+        raise UserError(f"run folders {str(run_a)!r}, {str(run_b)!r}: their files are not of "
+                        f"the shape purgesim writes ({type(e).__name__}: {str(e)[:80]}); "
+                        "allowed: complete folders written by 'purgesim run'") from None
+    if json_:
+        typer.echo(json.dumps(p, indent=1, default=float))
+        return
+    for lab, r in zip("AB", p["runs"]):
+        console.print(f"{lab}: {r['dir']} ({r['scenario']}, seed {r['seed']}, scale "
+                      f"{r['scale']:g})", highlight=False)
+
+    def value(x: Any, share: bool) -> str:
+        if x is None:
+            return ""
+        if isinstance(x, str):
+            return x
+        return f"{100 * x:.1f}%" if share else amount(x) if abs(x) >= 10 else f"{x:.3g}"
+
+    for title, rows, share in (("totals", p["totals"], False),
+                               ("share of arrests by channel", p["channels"], True),
+                               ("cohorts", p["cohorts"], False)):
+        if not rows:
+            continue
+        t = Table(title=title)
+        t.add_column("measure")
+        for col in ("A", "B", "B − A", "change"):
+            t.add_column(col, justify="right")
+        for r in rows:
+            d = r["difference"]
+            if d is None:
+                diff = ""
+            elif share:
+                diff = f"{100 * d:+.1f} points"
+            else:
+                diff = ("+" if d > 0 else "") + value(d, False)
+            rel = "" if r["relative"] is None or share else f"{100 * r['relative']:+.0f}%"
+            t.add_row(r["measure"], value(r["a"], share), value(r["b"], share), diff, rel)
+        console.print(t)
+    ra, rb = p["record"]
+    console.print(f"record targets within tolerance (one seed each): A {ra['within_tolerance']} "
+                  f"of {ra['targets']}, B {rb['within_tolerance']} of {rb['targets']}",
+                  highlight=False)
 
 
 @app.command()
@@ -425,9 +609,12 @@ def calibrate(
     force: Annotated[bool, typer.Option(
         help="replace an existing calibration folder (one purgesim wrote)")] = False,
 ) -> None:
-    """ABC-SMC calibration (pyabc) of the scenario's free parameters; resumable."""
+    """ABC-SMC calibration (pyabc) of the scenario's free parameters; resumable.
+
+    Needs the fit extra: pip install 'purgesim[fit]'."""
     import os
 
+    require_fit("calibrate")
     from .calibrate import command_line, make_config, run_calibration
 
     if workers is not None and scheduler is not None:
@@ -500,9 +687,12 @@ def sensitivity(
     force: Annotated[bool, typer.Option(
         help="replace an existing sensitivity folder (one purgesim wrote)")] = False,
 ) -> None:
-    """Morris elementary effects (SALib): which free parameters drive which targets."""
+    """Morris elementary effects (SALib): which free parameters drive which targets.
+
+    Needs the fit extra: pip install 'purgesim[fit]'."""
     import os
 
+    require_fit("sensitivity")
     from .sensitivity import print_table, run_sensitivity
 
     if trajectories < 2:
