@@ -568,15 +568,88 @@ BITMAP_FROM = 1 << 24
 
 
 @njit(cache=True)
-def first_death_day(hazard_cum: np.ndarray, today: int, e: float) -> int:
-    """First day d > today with H(d) - H(today) >= e (len(hazard_cum) if none)."""
-    target = hazard_cum[today] + e
-    lo = today + 1
-    hi = hazard_cum.shape[0]
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if hazard_cum[mid] >= target:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
+def sample_ties(
+    ids: np.ndarray, factor: np.ndarray, p_kind: np.ndarray, elite_factor: float, seed: int,
+    day: int, stream: int, geo: np.ndarray, region_start: np.ndarray, key_work: np.ndarray,
+    key_acq: np.ndarray, e_superior: np.ndarray, e_unit: np.ndarray, unit_lo: np.ndarray,
+    unit_hi: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ties of each person that a keyed draw selects: tie j of person c (in the order of
+    `ties_of`) is selected when ``uniform_k(seed, day, c, stream, j) < min(p_kind[kind] * f,
+    1)``, with f = factor[a] (times `elite_factor` in the elite block).  Returns (selected,
+    by, kind) in the order of (person, tie).
+
+    The same result as listing every tie with `ties_of` and drawing for each, but in the
+    mass block a tie's identity (a Feistel inversion) is computed only for the ties drawn:
+    a person's ties are counted from his workplace position alone, and with the
+    probabilities of naming and defending (a few per cent) most are never looked up."""
+    cap = ids.shape[0] * MAX_TIES
+    out = np.empty(cap, dtype=np.int64)
+    by = np.empty(cap, dtype=np.int64)
+    kind = np.empty(cap, dtype=np.int8)
+    buf_i = np.empty(MAX_TIES, dtype=np.int64)
+    buf_k = np.empty(MAX_TIES, dtype=np.int8)
+    n_elite = geo[0]
+    hsize = geo[1]
+    wsize = geo[2]
+    kring = geo[3]
+    m = 0
+    for a in range(ids.shape[0]):
+        c = ids[a]
+        if c < n_elite:
+            f = factor[a] * elite_factor
+            t = ties_of(c, geo, region_start, key_work, key_acq, e_superior, e_unit, unit_lo,
+                        unit_hi, buf_i, buf_k)
+            for j in range(t):
+                p = min(p_kind[buf_k[j]] * f, 1.0)
+                if rng.uniform_k(seed, day, c, stream, j) < p:
+                    out[m] = buf_i[j]
+                    by[m] = c
+                    kind[m] = buf_k[j]
+                    m += 1
+            continue
+        f = factor[a] * 1.0
+        h0 = (c // hsize) * hsize
+        r = _region_of(c, region_start)
+        base = region_start[r]
+        n = region_start[r + 1] - base
+        loc = c - base
+        kw = np.uint64(key_work[r])
+        pw = permute(loc, n, kw)
+        w0 = (pw // wsize) * wsize
+        n_work = min(w0 + wsize, n) - w0 - 1
+        n_fam = hsize - 1
+        n_acq = 2 * kring if n > 2 else 0
+        p_fam = min(p_kind[0] * f, 1.0)
+        p_work = min(p_kind[1] * f, 1.0)
+        p_boss = min(p_kind[3] * f, 1.0)
+        p_acq = min(p_kind[2] * f, 1.0)
+        for j in range(n_fam + n_work + n_acq):
+            if j < n_fam:
+                if rng.uniform_k(seed, day, c, stream, j) < p_fam:
+                    x = h0 + j
+                    out[m] = x if x < c else x + 1
+                    kind[m] = 0
+                    by[m] = c
+                    m += 1
+            elif j < n_fam + n_work:
+                q = w0 + (j - n_fam)
+                if q >= pw:
+                    q += 1
+                boss = q == w0
+                if rng.uniform_k(seed, day, c, stream, j) < (p_boss if boss else p_work):
+                    out[m] = base + unpermute(q, n, kw)
+                    kind[m] = 3 if boss else 1
+                    by[m] = c
+                    m += 1
+            else:
+                if rng.uniform_k(seed, day, c, stream, j) < p_acq:
+                    b = j - n_fam - n_work
+                    ka = np.uint64(key_acq[r, b // 2])
+                    pk = permute(loc, n, ka)
+                    d = 1 if b % 2 == 0 else n - 1
+                    out[m] = base + unpermute((pk + d) % n, n, ka)
+                    kind[m] = 2
+                    by[m] = c
+                    m += 1
+    return out[:m], by[:m], kind[:m]

@@ -31,7 +31,7 @@ def _numba_cache_dir() -> str:
     """A numba cache folder keyed by the content of every purgesim source file.
 
     numba's `cache=True` only notices changes to the file that defines a kernel, not to the
-    kernels it calls from other modules (confession.name_accomplices inlines
+    kernels it calls from other modules (population.sample_ties inlines
     population.ties_of): a stale cache silently runs old code.  Tests therefore compile into
     a folder of their own per version of the sources (and the CLI subprocesses inherit it)."""
     h = hashlib.sha256()

@@ -19,7 +19,7 @@ import numpy as np
 from .. import rng
 from ..codes import Cause
 from ..params import MechanismParams, P
-from ..population import ties_many
+from ..population import sample_ties
 from .base import Mechanism as Base
 
 S = rng.Streams("association", "defend", "relative")
@@ -49,12 +49,13 @@ class Mechanism(Base):
         pop = sim.pop
         arrested = sim.arrested_today()
         if arrested.size and self.p.p_defend > 0:
-            owner, other, kind, pos = ties_many(arrested, pop.geo, pop.region_start,
-                                                pop.key_work, pop.key_acq, pop.e_superior,
-                                                pop.e_unit, pop.unit_lo, pop.unit_hi)
-            u = rng.uniforms_pos(sim.seed, day, arrested[owner], pos, S.defend)
-            hit = u < self.p.p_defend
-            got = sim.accuse(other[hit], Cause.DEFENDER, arrested[owner[hit]])
+            # each tie at large speaks up with probability p_defend, drawn per (arrested,
+            # tie); only the ties drawn are looked up (population.sample_ties)
+            defenders, by, _ = sample_ties(
+                arrested, np.ones(arrested.size), np.full(4, self.p.p_defend), 1.0, sim.seed,
+                day, S.defend, pop.geo, pop.region_start, pop.key_work, pop.key_acq,
+                pop.e_superior, pop.e_unit, pop.unit_lo, pop.unit_hi)
+            got = sim.accuse(defenders, Cause.DEFENDER, by)
             self.defenders += int(got.size)
         convicted = sim.prev_convicted
         if convicted.size:

@@ -19,7 +19,6 @@ import numpy as np
 from .. import rng
 from ..codes import Cause, Event, State
 from ..params import MechanismParams, P
-from ..population import first_death_day
 from .base import Mechanism as Base
 
 S = rng.Streams("camps", "death")
@@ -57,20 +56,26 @@ class Mechanism(Base):
         if self.on:
             u = sim.draws(ids, S.death)
             e = -np.log(np.maximum(1.0 - u, 1e-300))
-            death = np.array([first_death_day(self.hazard_cum, day, float(x)) for x in e],
-                             dtype=np.int64)
+            # the first day after today on which the hazard accumulated since today reaches
+            # e (population.first_death_day, for all prisoners at once)
+            death = np.maximum(np.searchsorted(self.hazard_cum, self.hazard_cum[day] + e),
+                               day + 1).astype(np.int64)
         else:
             death = np.full(ids.size, 10**9, dtype=np.int64)
         dies = death < release
         when = np.where(dies, death, release)
         keep = when < sim.n_days
-        for p in ids.tolist():
-            self.admitted[p] = day
-        for d in np.unique(when[keep]):
-            sel = keep & (when == d)
-            self.due[int(d)].append(ids[sel])
-            self.due_kind[int(d)].append(dies[sel])
-            self.due_since[int(d)].append(np.full(int(sel.sum()), day, dtype=np.int64))
+        self.admitted.update(dict.fromkeys(ids.tolist(), day))
+        ids, dies, when = ids[keep], dies[keep], when[keep]
+        order = np.argsort(when, kind="stable")  # grouped by day, admission order kept
+        when = when[order]
+        starts = np.flatnonzero(np.r_[True, when[1:] != when[:-1]]) if when.size else when
+        for a, b in zip(starts.tolist(), [*starts[1:].tolist(), when.size]):
+            d = int(when[a])
+            sel = order[a:b]
+            self.due[d].append(ids[sel])
+            self.due_kind[d].append(dies[sel])
+            self.due_since[d].append(np.full(b - a, day, dtype=np.int64))
 
     def step(self, day: int) -> None:
         if day not in self.due:
@@ -80,7 +85,8 @@ class Mechanism(Base):
         dies = np.concatenate(self.due_kind.pop(day))
         since = np.concatenate(self.due_since.pop(day))
         # only for a prisoner still serving the term this schedule belongs to
-        current = np.array([self.admitted.get(p, -1) for p in ids.tolist()], dtype=np.int64)
+        current = np.fromiter(map(self.admitted.__getitem__, ids.tolist()), dtype=np.int64,
+                              count=ids.size)
         ok = (sim.pop.state[ids] == State.CAMP) & (current == since)
         ids, dies = ids[ok], dies[ok]
         for mask, died in ((dies, True), (~dies, False)):

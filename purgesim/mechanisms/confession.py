@@ -22,12 +22,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit
 
 from .. import rng
 from ..codes import Cause, Event, State
 from ..params import MechanismParams, P
-from ..population import MAX_TIES, ties_of
+from ..population import sample_ties
 from .base import Mechanism as Base
 
 S = rng.Streams("confession", "confess", "name")
@@ -52,37 +51,6 @@ class Params(MechanismParams):
     quota_factor: float = P(0.1, 0.0, 10.0, unit="x",
                             meaning="naming multiplier for prisoners of mass operations, whose "
                                     "cases took the troikas' simplified procedure", free=True)
-
-
-@njit(cache=True)
-def name_accomplices(
-    confessors: np.ndarray, factor: np.ndarray, seed: int, day: int, p_kind: np.ndarray,
-    elite_factor: float, stream: int,
-    geo: np.ndarray, region_start: np.ndarray, key_work: np.ndarray, key_acq: np.ndarray,
-    e_superior: np.ndarray, e_unit: np.ndarray, unit_lo: np.ndarray, unit_hi: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(named, by, tie kind) for all confessions of the day; draws keyed per (confessor, tie)."""
-    cap = confessors.shape[0] * MAX_TIES
-    named = np.empty(cap, dtype=np.int64)
-    by = np.empty(cap, dtype=np.int64)
-    kind = np.empty(cap, dtype=np.int8)
-    buf_i = np.empty(MAX_TIES, dtype=np.int64)
-    buf_k = np.empty(MAX_TIES, dtype=np.int8)
-    m = 0
-    n_elite = geo[0]
-    for a in range(confessors.shape[0]):
-        c = confessors[a]
-        f = factor[a] * (elite_factor if c < n_elite else 1.0)
-        t = ties_of(c, geo, region_start, key_work, key_acq, e_superior, e_unit, unit_lo,
-                    unit_hi, buf_i, buf_k)
-        for j in range(t):
-            p = min(p_kind[buf_k[j]] * f, 1.0)
-            if rng.uniform_k(seed, day, c, stream, j) < p:
-                named[m] = buf_i[j]
-                by[m] = c
-                kind[m] = buf_k[j]
-                m += 1
-    return named[:m], by[:m], kind[:m]
 
 
 class Mechanism(Base):
@@ -129,9 +97,11 @@ class Mechanism(Base):
             return
         sim.record(confessors, Event.CONFESSED)
         self.today_confessors = confessors
-        named, by, _ = name_accomplices(
-            confessors, factor, sim.seed, day, self.p_kind(), self.p.elite_factor, S.name, pop.geo,
-            pop.region_start, pop.key_work, pop.key_acq, pop.e_superior, pop.e_unit,
+        # each tie named independently, drawn per (confessor, tie); only the ties drawn are
+        # looked up (population.sample_ties)
+        named, by, _ = sample_ties(
+            confessors, factor, self.p_kind(), self.p.elite_factor, sim.seed, day, S.name,
+            pop.geo, pop.region_start, pop.key_work, pop.key_acq, pop.e_superior, pop.e_unit,
             pop.unit_lo, pop.unit_hi)
         self.confessions += float(pop.weight(confessors).sum())
         names_w = float(pop.weight(by).sum())
