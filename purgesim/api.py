@@ -134,7 +134,8 @@ def _load(scenario: str | os.PathLike[str] | Scenario, pars: Mapping[str, Any] |
         return load(os.fspath(scenario), sets, scale=None if scale is None else float(scale),
                     seed=None if seed is None else int(seed))
     except ScenarioError as e:
-        raise InputError(str(e).replace("--set ", "pars ")) from None
+        raise InputError(str(e).replace("--set ", "pars ").replace(
+            "'purgesim params SCENARIO'", "ps.params(scenario)")) from None
 
 
 def scenarios() -> pd.DataFrame:
@@ -545,7 +546,8 @@ Input should be less than or equal to 1; allowed: a number, 0 <= p_work <= 1
         engine = self._engine()
         out = Path(path)
         try:
-            check_output(out, force, "run", option="path")
+            check_output(out, force, "run", option="path",
+                         again="force=True to replace a purgesim run folder")
             fn = None
             if report:
                 from .report import write_report
@@ -554,7 +556,7 @@ Input should be less than or equal to 1; allowed: a number, 0 <= p_work <= 1
                     write_report(folder, name=name)
             write_run(engine, out, self.seconds or 0.0, force=force, report=fn)
         except FolderError as e:
-            raise InputError(str(e)) from None
+            raise InputError(str(e).replace("--force", "force=True")) from None
         self.path = out
         return out
 
@@ -622,7 +624,7 @@ def load_run(path: str | os.PathLike[str]) -> Run:
     True
     >>> run.summary == sim.summary
     True
-    >>> ps.load_run(folder / "nothing")
+    >>> ps.load_run(folder / "nothing")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     purgesim.api.InputError: run folder '.../nothing': not a finished run (does not exist); \
