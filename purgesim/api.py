@@ -778,12 +778,18 @@ class MultiSim:
         self._done()
         rows = [figures(s) for s in self.summaries]
         idx = pd.MultiIndex.from_tuples(self.runs(), names=["set", "seed"])
-        return pd.DataFrame(rows, index=idx)
+        t = pd.DataFrame(rows, index=idx)
+        # a channel that arrested nobody is left out of a summary: its share is 0.  Other
+        # figures missing from a run (an event that did not happen) stay NaN.
+        shares = [c for c in t.columns if c.startswith("channels.")]
+        t[shares] = t[shares].fillna(0.0)
+        return t
 
     def summary(self, low: float = 0.05, high: float = 0.95) -> pd.DataFrame:
         """Median and the `low`-`high` quantile interval (default 5-95%) of every scalar
         figure over the seeds: index ``figure`` (one parameter set) or ``set``, ``figure``;
-        columns median, q05, q95 (named after the quantiles) and n, the runs."""
+        columns median, q05, q95 (named after the quantiles) and n, the runs that have the
+        figure (fewer than the seeds for an event that did not happen in every run)."""
         t = self.table()
         lo, hi = f"q{round(100 * low):02d}", f"q{round(100 * high):02d}"
         parts = []
