@@ -761,8 +761,13 @@ class MultiSim:
         else:
             # spawn (never fork): numba's threads and a notebook's state stay out of workers
             ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+            try:
                 out = list(pool.map(_run_one, *zip(*jobs)))
+            except BaseException:  # Ctrl-C or a failed run: do not wait for the others
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            pool.shutdown()
         self.seconds = time.perf_counter() - t0
         self.summaries = [s for s, _ in out]
         self.daily = [d for _, d in out]

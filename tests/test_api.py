@@ -275,3 +275,19 @@ def test_doctests() -> None:
     """The examples in the API's docstrings run as written."""
     r = doctest.testmod(api, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert r.attempted >= 20 and r.failed == 0
+
+
+def test_api_page_examples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                           capsys: pytest.CaptureFixture[str]) -> None:
+    """The examples of docs/api.md run as written, in order, in one namespace."""
+    import re
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", page, flags=re.S)
+    assert len(blocks) >= 6
+    monkeypatch.chdir(tmp_path)
+    ns: dict[str, object] = {"__name__": "api_md"}
+    for block in blocks:
+        exec(compile(block, "docs/api.md", "exec"), ns)  # noqa: S102
+    out = capsys.readouterr().out
+    assert "value 2 is not allowed" in out and "yearly.1937.arrests" in out
