@@ -512,6 +512,7 @@ Input should be less than or equal to 1; allowed: a number, 0 <= p_work <= 1
         self.engine = engine
         for k in ("results", "_summary", "_view"):
             self.__dict__.pop(k, None)
+        self._tmp = None  # a folder of the previous run is no longer this run's
         return self
 
     def _engine(self) -> EngineSim:
@@ -667,10 +668,17 @@ def figures(summary: Mapping[str, Any]) -> dict[str, float]:
 
 
 def _run_one(scenario: str | Scenario, pars: dict[str, Any], scale: float | None,
-             seed: int) -> tuple[dict[str, Any], pd.DataFrame]:
-    """One member of an ensemble (in a worker process): its summary and daily series."""
+             seed: int, out: Path | None) -> tuple[dict[str, Any], pd.DataFrame]:
+    """One member of an ensemble (in a worker process): its summary and daily series, and
+    its run folder if `out` is given."""
     sim = Sim(scenario, scale=scale, seed=seed, pars=pars).run()
+    if out is not None:
+        sim.save(out)
     return sim.summary, sim.results.daily
+
+
+#: the file of an ensemble folder naming its runs
+ENSEMBLE = "ensemble.json"
 
 
 def _label(pars: Mapping[str, Any]) -> str:
@@ -735,43 +743,130 @@ class MultiSim:
                              "number >= 1")
         # refuse bad input now, not in a worker after the first runs
         self.scenarios = [_load(scenario, p, scale, None) for p in self.pars]
+        self.name = self.scenarios[0].name
         self._scenario = scenario if isinstance(scenario, Scenario) else os.fspath(scenario)
         self.scale = scale
         self.workers = workers
+        self._members = [(lab, s) for lab in self.labels for s in self.seeds]
         self.summaries: list[dict[str, Any]] = []
         self.daily: list[pd.DataFrame] = []
+        self.folders: list[Path] = []
         self.seconds: float | None = None
 
     def runs(self) -> list[tuple[str, int]]:
         """The (label, seed) of each run, in order."""
-        return [(lab, s) for lab in self.labels for s in self.seeds]
+        return list(self._members)
 
     def __repr__(self) -> str:
         state = f"{len(self.summaries)} runs done" if self.summaries else "not run"
-        return (f"MultiSim({self.scenarios[0].name!r}, {len(self.pars)} parameter set(s) x "
+        return (f"MultiSim({self.name!r}, {len(self.labels)} parameter set(s) x "
                 f"{len(self.seeds)} seeds; {state})")
 
-    def run(self) -> MultiSim:
-        """Run every member; returns the MultiSim."""
-        jobs = [(self._scenario, p, self.scale, s) for p in self.pars for s in self.seeds]
+    def _member_folder(self, out: Path, label: str, seed: int) -> Path:
+        if len(self.labels) == 1:
+            return out / f"seed{seed}"
+        return out / f"set{self.labels.index(label) + 1}-seed{seed}"
+
+    def run(self, out: str | os.PathLike[str] | None = None) -> MultiSim:
+        """Run every member; returns the MultiSim.  With `out`, a new folder, every member
+        is also written there as a run folder (``seed1``, ... or ``set1-seed1``, ... for
+        several parameter sets) with ``ensemble.json`` naming them (`from_runs` reads it
+        back); nothing already there is replaced."""
+        from .runfolder import FolderError, atomic_write, check_output
+
+        folders: list[Path | None] = [None] * len(self._members)
+        if out is not None:
+            base = Path(out)
+            try:
+                check_output(base, False, "run", option="out",
+                             again="an empty folder (an ensemble replaces nothing)")
+                folders = [self._member_folder(base, lab, s) for lab, s in self._members]
+            except FolderError as e:
+                raise InputError(str(e)) from None
+            base.mkdir(parents=True, exist_ok=True)
+        jobs = [(self._scenario, p, self.scale, s, f) for (p, s), f in zip(
+            [(p, s) for p in self.pars for s in self.seeds], folders)]
         workers = min(self.workers or os.cpu_count() or 1, len(jobs))
         t0 = time.perf_counter()
         if workers == 1:
-            out = [_run_one(*j) for j in jobs]
+            results = [_run_one(*j) for j in jobs]
         else:
             # spawn (never fork): numba's threads and a notebook's state stay out of workers
             ctx = multiprocessing.get_context("spawn")
             pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
             try:
-                out = list(pool.map(_run_one, *zip(*jobs)))
+                results = list(pool.map(_run_one, *zip(*jobs)))
             except BaseException:  # Ctrl-C or a failed run: do not wait for the others
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
             pool.shutdown()
         self.seconds = time.perf_counter() - t0
-        self.summaries = [s for s, _ in out]
-        self.daily = [d for _, d in out]
+        self.summaries = [s for s, _ in results]
+        self.daily = [d for _, d in results]
+        if out is not None:
+            self.folders = [f for f in folders if f is not None]
+            atomic_write(Path(out) / ENSEMBLE, json.dumps({
+                "format": "purgesim-ensemble", "version": 1, "scenario": self.name,
+                "sets": [{"label": lab, "pars": p} for lab, p in zip(self.labels, self.pars)],
+                "seeds": self.seeds,
+                "runs": [{"set": lab, "seed": s, "folder": f.name}
+                         for (lab, s), f in zip(self._members, self.folders)],
+            }, indent=1, default=str) + "\n")
         return self
+
+    @classmethod
+    def from_runs(cls, runs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+                  ) -> MultiSim:
+        """An ensemble of finished run folders: a folder written by ``run(out=...)``, or a
+        list of run folders (e.g. of ``purgesim run --seed N``).  Runs whose parameters
+        differ only in their seed form one parameter set."""
+        if isinstance(runs, str | os.PathLike):
+            base = Path(runs)
+            try:
+                meta = json.loads((base / ENSEMBLE).read_text(encoding="utf-8"))
+                members = [(str(r["set"]), int(r["seed"]), str(r["folder"]))
+                           for r in meta["runs"]]
+                for _, _, name in members:  # a run's own folder inside the ensemble's
+                    if Path(name).name != name or name in ("", ".", ".."):
+                        raise ValueError(name)
+            except (OSError, ValueError, KeyError, TypeError) as e:
+                raise InputError(f"ensemble folder {str(base)!r}: no readable {ENSEMBLE} "
+                                 f"({type(e).__name__}); allowed: a folder written by "
+                                 "MultiSim.run(out=...), or a list of run folders") from None
+            loaded = [(lab, Run(base / f)) for lab, _, f in members]
+        else:
+            loaded_runs = [Run(p) for p in runs]
+            if not loaded_runs:
+                raise InputError("runs: an empty list is not allowed; allowed: run folders")
+            keys = [json.dumps({k: v for k, v in r.summary["parameters"].items()
+                                if k != "seed"} | {"scenario": r.summary["scenario"]},
+                               sort_keys=True, default=str) for r in loaded_runs]
+            distinct = list(dict.fromkeys(keys))
+            params = [json.loads(k) for k in distinct]
+            varying = sorted({k for p in params for k in p if any(
+                q.get(k) != p.get(k) for q in params)})
+            labels = [", ".join(f"{k}={p.get(k)}" for k in varying) or "baseline"
+                      for p in params]
+            loaded = [(labels[distinct.index(k)], r) for k, r in zip(keys, loaded_runs)]
+        if not loaded:
+            raise InputError("runs: no run; allowed: at least one run folder")
+        ms = cls.__new__(cls)
+        ms.labels = list(dict.fromkeys(lab for lab, _ in loaded))
+        ms._members = [(lab, int(r.summary["seed"])) for lab, r in loaded]
+        if len(set(ms._members)) != len(ms._members):
+            raise InputError("runs: two runs of the same parameters and seed; allowed: "
+                             "one run per parameter set and seed")
+        ms.seeds = list(dict.fromkeys(s for _, s in ms._members))
+        ms.pars = [{} for _ in ms.labels]
+        ms.name = str(loaded[0][1].summary["scenario"])
+        ms.scenarios = []
+        ms.scale = float(loaded[0][1].summary["scale"])
+        ms.workers = 1
+        ms.summaries = [r.summary for _, r in loaded]
+        ms.daily = [r.results.daily for _, r in loaded]
+        ms.folders = [r.path for _, r in loaded]
+        ms.seconds = None
+        return ms
 
     def _done(self) -> None:
         if not self.summaries:
@@ -815,10 +910,10 @@ class MultiSim:
         if column not in self.daily[0].columns:
             raise InputError(f"column {column!r}: unknown; allowed: "
                              f"{', '.join(self.daily[0].columns)}")
-        n = len(self.seeds)
         out = {}
-        for i, lab in enumerate(self.labels):
-            m = pd.concat([d[column] for d in self.daily[i * n:(i + 1) * n]], axis=1)
+        for lab in self.labels:
+            m = pd.concat([d[column] for (x, _), d in zip(self._members, self.daily)
+                           if x == lab], axis=1)
             m = m.astype(float).rolling(smooth, min_periods=1).mean()
             out[(lab, "median")] = m.median(axis=1)
             out[(lab, "low")] = m.quantile(low, axis=1)
@@ -861,7 +956,7 @@ class MultiSim:
                                              line={"color": colour,
                                                    "dash": dashes[ci % len(dashes)]},
                                              name=f"{name} (median)", legendgroup=name))
-            fig.update_layout(title=f"{self.scenarios[0].name}: {len(self.seeds)} seeds, "
+            fig.update_layout(title=f"{self.name}: {len(self.summaries)} runs, "
                                     f"median and {pct} band (7-day means, a day)",
                               yaxis={"title": "a day", "rangemode": "tozero"},
                               hovermode="x unified")
@@ -885,8 +980,8 @@ class MultiSim:
                         error_y={"type": "data", "symmetric": False,
                                  "array": part.loc[keys, hi].to_numpy() - med,
                                  "arrayminus": med - part.loc[keys, lo].to_numpy()}))
-            fig.update_layout(title=f"{self.scenarios[0].name}: yearly totals over "
-                                    f"{len(self.seeds)} seeds (median, {pct} bars)",
+            fig.update_layout(title=f"{self.name}: yearly totals over "
+                                    f"{len(self.summaries)} runs (median, {pct} bars)",
                               barmode="group", yaxis={"title": "people"})
             return fig
         raise InputError(f"plot kind {kind!r}: unknown; allowed: daily, yearly")

@@ -291,3 +291,28 @@ def test_api_page_examples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         exec(compile(block, "docs/api.md", "exec"), ns)  # noqa: S102
     out = capsys.readouterr().out
     assert "value 2 is not allowed" in out and "yearly.1937.arrests" in out
+
+
+def test_multisim_folders(tmp_path: Path) -> None:
+    """`run(out=...)` writes each member as a run folder and `from_runs` reads the ensemble
+    back, the same; a list of run folders of two parameter sets groups by parameters."""
+    out = tmp_path / "ens"
+    ms = ps.MultiSim("toy", seeds=[1, 2], pars=[{}, {"association.enabled": False}],
+                     workers=1).run(out=out)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "ensemble.json", "set1-seed1", "set1-seed2", "set2-seed1", "set2-seed2"]
+    back = ps.MultiSim.from_runs(out)
+    assert back.runs() == ms.runs()
+    pdt.assert_frame_equal(back.summary(), ms.summary(), check_exact=True)
+    pdt.assert_frame_equal(back.bands("arrests"), ms.bands("arrests"))
+    listed = ps.MultiSim.from_runs(sorted(p for p in out.iterdir() if p.is_dir()))
+    assert listed.labels == ["association.enabled=True", "association.enabled=False"]
+    assert listed.table()["yearly.1937.arrests"].tolist() == \
+        ms.table()["yearly.1937.arrests"].tolist()
+    assert isinstance(listed.plot(), go.Figure)
+    with pytest.raises(ps.InputError, match="already exists"):
+        ps.MultiSim("toy", seeds=1, workers=1).run(out=out)
+    with pytest.raises(ps.InputError, match="ensemble.json"):
+        ps.MultiSim.from_runs(tmp_path)
+    with pytest.raises(ps.InputError, match="same parameters and seed"):
+        ps.MultiSim.from_runs([out / "set1-seed1", out / "set1-seed1"])
