@@ -1,4 +1,12 @@
-"""purgesim: an agent-based model of the machine of political purges."""
+"""purgesim: an agent-based model of the machine of political purges.
+
+From Python (docs/api.md)::
+
+    import purgesim as ps
+    sim = ps.Sim("toy", seed=1).run()
+    sim.results.daily, sim.summary, sim.plot(), sim.story("Old Comrade")
+    ps.MultiSim("toy", seeds=10).run().summary()
+"""
 
 from __future__ import annotations
 
