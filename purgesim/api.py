@@ -891,7 +891,7 @@ class MultiSim:
         columns median, q05, q95 (named after the quantiles) and n, the runs that have the
         figure (fewer than the seeds for an event that did not happen in every run)."""
         t = self.table()
-        lo, hi = f"q{round(100 * low):02d}", f"q{round(100 * high):02d}"
+        lo, hi = _quantile_name(low), _quantile_name(high)
         parts = []
         for lab in self.labels:
             x = t.xs(lab, level="set")
@@ -985,6 +985,14 @@ class MultiSim:
                               barmode="group", yaxis={"title": "people"})
             return fig
         raise InputError(f"plot kind {kind!r}: unknown; allowed: daily, yearly")
+
+
+def _quantile_name(q: float) -> str:
+    """q05, q95; q2.5 for a quantile that is not a whole percent."""
+    if not 0 <= q <= 1:
+        raise InputError(f"quantile {q!r}: not allowed; allowed: a number from 0 to 1")
+    pct = round(100 * q, 6)
+    return f"q{pct:02.0f}" if float(pct).is_integer() else f"q{pct:g}"
 
 
 def _rgba(hex_colour: str, alpha: float) -> str:

@@ -266,6 +266,7 @@ def test_multisim_parameter_sets() -> None:
     off = s.loc[("association.enabled=False", "channels.relative"), "median"]
     assert base > 0 and off == 0
     assert ((s["q05"] <= s["median"]) & (s["median"] <= s["q95"])).all()
+    assert list(ms.summary(0.025, 0.975).columns) == ["median", "q2.5", "q97.5", "n"]
     assert isinstance(ms.plot("daily", columns=["arrests"]), go.Figure)
     assert isinstance(ms.plot("yearly"), go.Figure)
     with pytest.raises(ps.InputError, match="plot kind"):
