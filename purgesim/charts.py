@@ -18,6 +18,7 @@ import json
 import math
 import re
 from collections import defaultdict, deque
+from collections.abc import Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -301,9 +302,8 @@ class RunView:
         }
 
     @cached_property
-    def people(self) -> dict[int, dict[str, Any]]:
-        rows = self._table("people.parquet", ["person"]).to_pylist()
-        return {int(r["person"]): r for r in rows}
+    def people(self) -> People:
+        return People(self._table("people.parquet", ["person"]))
 
     def group_of(self, pid: int) -> str:
         """The group that colours a person in graphs: his first cohort, else his post."""
@@ -1152,6 +1152,49 @@ def person_timeline(story: dict[str, Any]) -> Figure:
         xaxis=xaxis)}
 
 
+class People(Mapping[int, dict[str, Any]]):
+    """people.parquet as a mapping id -> row, read a row at a time when asked (a run at
+    scale 1 lists millions of people; a report asks about a few hundred)."""
+
+    def __init__(self, table: Any) -> None:
+        self._t = table
+        ids = table["person"].to_numpy()
+        self._order = None
+        if ids.size > 1 and not bool((ids[1:] > ids[:-1]).all()):  # written sorted; be safe
+            self._order = np.argsort(ids, kind="stable")
+            ids = ids[self._order]
+        self._ids = ids
+
+    def _row(self, pid: int) -> int:
+        k = int(np.searchsorted(self._ids, pid))
+        if k < self._ids.size and int(self._ids[k]) == pid:
+            return k if self._order is None else int(self._order[k])
+        return -1
+
+    def __getitem__(self, pid: int) -> dict[str, Any]:
+        k = self._row(int(pid))
+        if k < 0:
+            raise KeyError(pid)
+        return self._t.slice(k, 1).to_pylist()[0]
+
+    def __contains__(self, pid: object) -> bool:
+        return isinstance(pid, int | np.integer) and self._row(int(pid)) >= 0
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._ids.tolist())
+
+    def __len__(self) -> int:
+        return int(self._ids.size)
+
+    def named(self) -> list[tuple[str, int]]:
+        """(name, id) of the named people."""
+        if "name" not in self._t.column_names:
+            return []
+        names = self._t["name"].to_pylist()
+        ids = self._t["person"].to_numpy()
+        return [(n, int(i)) for n, i in zip(names, ids.tolist()) if n]
+
+
 def find_people(view: RunView, query: str, limit: int = 20) -> list[dict[str, Any]]:
     """People of the run matching a name (case-insensitive, part of it) or an id."""
     q = query.strip().lstrip("#").lower()
@@ -1161,7 +1204,7 @@ def find_people(view: RunView, query: str, limit: int = 20) -> list[dict[str, An
         if pid in view.people:
             out.append(pid)
     if not out:
-        named = [(p["name"], i) for i, p in view.people.items() if p.get("name")]
+        named = view.people.named()
         out = [i for n, i in sorted(named) if q in n.lower()][:limit]
     return [{"id": i, "label": view.label(i),
              "final_state": view.people[i].get("final_state", ""),

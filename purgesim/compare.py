@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .history import Row, by_id
-from .tables import member
+from .tables import distinct, member
 
 
 class CompareError(Exception):
@@ -123,7 +123,7 @@ class RunData:
             b = sim.sc.day_of(dt.date.fromisoformat(end))
             sel = (log["event"] == Event.ARRESTED) & (log["day"] >= a) & (log["day"] <= b)
             police = sim.pop.cohort_members(Cohort.STATE_SECURITY)
-            return float(np.isin(np.unique(log["person"][sel]), police).sum())
+            return float(member(distinct(log["person"][sel]), police).sum())
         if self.dir is None:
             return None
         ev = self._table("events.parquet", ["person", "date", "event"])
@@ -134,7 +134,7 @@ class RunData:
         arrests = pc.and_(pc.equal(pc.cast(ev["event"], pa.string()), "arrested"),
                           pc.and_(pc.greater_equal(ev["date"], pa.scalar(a, pa.date32())),
                                   pc.less_equal(ev["date"], pa.scalar(b, pa.date32()))))
-        got = np.unique(ev["person"].filter(arrests).to_numpy())
+        got = distinct(ev["person"].filter(arrests).to_numpy())
         return float(member(got, police).sum())
 
     def region(self, name: str, key: str) -> float | None:
