@@ -191,6 +191,8 @@ def run(
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total} days"), TimeElapsedColumn(),
                   console=err, transient=True, disable=quiet) as bar:
+        if not quiet:
+            _compile_first(bar)
         task = bar.add_task(f"building {sc.name}", total=sc.n_days)
         sim = Sim(sc, check=check,
                   progress=lambda d, n: bar.update(task, completed=d,
@@ -213,6 +215,20 @@ def run(
             t.add_row(p.name, f"{p.seconds:.3f}", f"{100 * p.seconds / total:.1f}%")
         t.add_row("build society", f"{sim.build_seconds:.3f}", "")
         console.print(t)
+
+
+def _compile_first(bar: Progress) -> None:
+    """On a fresh machine, compile the kernels first and say so (about 10 s, once)."""
+    from . import kernels
+
+    if not kernels.cold():
+        return
+    what = "compiling kernels, first run only"
+    if not err.is_terminal:
+        err.print(f"{what} ...", highlight=False, soft_wrap=True)
+    task = bar.add_task(what, total=None)
+    kernels.warm_up()
+    bar.remove_task(task)
 
 
 def print_summary(s: dict, out: Path, seconds: float, build: float) -> None:

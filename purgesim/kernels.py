@@ -1,0 +1,44 @@
+"""The compiled kernels: whether they are cached, and compiling them before a first run.
+
+purgesim's kernels are numba functions compiled on first use and cached on disk in a folder
+keyed by the sources (`purgesim._numba_cache_dir`).  On a fresh machine the first run spends
+about 10 s compiling (docs/performance.md, "First run"); `purgesim run` says so in its
+progress display instead of sitting silent, by compiling them first with a small run of the
+`toy` scenario, which calls every kernel a run of any scenario calls, with the same types.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def cache_dir() -> Path | None:
+    """Numba's cache folder, if one is set (purgesim sets one unless the user did)."""
+    d = os.environ.get("NUMBA_CACHE_DIR")
+    return Path(d) if d else None
+
+
+def cold() -> bool:
+    """True when the cache holds no compiled kernel: this run compiles them.  Unknown (no
+    cache folder set) counts as warm: say nothing rather than something wrong."""
+    d = cache_dir()
+    if d is None:
+        return False
+    try:
+        return not any(d.rglob("*.nbi"))
+    except OSError:
+        return False
+
+
+def warm_up() -> None:
+    """Compile (or load) the kernels of a run, its summary and its tables, with `toy`."""
+    from .engine import Sim
+    from .results import daily_table, events_table, people_table, summary
+    from .scenario import load
+
+    sim = Sim(load("toy", [], seed=1)).run()
+    summary(sim)
+    daily_table(sim)
+    events_table(sim)
+    people_table(sim)
