@@ -121,6 +121,21 @@ def _region_of(i: int, region_start: np.ndarray) -> int:
 
 
 @njit(cache=True)
+def _regions_of(ids: np.ndarray, region_start: np.ndarray, n_elite: int, hsize: int,
+                e_region: np.ndarray) -> np.ndarray:
+    """The region of each person: the elite's from their household's head, the mass
+    block's from the contiguous region ranges."""
+    out = np.empty(ids.shape[0], dtype=np.int64)
+    for k in range(ids.shape[0]):
+        i = ids[k]
+        if i < n_elite:
+            out[k] = e_region[i // hsize]
+        else:
+            out[k] = np.searchsorted(region_start, i, side="right") - 1
+    return out
+
+
+@njit(cache=True)
 def ties_of(
     i: int,
     geo: np.ndarray,
@@ -348,11 +363,8 @@ class Population:
         return int(_region_of(i, self.region_start))
 
     def regions_of(self, ids: np.ndarray) -> np.ndarray:
-        out = np.searchsorted(self.region_start, ids, side="right") - 1
-        elite = ids < self.n_elite
-        if elite.any():
-            out[elite] = self.e_region[ids[elite] // self.hsize]
-        return out.astype(np.int64)
+        return _regions_of(np.asarray(ids, dtype=np.int64), self.region_start, self.n_elite,
+                           self.hsize, self.e_region)
 
     def ties(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         ids = np.empty(MAX_TIES, dtype=np.int64)
