@@ -24,6 +24,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.load
+
 httpx = pytest.importorskip("httpx")
 pytest.importorskip("uvicorn")
 
