@@ -65,12 +65,13 @@ def full(scenario: str, budget: int, out: Path | None, workers: int) -> dict:
     return res
 
 
-def scaling(scenario: str, n: int, workers: int) -> dict:
+def scaling(scenario: str, n: int, workers: int, scale: float | None = None) -> dict:
     client = local_cluster(workers)
     try:
         client.run(_warm)
         with tempfile.TemporaryDirectory(prefix="bench-scale-") as d:
-            cfg = make_config(scenario, population=n, generations=1, budget=n, predictive=0)
+            cfg = make_config(scenario, population=n, generations=1, budget=n, predictive=0,
+                              scale=scale)
             before = load()
             t0 = time.perf_counter()
             r = run_calibration(cfg, Path(d) / "cal", client=client, quiet=True)
@@ -94,19 +95,26 @@ def main() -> None:
                     help="keep the full calibration in this folder")
     ap.add_argument("--skip-full", action="store_true")
     ap.add_argument("--scaling-sims", type=int, default=60)
+    ap.add_argument("--scaling-workers", type=int, nargs="+", default=[1, 2],
+                    help="worker counts to compare (the first is the reference)")
+    ap.add_argument("--scale", type=float, default=None,
+                    help="scale of the scaling runs (default: the scenario's calibration)")
     ap.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "bench_calibrate.json")
     a = ap.parse_args()
     results: dict = {"machine": {"cores": os.cpu_count()}}
     if not a.skip_full:
         results["full"] = full(a.scenario, a.budget, a.full_out, a.workers)
         print(json.dumps(results["full"], indent=1), flush=True)
-    one = scaling(a.scenario, a.scaling_sims, 1)
-    print(json.dumps(one), flush=True)
-    two = scaling(a.scenario, a.scaling_sims, 2)
-    print(json.dumps(two), flush=True)
-    results["scaling"] = {"one_worker": one, "two_workers": two,
-                          "speedup": round(one["wall_seconds"] / two["wall_seconds"], 2)}
-    print(f"speedup 2 workers / 1 worker: {results['scaling']['speedup']}")
+    runs = []
+    for w in a.scaling_workers:
+        runs.append(scaling(a.scenario, a.scaling_sims, w, a.scale))
+        print(json.dumps(runs[-1]), flush=True)
+    ref = runs[0]
+    results["scaling"] = {"runs": runs, "speedup": {
+        f"{r['workers']} vs {ref['workers']} workers":
+            round(ref["seconds_per_simulation"] / r["seconds_per_simulation"], 2)
+        for r in runs[1:]}}
+    print(f"speedup (seconds per simulation): {results['scaling']['speedup']}")
     a.json.write_text(json.dumps(results, indent=1) + "\n")
 
 

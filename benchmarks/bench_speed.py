@@ -23,7 +23,10 @@ The load average is recorded before and after each measurement (the machine may 
     python benchmarks/bench_speed.py --reference runs/old-scale1  # and prove identity
     python benchmarks/bench_speed.py --skip-full                # 2, 3 and the first floor
 
-Writes ``benchmarks/results/speed.json`` and ``benchmarks/results/speed.md``.
+    python benchmarks/bench_speed.py --only-calibration --other-tree ../old-checkout
+
+Writes ``benchmarks/results/speed.json`` and ``benchmarks/results/speed.md``
+(``speed-calibration.*`` with ``--only-calibration``).
 """
 
 from __future__ import annotations
@@ -95,7 +98,7 @@ def full_run(out: Path, reference: Path | None) -> dict:
     return r
 
 
-def calibration_sims(scale: float, seeds: list[int]) -> dict:
+def calibration_sims(scale: float, seeds: list[int], tree: Path = ROOT) -> dict:
     """CPU seconds of one simulation as the calibration makes it (after a warm-up)."""
     code = f"""
 import json, time
@@ -113,11 +116,14 @@ for k, seed in enumerate([99] + {seeds!r}):  # the first: warm-up (kernels loade
 print(json.dumps(out))
 """
     before = load()
-    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    p = subprocess.run([sys.executable, "-c", code], cwd=tree, capture_output=True, text=True,
+                       env=env)
     if p.returncode:
         return {"error": p.stderr[-1500:]}
     cpu = json.loads(p.stdout.strip().splitlines()[-1])
-    return {"scale": scale, "seeds": seeds, "cpu_seconds": [round(x, 3) for x in cpu],
+    return {"tree": str(tree), "scale": scale, "seeds": seeds,
+            "cpu_seconds": [round(x, 3) for x in cpu],
             "mean_cpu_seconds": round(sum(cpu) / len(cpu), 3), "min_cpu_seconds":
             round(min(cpu), 3), "load_before": before, "load_after": load(),
             "projected_2000_on_2_workers_minutes": round(2000 * sum(cpu) / len(cpu) / 2 / 60,
@@ -195,6 +201,12 @@ def markdown(res: dict) -> str:
         if "identical" in f:
             same = ", ".join(f"{k} {'=' if v else 'DIFFERENT'}" for k, v in f["identical"].items())
             lines += [f"Outputs against `{f['identical_to']}`: {same}.", ""]
+    for o, t in zip(res.get("calibration_other", []), res.get("calibration_rounds", [])):
+        if "error" in o or "error" in t:
+            continue
+        lines += [f"Alternately: `{o['tree']}` {o['mean_cpu_seconds']} s, this tree "
+                  f"{t['mean_cpu_seconds']} s per calibration simulation (load "
+                  f"{o['load_before']} / {t['load_after']}).", ""]
     c = res.get("calibration")
     if c and "error" not in c:
         lines += [f"Calibration simulation at scale {c['scale']} (as `calibrate` runs it, "
@@ -230,6 +242,11 @@ def main() -> None:
     ap.add_argument("--skip-full", action="store_true", help="skip the scale-1 run")
     ap.add_argument("--seeds", type=int, default=5, help="calibration simulations to time")
     ap.add_argument("--keep", type=Path, default=None, help="keep the scale-1 run folder here")
+    ap.add_argument("--other-tree", type=Path, default=None,
+                    help="a checkout of an earlier commit: its calibration simulation is timed "
+                         "too, alternately with this tree's")
+    ap.add_argument("--only-calibration", action="store_true",
+                    help="time the calibration simulations only")
     a = ap.parse_args()
     cpu = "?"
     try:
@@ -244,6 +261,8 @@ def main() -> None:
                              "python": platform.python_version()}}
     tmp = Path(tempfile.mkdtemp(prefix="bench-speed-"))
     try:
+        if a.only_calibration:
+            a.skip_full = True
         if not a.skip_full:
             out = a.keep or tmp / "full"
             res["full"] = full_run(out, a.reference)
@@ -251,18 +270,30 @@ def main() -> None:
             if res["full"]["exit"] == 0:
                 res["parquet_floor"] = parquet_floor(out)
                 print(json.dumps(res["parquet_floor"]), flush=True)
-        res["pass_floor"] = pass_floor()
-        print(json.dumps(res["pass_floor"]), flush=True)
-        res["calibration"] = calibration_sims(0.01, list(range(1, a.seeds + 1)))
+        if not a.only_calibration:
+            res["pass_floor"] = pass_floor()
+            print(json.dumps(res["pass_floor"]), flush=True)
+        seeds = list(range(1, a.seeds + 1))
+        if a.other_tree is not None:  # alternately, so that both see the same load
+            runs: dict[str, list[dict]] = {"this": [], "other": []}
+            for _ in range(2):
+                runs["other"].append(calibration_sims(0.01, seeds, a.other_tree))
+                runs["this"].append(calibration_sims(0.01, seeds))
+            res["calibration_other"] = runs["other"]
+            res["calibration_rounds"] = runs["this"]
+            print(json.dumps(runs), flush=True)
+        res["calibration"] = calibration_sims(0.01, seeds)
         print(json.dumps(res["calibration"]), flush=True)
-        res["first_run"] = first_run()
-        print(json.dumps({k: v for k, v in res["first_run"].items()
-                          if k.startswith("compile")}), flush=True)
+        if not a.only_calibration:
+            res["first_run"] = first_run()
+            print(json.dumps({k: v for k, v in res["first_run"].items()
+                              if k.startswith("compile")}), flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "speed.json").write_text(json.dumps(res, indent=1) + "\n")
-    (RESULTS / "speed.md").write_text(markdown(res) + "\n")
+    name = "speed-calibration" if a.only_calibration else "speed"
+    (RESULTS / f"{name}.json").write_text(json.dumps(res, indent=1) + "\n")
+    (RESULTS / f"{name}.md").write_text(markdown(res) + "\n")
     print(markdown(res))
 
 
