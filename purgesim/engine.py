@@ -114,6 +114,7 @@ class Sim:
         t0 = time.perf_counter()
         self.pop: Population = build_population(scenario)
         self.build_seconds = time.perf_counter() - t0
+        self.run_seconds = 0.0  # time of `run`, the days only (timing.json)
         self.n_days = scenario.n_days
         self.day = 0
         self.log = Table(LOG_DTYPE, 1 << 16)
@@ -159,11 +160,13 @@ class Sim:
 
     # ---------------------------------------------------------------- running
     def run(self) -> Sim:
+        t0 = time.perf_counter()
         for day in range(self.n_days):
             stop.check()  # a Ctrl-C a library swallowed still stops the run (purgesim.stop)
             self.step(day)
             if self.progress is not None:
                 self.progress(day + 1, self.n_days)
+        self.run_seconds = time.perf_counter() - t0
         return self
 
     def step(self, day: int) -> None:
