@@ -2,7 +2,8 @@
 
 The engine owns the shared machinery every mechanism uses (accusing, arresting, the case
 files, the event log, the daily records) and nothing else: each mechanism lives in its own
-module under `purgesim.mechanisms` and is called in the order of `PLAN`.
+module under `purgesim.mechanisms` and is called in the order of `PLAN`, which the
+registry builds from the phases each mechanism declares (`mechanisms.base.Spec`).
 
 Work is proportional to events.  No phase visits the whole population: they visit today's
 suspects, the people in custody, the people named, the people whose camp term or life ends
@@ -22,28 +23,12 @@ from numba import njit
 
 from . import rng, stop
 from .codes import AT_LARGE_LUT, Cause, Event, Post, State
-from .mechanisms import MECHANISMS
+from .mechanisms import MECHANISMS, PLAN  # the day's plan, built from the registry
 from .population import Population
 from .recorder import Recorder
 from .scenario import Scenario
 from .society import build_population, check_memory
 from .tables import Table, member
-
-#: The order of a day.  Each entry: (phase name, mechanism key, method name).
-PLAN: list[tuple[str, str, str]] = [
-    ("scenario events", "orders", "scripted_events"),
-    ("halt (leader)", "halt", "step"),
-    ("top-down orders", "orders", "step"),
-    ("quota operations", "quotas", "step"),
-    ("routine policing", "routine", "step"),
-    ("denunciations", "denunciation", "step"),
-    ("police act on accusations", "vigilance", "step"),
-    ("interrogation and naming", "confession", "step"),
-    ("purge of the purgers", "purgers", "step"),
-    ("association (defenders, relatives)", "association", "step"),
-    ("trials and sentences", "trials", "step"),
-    ("camps", "camps", "step"),
-]
 
 CASE_DTYPE = [
     ("person", "i8"), ("region", "i2"), ("day", "i4"), ("cause", "u1"), ("op", "i2"),

@@ -28,8 +28,15 @@ from ..codes import Cause, Event, State
 from ..params import MechanismParams, P
 from ..population import sample_ties
 from .base import Mechanism as Base
+from .base import Phase, Spec
 
 S = rng.Streams("confession", "confess", "name")
+
+
+#: what the registry reads (purgesim.mechanisms): letter, place, phases of the day, states
+SPEC = Spec(letter="b", position=60,
+            phases=(Phase(80, "interrogation and naming"),),
+            states=(State.AWAITING_TRIAL,))
 
 
 class Params(MechanismParams):

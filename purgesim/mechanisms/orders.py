@@ -20,11 +20,19 @@ from ..codes import TRAIT_OPPOSITION, Cause, Event, Post, State
 from ..params import MechanismParams, P
 from ..population import pick_people
 from .base import Mechanism as Base
+from .base import Phase, Spec
 
 S = rng.Streams("orders", "opposition_count", "opposition_pick", "elite_opposition",
                 "party_officials")
 
 ACCUSE, ARREST = 1, 2
+
+
+#: what the registry reads (purgesim.mechanisms): letter, place, phases of the day, states
+SPEC = Spec(letter="a", position=10,
+            phases=(Phase(10, "scenario events", "scripted_events"), Phase(30, "top-down orders")),
+            states=(State.ABROAD, State.ARRESTED, State.AWAITING_TRIAL, State.CAMP, State.DIED,
+                    State.FREE, State.RELEASED, State.SHOT, State.SUSPECT))
 
 
 class Params(MechanismParams):

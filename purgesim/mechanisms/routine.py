@@ -20,8 +20,13 @@ from ..codes import TRAIT_ELEMENT, Cause
 from ..params import MechanismParams, P
 from ..population import pick_people
 from .base import Mechanism as Base
+from .base import Phase, Spec
 
 S = rng.Streams("routine", "count", "element_count", "pick_element", "pick_any")
+
+
+#: what the registry reads (purgesim.mechanisms): letter, place, phases of the day, states
+SPEC = Spec(letter="-", position=30, phases=(Phase(50, "routine policing"),), states=())
 
 
 class Params(MechanismParams):

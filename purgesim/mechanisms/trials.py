@@ -32,11 +32,19 @@ from .. import rng
 from ..codes import Cause, Event, State
 from ..params import MechanismParams, P
 from .base import Mechanism as Base
+from .base import Phase, Spec
 
 #: the trial date of a case held for further investigation (until its operation ends)
 S = rng.Streams("trials", "delay", "held", "held_release", "sentence", "outcome")
 
 HELD = np.iinfo(np.int32).max
+
+
+#: what the registry reads (purgesim.mechanisms): letter, place, phases of the day, states
+SPEC = Spec(letter="g", position=90,
+            phases=(Phase(110, "trials and sentences"),),
+            states=(State.ARRESTED, State.AWAITING_TRIAL, State.SHOT, State.CAMP, State.EXILE,
+                    State.RELEASED))
 
 
 class Params(MechanismParams):
