@@ -234,6 +234,35 @@ class Sim:
         self.rec.arrested(ids, cause_arr, op_arr, regions)
         return ids
 
+    # ---------------------------------------------------------------- services between mechanisms
+    # One mechanism's effect on another's people goes through these, named as a historian
+    # would say it, so that no mechanism writes another's state.
+    def take_from_camp_for_trial(self, ids: np.ndarray) -> None:
+        """Bring prisoners back from camp to be tried again (Zinoviev and Kamenev, 1936):
+        free for a moment, so that the order's arrest takes them, and out of the camp count
+        without a release."""
+        self.pop.state[ids] = State.FREE
+        self.rec.left_camp_for_trial(ids)
+
+    def sentence_now(self, ids: np.ndarray, outcome: str) -> None:
+        """Sentence people in custody at once, without waiting for a tribunal (show trials,
+        the leaders of a coup): `outcome` shot, camp or exile (trials, g)."""
+        self.mechs["trials"].sentence_now(ids, outcome)
+
+    def send_to_trial(self, cases: np.ndarray, day: int) -> None:
+        """Closed investigations (case rows) join the queue of their tribunal (trials, g)."""
+        self.mechs["trials"].enqueue(cases, day)
+
+    def admit_to_camp(self, ids: np.ndarray, years: int) -> None:
+        """The convicted enter the camps for a term of `years` (camps)."""
+        self.mechs["camps"].admit(ids, years)
+
+    def mass_operation_running(self, day: int) -> bool:
+        """Whether a mass operation (quotas, i) runs today: routine policing and the death
+        sentences of the mass phase depend on it."""
+        quotas = self.mechs["quotas"]
+        return any(quotas.active(o, day) for o in range(len(self.op_keys)))
+
     def schedule(self, day: int, person: int, kind: int, cause: int = 0, by: int = -1) -> None:
         if day < self.n_days:
             self.scheduled[day].append((person, kind, cause, by))

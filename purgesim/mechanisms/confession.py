@@ -99,7 +99,7 @@ class Mechanism(Base):
         factor = np.where(moving["op"][confessed] >= 0, self.p.quota_factor, 1.0)
         sim.record(moving["person"][moving["confessed"] == 0], Event.INVESTIGATION_CLOSED)
         pop.state[moving["person"]] = State.AWAITING_TRIAL
-        sim.mechs["trials"].enqueue(moving, day)
+        sim.send_to_trial(moving, day)
         if confessors.size == 0:
             return
         sim.record(confessors, Event.CONFESSED)

@@ -151,7 +151,7 @@ class Mechanism(Base):
         sim.leader = -1
         sim.protected = np.setdiff1d(sim.protected, leaders)
         sim.arrest(leaders, Cause.ORDER)
-        sim.mechs["trials"].sentence_now(leaders, "shot")
+        sim.sentence_now(leaders, "shot")
         self.do_halt(day)
 
     def do_halt(self, day: int) -> None:

@@ -154,16 +154,14 @@ class Mechanism(Base):
         defendants = defendants[alive]
         in_camp = defendants[pop.state[defendants] == State.CAMP]
         if in_camp.size:  # retried from prison (Zinoviev, Kamenev)
-            pop.state[in_camp] = State.FREE
-            sim.rec._camp -= sim.rec._w(in_camp).sum()
+            sim.take_from_camp_for_trial(in_camp)
         self._lift_protection(defendants)
         sim.arrest(defendants, Cause.ORDER)
         death_named = set(e.defendants) if "*" in e.death else set(e.death)
         death = np.isin(defendants, self._ids(sorted(death_named & set(e.defendants))))
         death |= np.isin(defendants, anon[: e.anonymous_death])
-        trials = sim.mechs["trials"]
-        trials.sentence_now(defendants[death], "shot")
-        trials.sentence_now(defendants[~death], "camp")
+        sim.sentence_now(defendants[death], "shot")
+        sim.sentence_now(defendants[~death], "camp")
         self.show_trials.append({
             "label": e.label, "date": e.date.isoformat(), "public": public,
             "defendants": int(defendants.size), "death_sentences": int(death.sum()),

@@ -51,8 +51,7 @@ class Mechanism(Base):
         pop = sim.pop
         rate = self.p.rate_after_halt if sim.halted else self.p.rate_per_year
         if not sim.halted and self.p.rate_in_operations is not None:
-            quotas = sim.mechs["quotas"]
-            if any(quotas.active(o, day) for o in range(len(sim.op_keys))):
+            if sim.mass_operation_running(day):
                 rate = self.p.rate_in_operations
         total = float(pop.region_start[-1] - pop.region_start[0])
         for r in range(pop.n_regions):

@@ -153,8 +153,7 @@ class Mechanism(Base):
                 camp[elite] = ~shot[elite]
             self.lists.append((day, int(elite.sum())))
         if other.any():
-            mass_phase = (not sim.halted) and any(
-                sim.mechs["quotas"].active(o, day) for o in range(len(sim.op_keys)))
+            mass_phase = (not sim.halted) and sim.mass_operation_running(day)
             p_shot = self.p.p_shot_mass_phase if mass_phase else (
                 self.p.p_shot_after_halt if sim.halted else self.p.p_shot)
             p_shot = np.minimum(p_shot * self.shot_factor[cases["region"]], 1.0)
@@ -222,7 +221,7 @@ class Mechanism(Base):
         sim.rec.sentenced(ids, outcome, ops)
         sim.today_convicted.append(ids)
         if outcome == "camp":
-            sim.mechs["camps"].admit(ids, self.p.camp_years)
+            sim.admit_to_camp(ids, self.p.camp_years)
 
     def summary(self) -> dict[str, Any]:
         sizes = [n for _, n in self.lists]
