@@ -45,15 +45,14 @@ _ACCUSABLE_LUT[int(State.SUSPECT)] = True
 
 
 @njit(cache=True)
-def _admissible(ids: np.ndarray, state: np.ndarray, allowed: np.ndarray, leader: int,
-                chief: int, protected: np.ndarray) -> np.ndarray:
+def _admissible(ids: np.ndarray, order: np.ndarray, state: np.ndarray, allowed: np.ndarray,
+                leader: int, chief: int, protected: np.ndarray) -> np.ndarray:
     """Where in `ids` the people to act on are: each distinct person once (his first
     occurrence), in order of id, if his state is allowed and he is neither the leader, nor
     the serving police chief, nor protected (`protected` sorted).  One pass instead of the
-    ten NumPy calls it replaces (``np.unique(return_index=True)``, whose stable sort it
-    repeats, then the filters): a run makes tens of thousands of small calls."""
+    ten NumPy calls it replaces (``np.unique(return_index=True)``, whose stable sort
+    `order` is, then the filters): a run makes tens of thousands of small calls."""
     n = ids.shape[0]
-    order = np.zeros(1, dtype=np.int64) if n == 1 else np.argsort(ids, kind="mergesort")
     out = np.empty(n, dtype=np.int64)
     m = 0
     for j in range(n):
@@ -70,6 +69,17 @@ def _admissible(ids: np.ndarray, state: np.ndarray, allowed: np.ndarray, leader:
         out[m] = k
         m += 1
     return out[:m]
+
+
+def _admit(ids: np.ndarray, state: np.ndarray, allowed: np.ndarray, leader: int, chief: int,
+           protected: np.ndarray) -> np.ndarray:
+    """`_admissible` with the stable sort made by NumPy (one compiled specialisation, and no
+    sort compiled into the kernel: the first run compiles less)."""
+    order = _ONE if ids.size == 1 else np.argsort(ids, kind="stable")
+    return _admissible(ids, order, state, allowed, leader, chief, protected)
+
+
+_ONE = np.zeros(1, dtype=np.int64)
 
 
 def _take(x: Any, keep: np.ndarray, dtype: Any) -> np.ndarray:
@@ -191,10 +201,10 @@ class Sim:
 
     def accuse(self, ids: np.ndarray, cause: Cause, by: np.ndarray | int = -1) -> np.ndarray:
         """Make people at large suspects (one entry per person, first accusation wins)."""
-        ids = np.asarray(ids, dtype=np.int64)
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
         if ids.size == 0:
             return ids
-        keep = _admissible(ids, self.pop.state, AT_LARGE_LUT, self.leader, self.police_chief,
+        keep = _admit(ids, self.pop.state, AT_LARGE_LUT, self.leader, self.police_chief,
                            self.protected)
         if keep.size == 0:
             return ids[:0]
@@ -210,10 +220,10 @@ class Sim:
     def arrest(self, ids: np.ndarray, cause: Cause | np.ndarray, by: np.ndarray | int = -1,
                op: np.ndarray | int = -1) -> np.ndarray:
         """Arrest people at large or under suspicion; open a case file for each."""
-        ids = np.asarray(ids, dtype=np.int64)
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
         if ids.size == 0:
             return ids
-        keep = _admissible(ids, self.pop.state, _ACCUSABLE_LUT, self.leader,
+        keep = _admit(ids, self.pop.state, _ACCUSABLE_LUT, self.leader,
                            self.police_chief, self.protected)
         if keep.size == 0:
             return ids[:0]
@@ -282,7 +292,7 @@ class Sim:
         day, person, stream).  With `trace` set (a list), every call is recorded as
         (stream, day, ids, draws): the common-random-numbers test reads it."""
         d = self.day if day is None else day
-        ids = np.asarray(ids, dtype=np.int64)
+        ids = np.ascontiguousarray(ids, dtype=np.int64)  # one compiled specialisation
         u = rng.uniforms(self.seed, d, ids, stream)
         if self.trace is not None:
             self.trace.append((int(stream), d, ids.copy(), u.copy()))

@@ -19,6 +19,7 @@ spec.loader.exec_module(baseline)
 
 
 @pytest.mark.parametrize("name", list(baseline.CASES))
+@pytest.mark.slow
 def test_run_equals_the_stored_baseline(name: str) -> None:
     stored = json.loads((HERE / "baseline" / f"{name}.json").read_text())
     diff = baseline.differences(stored, baseline.snapshot(name))

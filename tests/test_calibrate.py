@@ -68,6 +68,7 @@ def _free_port() -> int:
     (["--budget", "0"], "", "--budget"),
     (["--budget", "-5"], "", "--budget"),
 ])
+@pytest.mark.slow
 def test_bad_configuration_exits_2_with_one_line(tmp_path: Path, args: list[str], body: str,
                                                  words: str) -> None:
     scen = write_scenario(tmp_path, body)
@@ -78,6 +79,7 @@ def test_bad_configuration_exits_2_with_one_line(tmp_path: Path, args: list[str]
     assert not (tmp_path / "cal").exists()
 
 
+@pytest.mark.slow
 def test_unreachable_scheduler_exits_2(tmp_path: Path) -> None:
     addr = f"tcp://127.0.0.1:{_free_port()}"
     # a hang is caught by run_cli's own timeout (subprocess.TimeoutExpired), not by timing
@@ -147,6 +149,7 @@ def _toy_targets(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_parameter_recovery_on_toy(tmp_path: Path) -> None:
     targets = _toy_targets(tmp_path)
     prior = "\n".join(f'"{k}" = {v}' for k, v in PRIOR.items())
@@ -193,6 +196,7 @@ def _populations(db: Path) -> int:
         return 0
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path: Path) -> None:
     targets = _toy_targets(tmp_path)
     prior = "\n".join(f'"{k}" = {v}' for k, v in PRIOR.items())
@@ -259,6 +263,7 @@ def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path: Path) -> None:
     assert result["generations"] == 3 and (out / "calibrated.toml").is_file()
 
 
+@pytest.mark.slow
 def test_calibration_on_an_existing_scheduler(tmp_path: Path) -> None:
     targets = _toy_targets(tmp_path)
     client = local_cluster(1)

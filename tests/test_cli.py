@@ -118,6 +118,7 @@ def bad(tmp_path_factory: pytest.TempPathFactory, toy_run: Path) -> dict[str, tu
 
 
 @pytest.mark.parametrize("case", list(BAD_RUNS))
+@pytest.mark.slow
 def test_bad_command_line_exits_2_with_one_line(bad: dict, case: str) -> None:
     """Each bad `run` argument: exit 2, one line naming field, value and what is allowed, and
     no run folder (the default one is runs/...)."""
@@ -127,6 +128,7 @@ def test_bad_command_line_exits_2_with_one_line(bad: dict, case: str) -> None:
 
 
 @pytest.mark.parametrize("case", list(BAD_FILES))
+@pytest.mark.slow
 def test_bad_scenario_file_exits_2_with_one_line(bad: dict, case: str) -> None:
     """Each bad scenario file: exit 2, one line, no traceback, no output folder."""
     res, folder = bad[case]
@@ -154,6 +156,7 @@ def test_force_overwrites_an_existing_run(tmp_path: Path, toy_run: Path) -> None
 
 
 @pytest.mark.parametrize("case", list(PARSER_ERRORS))
+@pytest.mark.slow
 def test_command_line_parser_errors_exit_2_without_traceback(bad: dict, case: str) -> None:
     """Errors caught by the command-line parser: exit 2, one line, no traceback."""
     res, folder = bad[case]
@@ -360,12 +363,14 @@ def test_story_by_id_shows_who_named_him(toy_run: Path) -> None:
 
 
 @pytest.mark.parametrize("who", BAD_PERSONS)
+@pytest.mark.slow
 def test_story_of_an_unknown_person_exits_2(bad: dict, who: str) -> None:
     """An unknown name, or an id outside the run's population, is bad input."""
     res, _ = bad[f"story {who}"]
     assert_user_error(res, who)
 
 
+@pytest.mark.slow
 def test_story_of_a_folder_that_is_not_a_run_exits_2(bad: dict) -> None:
     res, folder = bad["not a run"]
     assert_user_error(res, str(folder))

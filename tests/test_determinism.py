@@ -27,6 +27,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {label: cwd / label for label in jobs}
 
 
+@pytest.mark.slow
 def test_same_seed_same_summary_with_one_or_two_threads(runs: dict[str, Path]) -> None:
     """summary.json is byte-for-byte identical with NUMBA_NUM_THREADS=1 and =2."""
     a = (runs["t1"] / "summary.json").read_bytes()
@@ -36,6 +37,7 @@ def test_same_seed_same_summary_with_one_or_two_threads(runs: dict[str, Path]) -
 
 
 @pytest.mark.parametrize("table", TABLES)
+@pytest.mark.slow
 def test_same_seed_same_tables_with_one_or_two_threads(runs: dict[str, Path],
                                                         table: str) -> None:
     """The event log and the other Parquet outputs hold the same rows with 1 and 2 threads."""
@@ -45,6 +47,7 @@ def test_same_seed_same_tables_with_one_or_two_threads(runs: dict[str, Path],
     assert a.equals(b)
 
 
+@pytest.mark.slow
 def test_another_seed_gives_another_history(runs: dict[str, Path]) -> None:
     """Seed 2 does not reproduce seed 1's event log (nor its summary)."""
     a = pq.read_table(runs["t1"] / "events.parquet")

@@ -24,6 +24,8 @@ from purgesim.engine import Sim
 from purgesim.results import summary
 from purgesim.scenario import load
 
+pytestmark = pytest.mark.slow
+
 USSR_SCALE = 0.001  # 162,000 people of the mass beside the elite block
 
 

@@ -116,6 +116,7 @@ def test_a_coup_overthrows_the_robespierrists(runs: list[dict]) -> None:
         assert s["factions"]["Robespierrists"]["shot"] == s["factions"]["Robespierrists"]["size"]
 
 
+@pytest.mark.slow
 def test_factions_fall_in_the_order_of_history(runs: list[dict]) -> None:
     s = runs[0]["summary"]
     named = s["named"]

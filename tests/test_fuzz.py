@@ -568,6 +568,7 @@ def bad_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Any, P
 
 
 @pytest.mark.parametrize("case", list(BAD_FILES))
+@pytest.mark.slow
 def test_bad_file_exits_2_with_one_line_and_no_folder(bad_runs: dict, case: str) -> None:
     res, folder = bad_runs[case]
     assert res.returncode == 2, (res.returncode, res.stderr[-2000:])

@@ -108,6 +108,7 @@ def test_random_parameters_keep_every_invariant(seed: int, hazard: float, p_work
     assert sim.day == sim.n_days - 1
 
 
+@pytest.mark.slow
 def test_tiny_ussr_1937_keeps_every_invariant() -> None:
     """Smoke run of the historical scenario at scale 0.0005 (some 700,000 people, mostly the
     unscaled elite) over its four years, checked every day."""

@@ -102,6 +102,7 @@ def test_html_is_escaped(toy_run: Path, tmp_path: Path) -> None:
     assert "</script><script>alert" not in dumps({"x": "</script><script>alert(1)</script>"})
 
 
+@pytest.mark.slow
 def test_ussr_record_on_the_same_axes(tmp_path: Path) -> None:
     """A small USSR run: the record's yearly figures, ranges and cohort figures are drawn."""
     from purgesim.engine import Sim

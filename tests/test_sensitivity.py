@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from conftest import run_cli
 
 
+@pytest.mark.slow
 def test_morris_finds_the_drivers(tmp_path: Path) -> None:
     targets = tmp_path / "targets.json"
     targets.write_text(json.dumps({"operations.elements.arrests": 150,
@@ -33,6 +35,7 @@ def test_morris_finds_the_drivers(tmp_path: Path) -> None:
     assert mu[("trials.p_shot_mass_phase", "yearly.1937.death_sentences")] > 0.1
 
 
+@pytest.mark.slow
 def test_bad_sensitivity_input_exits_2(tmp_path: Path) -> None:
     for args in (["--params", "quotas.nope"], ["--trajectories", "1"]):
         res = run_cli("sensitivity", "toy", *args, "--out", str(tmp_path / "s"), cwd=tmp_path)

@@ -389,6 +389,7 @@ def test_search_strings(client: TestClient, toy_id: str, text: str) -> None:
     _check_search(client, toy_id, text)
 
 
+@pytest.mark.slow
 def test_search_strings_hypothesis(client: TestClient, toy_id: str) -> None:
     hypothesis = pytest.importorskip("hypothesis")
     st = hypothesis.strategies

@@ -34,6 +34,8 @@ pytest.importorskip("uvicorn")
 from purgesim.server.app import BODY_TIMEOUT, MAX_BODY  # noqa: E402
 from purgesim.server.guard import HEADER_TIMEOUT  # noqa: E402
 
+pytestmark = pytest.mark.load
+
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_server_load.py"
 HOST = "127.0.0.1"
 

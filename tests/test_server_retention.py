@@ -395,6 +395,7 @@ def _outcome(s: socket.socket) -> str | None:
     return "closed" if not data else data[:40].decode("latin-1")
 
 
+@pytest.mark.load
 def test_idle_connections_lock_out_nobody(tmp_path: Path) -> None:
     """70 idle connections from 127.0.0.1 (and one that sends half its headers): the server
     takes `--connections-per-client` 16 of them and refuses the rest with 429; a client at

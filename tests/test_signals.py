@@ -7,9 +7,12 @@ SIGKILL cannot be caught, and may leave it (hidden, never taken for a run).  An 
 killed with SIGKILL resumes: the (variant, seed) results it had finished are kept, not
 recomputed, and the resumed experiment ends with the same results as an uninterrupted one.
 
-The signals are timed on the process's own CPU time (the machine may be busy) and, for the
-writing phase, by watching for the temporary folder and freezing the process (SIGSTOP) the
-moment it appears, so that the signal lands while the run is being written.
+The signals wait for the state they test, never for a fixed time (the machine may be busy):
+for the command's stop handlers to be in place (SIGTERM caught, in /proc/PID/status), for the
+numba cache files of a first run being compiled, and, for the writing phase, for the
+temporary folder, freezing the process (SIGSTOP) the moment it appears so that the signal
+lands while the run is being written.  Within a phase the moment is chosen on the process's
+own CPU time, not on the clock.
 
 (`--out` refusing an existing run without `--force` and replacing it with `--force` is
 tested in test_cli.py.)
@@ -22,7 +25,9 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -51,6 +56,38 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def catches(pid: int, sig: int) -> bool:
+    """Whether process `pid` has a handler for `sig` (the SigCgt mask of /proc/PID/status)."""
+    with open(f"/proc/{pid}/status") as f:
+        mask = next(ln for ln in f if ln.startswith("SigCgt:")).split()[1]
+    return bool(int(mask, 16) >> (sig - 1) & 1)
+
+
+def wait_until(proc: subprocess.Popen[str], cond: Callable[[], bool], what: str,
+               timeout: float = 240.0) -> bool:
+    """Poll `cond` while `proc` runs (a generous deadline: the machine may be busy); True once
+    it holds, False if the process ended first."""
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None:
+        try:
+            if cond():
+                return True
+        except (FileNotFoundError, ProcessLookupError, StopIteration):
+            pass  # the process is ending (its /proc entry is going away)
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"not reached within {timeout} s: {what}")
+        time.sleep(0.005)
+    return False
+
+
+def stoppable(proc: subprocess.Popen[str]) -> bool:
+    """Wait until the command handles Ctrl-C and SIGTERM (purgesim.stop.install, which sets
+    SIGTERM's handler last; before it, a Ctrl-C is Python's own KeyboardInterrupt in the
+    middle of the imports)."""
+    return wait_until(proc, lambda: catches(proc.pid, signal.SIGTERM), "stop handlers installed")
+
+
 def temp_folders(cwd: Path, out: str) -> list[Path]:
     return [p for p in cwd.iterdir() if p.name.startswith(f".{out}.tmp-")]
 
@@ -60,12 +97,14 @@ def finish(proc: subprocess.Popen[str]) -> tuple[int, str]:
     return proc.returncode, err
 
 
-def stop_during_simulation(cwd: Path, sig: int, cpu: float = 2.0) -> tuple[int, str, bool]:
-    """Run, send `sig` after `cpu` seconds of the process's CPU time (imports and the society
-    take about one), return (exit code, stderr, whether the signal came before writing)."""
+def stop_during_simulation(cwd: Path, sig: int, cpu: float = 1.5) -> tuple[int, str, bool]:
+    """Run; once its stop handlers are installed, send `sig` after `cpu` more seconds of the
+    process's CPU time (the scenario and the society take about one; the run about four);
+    return (exit code, stderr, whether the signal came before writing)."""
     proc = start([*RUN, "--out", "out"], cwd)
-    while proc.poll() is None and cpu_seconds(proc.pid) < cpu:
-        time.sleep(0.02)
+    if stoppable(proc):
+        at = cpu_seconds(proc.pid) + cpu
+        wait_until(proc, lambda: cpu_seconds(proc.pid) >= at, f"{cpu} s of CPU time")
     before_writing = proc.poll() is None and not temp_folders(cwd, "out") and \
         not (cwd / "out").exists()
     if proc.poll() is None:
@@ -142,6 +181,7 @@ def stopped(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], t
 
 
 @pytest.mark.parametrize("name", list(SIGNALS))
+@pytest.mark.slow
 def test_run_stopped_during_simulation_leaves_nothing(stopped: dict, name: str) -> None:
     """Stopped in the middle of the simulation: no run folder and no temporary folder; Ctrl-C
     exits 130 and SIGTERM 143, without a traceback."""
@@ -156,6 +196,7 @@ def test_run_stopped_during_simulation_leaves_nothing(stopped: dict, name: str) 
 
 
 @pytest.mark.parametrize("name", list(SIGNALS))
+@pytest.mark.slow
 def test_run_stopped_while_writing_leaves_no_run(stopped: dict, name: str) -> None:
     """Stopped while its files are being written: no run folder; Ctrl-C and SIGTERM also
     remove the temporary folder, SIGKILL may leave it, hidden and incomplete."""
@@ -172,6 +213,7 @@ def test_run_stopped_while_writing_leaves_no_run(stopped: dict, name: str) -> No
 
 
 @pytest.mark.parametrize("name", list(SIGNALS))
+@pytest.mark.slow
 def test_forced_run_stopped_while_writing_keeps_the_previous_run(stopped: dict,
                                                                  name: str) -> None:
     """`--force` over an existing run, stopped while writing: the previous run is still there,
@@ -205,6 +247,7 @@ def _findings(stdout: str) -> list[str]:
     return [ln for ln in stdout.splitlines() if not ln.startswith("Regenerated by")]
 
 
+@pytest.mark.slow
 def test_experiment_killed_resumes_without_losing_or_repeating_a_run(tmp_path: Path) -> None:
     """SIGKILL after two of six (variant, seed) runs are saved; the same command refuses to
     reuse the folder without --resume; with --resume it keeps
@@ -249,33 +292,76 @@ def test_experiment_killed_resumes_without_losing_or_repeating_a_run(tmp_path: P
 # =============================================================================================
 
 
+def cache_files(folder: Path) -> int:
+    return sum(len(files) for _, _, files in os.walk(folder))
+
+
+#: when to stop a first run: after its n-th numba cache file is written (a kernel compiled;
+#: a first run of RUN writes about 45), plus this much CPU time (into the next compilation)
+COMPILING = [(1, 0.0), (2, 0.1), (6, 0.2), (12, 0.05)]
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.slow
 def test_stop_while_numba_compiles_is_not_lost(tmp_path: Path, sig: int) -> None:
     """With an empty numba cache (a user's first run) the kernels compile during the first
     seconds; a Ctrl-C or SIGTERM then lands inside llvmlite, which swallows or mangles the
-    exception. The command must still stop: exit 130/143, "aborted" or nothing, no
-    traceback, no run folder."""
+    exception, or inside code numba runs with exec() (see test_ctrl_c_inside_exec_exits_130).
+    The command must still stop: exit 130/143, "aborted" or nothing, no traceback, no run
+    folder.  Each case waits for its stop handlers, then for its n-th cache file."""
     env = cli_env()  # each case gets its own empty NUMBA_CACHE_DIR below
 
-    def one(cpu: float) -> tuple[float, int, str, bool]:
-        cwd = tmp_path / f"at-{cpu}"
+    def one(when: tuple[int, float]) -> tuple[tuple[int, float], int, str, bool, bool]:
+        n, cpu = when
+        cwd = tmp_path / f"after-{n}"
         cwd.mkdir()
+        nb = cwd / "nb"
         proc = subprocess.Popen([sys.executable, "-m", "purgesim", *RUN, "--out", "out"],
-                                cwd=cwd, env={**env, "NUMBA_CACHE_DIR": str(cwd / "nb")},
+                                cwd=cwd, env={**env, "NUMBA_CACHE_DIR": str(nb)},
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 start_new_session=True)
-        while proc.poll() is None and cpu_seconds(proc.pid) < cpu:
-            time.sleep(0.01)
-        if proc.poll() is None:
+        landed = stoppable(proc) and wait_until(proc, lambda: cache_files(nb) >= n,
+                                                f"{n} numba cache files")
+        if landed and cpu:
+            at = cpu_seconds(proc.pid) + cpu
+            landed = wait_until(proc, lambda: cpu_seconds(proc.pid) >= at, "CPU time")
+        if landed:
             os.kill(proc.pid, sig)
         code, err = finish(proc)
-        return cpu, code, err, (cwd / "out").exists()
+        return when, code, err, landed, (cwd / "out").exists()
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(one, [1.5, 2.0, 2.5, 3.0]))
-    for cpu, code, err, out in results:
-        assert not out, cpu
+        results = list(pool.map(one, COMPILING))
+    for when, code, err, landed, out in results:
+        assert landed, f"the run ended before {when}"
+        assert not out, when
         assert_stopped_cleanly(code, err, sig)
+
+
+def test_ctrl_c_inside_exec_exits_130(tmp_path: Path) -> None:
+    """A Ctrl-C raised inside code run by exec() of a string, as numba runs ~250 while it
+    compiles a first run's kernels: the command exits 130, not -2.  (CPython 3.11 remembers a
+    KeyboardInterrupt that escaped such code even once caught, and at exit kills itself with
+    SIGINT instead of exiting with the code given to sys.exit; stop.exit_code clears it.)"""
+    (tmp_path / "stopped_in_exec.py").write_text(textwrap.dedent("""\
+        import os
+        import signal
+
+        from purgesim import cli
+
+
+        def _main():
+            exec("os.kill(os.getpid(), signal.SIGINT)", {"os": os, "signal": signal})
+            raise AssertionError("the Ctrl-C was lost")
+
+
+        cli._main = _main
+        cli.main()
+        """))
+    res = subprocess.run([sys.executable, "-m", "stopped_in_exec"], cwd=tmp_path,
+                         env=cli_env(), capture_output=True, text=True, timeout=120)
+    assert_stopped_cleanly(res.returncode, res.stderr, signal.SIGINT)
+    assert res.stderr.strip() == "aborted", res.stderr
 
 
 def test_every_simulation_checks_for_a_stop_signal_each_day() -> None:

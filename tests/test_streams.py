@@ -115,6 +115,7 @@ SWITCHES = [f"{k}.enabled=false" for k in ("denunciation", "association", "purge
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(SWITCHES), st.integers(1, 50))
+@pytest.mark.slow
 def test_changing_one_mechanism_leaves_the_others_draws_alone(change: str, seed: int) -> None:
     """For the same person, day and stream, every draw another mechanism sees is the same
     with and without the change; and the draws did meet (the runs share many keys)."""

@@ -36,6 +36,9 @@ from purgesim.codes import Cause, Event
 from purgesim.engine import Sim
 from purgesim.scenario import Scenario
 
+# thousands of cascades per probability (shared by the tests through `sizes`): slow
+pytestmark = pytest.mark.slow
+
 K = 3  # acquaintance rings
 D = 2 * K  # degree of the acquaintance graph
 P_C = 1.0 / (D - 1)  # bond-percolation threshold on a random D-regular graph

@@ -140,6 +140,7 @@ class Mechanism(Base):
         # national operations claim their nationality first; an element operation takes
         # whoever else is found (Order 00447's "other anti-Soviet elements")
         self.absorb_order = sorted(range(O), key=lambda o: self.ops[o].target == "element")
+        self._absorbing: tuple[int, list[int]] = (-1, [])  # (day, operations running)
 
     def _split(self, o: int, cat1: float, cat2: float) -> None:
         w = self.pool[o]
@@ -197,7 +198,10 @@ class Mechanism(Base):
         sim = self.sim
         if not (self.on and self.p.absorb_bottom_up) or sim.halted or ids.size == 0:
             return ops
-        active = [o for o in self.absorb_order if self.active(o, sim.day)]
+        if self._absorbing[0] != sim.day:  # the operations running today, found once a day
+            self._absorbing = (sim.day, [o for o in self.absorb_order
+                                         if self.active(o, sim.day)])
+        active = self._absorbing[1]
         if not active:
             return ops
         pop = sim.pop
