@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -171,8 +170,7 @@ def run(
 ) -> None:
     """Run a scenario and write its outputs (summary.json, Parquet series, event log) and its
     HTML report (report.html in the run folder)."""
-    from .engine import Sim
-    from .results import write_run
+    from .runner import simulate, write
 
     sc = load(scenario, set_ or [], scale=scale, seed=seed)
     out = out or _default_out(scenario, sc.seed, sc.scale)
@@ -194,15 +192,11 @@ def run(
         if not quiet:
             _compile_first(bar)
         task = bar.add_task(f"building {sc.name}", total=sc.n_days)
-        sim = Sim(sc, check=check,
-                  progress=lambda d, n: bar.update(task, completed=d,
-                                                   description=f"{sc.name} {sim.date(d - 1)}"))
-        t0 = time.perf_counter()
-        sim.run()
-        seconds = time.perf_counter() - t0
-    s = write_run(sim, out, seconds, force=force, check=stop.check, report=report_fn)
+        sim = simulate(sc, check=check, progress=lambda d, n: bar.update(
+            task, completed=d, description=f"{sc.name} {sc.date_of(d - 1).isoformat()}"))
+    s = write(sim, out, force=force, check=stop.check, report=report_fn)
     if not quiet:
-        print_summary(s, out, seconds, sim.build_seconds)
+        print_summary(s, out, sim.run_seconds, sim.build_seconds)
         if (out / "report.html").is_file():
             console.print(f"report: {out / 'report.html'}", highlight=False, soft_wrap=True)
     if profile:
@@ -844,9 +838,8 @@ def compare_terrors(
 
     The runs it makes are kept in OUT/ussr-1937 and OUT/france-1793; with --force an existing
     OUT written by compare-terrors is reused (its complete runs kept, the rest replaced)."""
-    from .engine import Sim
-    from .results import write_run
     from .runfolder import atomic_write, is_ours, open_run, write_marker
+    from .runner import simulate, write
     from .terrors import figure, measures
 
     for name, given in (("ussr", ussr), ("france", france)):
@@ -872,9 +865,7 @@ def compare_terrors(
             except FolderError:
                 reuse = False
         if not reuse:
-            sc = load(name)
-            sim = Sim(sc).run()
-            write_run(sim, target, 0.0, force=True, check=stop.check)
+            write(simulate(name), target, force=True, seconds=0.0, check=stop.check)
         dirs.append(target)
     try:
         ms = [measures(d) for d in dirs]

@@ -17,7 +17,7 @@ import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from . import mechanisms as M
 from .mechanisms import MECHANISMS
@@ -156,7 +156,9 @@ class Faction(Strict):
     size: int = Field(ge=1, le=100000)
 
 
-class Scenario(Strict):
+# Everything a scenario gives but the mechanisms' tables: `Scenario` below adds one table per
+# registered mechanism.  (No docstring: the JSON schema of `Scenario` would inherit it.)
+class ScenarioCore(Strict):
     name: str
     description: str = ""
     country: str = Field("USSR", description="the record's country this scenario answers to")
@@ -181,21 +183,9 @@ class Scenario(Strict):
         default_factory=dict, description="yearly death rate in camps by year")
     calibration: dict[str, Any] = {}
     sources: dict[str, str] = {}
-    # one table per mechanism, validated against that mechanism's declared parameters
-    orders: M.orders.Params = M.orders.Params()
-    quotas: M.quotas.Params = M.quotas.Params()
-    routine: M.routine.Params = M.routine.Params()
-    denunciation: M.denunciation.Params = M.denunciation.Params()
-    vigilance: M.vigilance.Params = M.vigilance.Params()
-    confession: M.confession.Params = M.confession.Params()
-    purgers: M.purgers.Params = M.purgers.Params()
-    association: M.association.Params = M.association.Params()
-    trials: M.trials.Params = M.trials.Params()
-    camps: M.camps.Params = M.camps.Params()
-    halt: M.halt.Params = M.halt.Params()
 
     @model_validator(mode="after")
-    def _check(self) -> Scenario:
+    def _check(self) -> ScenarioCore:
         if self.end <= self.start:
             raise ValueError(f"field 'end': value {self.end} is not allowed: must be after "
                              f"start; allowed: a date after {self.start}")
@@ -293,6 +283,14 @@ class Scenario(Strict):
 
     def mechanism_params(self, key: str) -> Any:
         return getattr(self, key)
+
+
+#: A scenario: `ScenarioCore` and one table per registered mechanism (`mechanisms.MECHANISMS`,
+#: in its order), validated against that mechanism's declared `Params`.  Built from the
+#: registry so that a new mechanism module brings its table with it.
+Scenario = create_model(
+    "Scenario", __base__=ScenarioCore, __module__=__name__,
+    **{key: (mod.Params, mod.Params()) for key, mod in MECHANISMS.items()})
 
 
 def builtin_names() -> list[str]:
