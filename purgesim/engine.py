@@ -205,7 +205,7 @@ class Sim:
         if ids.size == 0:
             return ids
         keep = _admit(ids, self.pop.state, AT_LARGE_LUT, self.leader, self.police_chief,
-                           self.protected)
+                      self.protected)
         if keep.size == 0:
             return ids[:0]
         ids, by_arr = ids[keep], _take(by, keep, np.int64)
@@ -223,8 +223,8 @@ class Sim:
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         if ids.size == 0:
             return ids
-        keep = _admit(ids, self.pop.state, _ACCUSABLE_LUT, self.leader,
-                           self.police_chief, self.protected)
+        keep = _admit(ids, self.pop.state, _ACCUSABLE_LUT, self.leader, self.police_chief,
+                      self.protected)
         if keep.size == 0:
             return ids[:0]
         ids = ids[keep]
