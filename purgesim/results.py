@@ -258,13 +258,11 @@ def summary(sim: Sim, *, cascade: bool = True) -> dict[str, Any]:
             "camp_deaths": round(float(f["camp_deaths"][sl].sum())),
         }
     windows = {}
-    for label, a, b in (("1936-10-01/1938-07-01", "1936-10-01", "1938-07-01"),
-                        ("1936-10-01/1938-11-01", "1936-10-01", "1938-11-01")):
-        if not (sim.sc.start <= dt.date.fromisoformat(a) and
-                dt.date.fromisoformat(b) <= sim.sc.end + dt.timedelta(days=1)):
+    for w in sim.sc.windows:  # the periods the record counts over (the scenario's)
+        if not (sim.sc.start <= w.start and w.end <= sim.sc.end + dt.timedelta(days=1)):
             continue  # the run does not cover this window
-        sl = _window(sim, a, b)
-        windows[label] = {
+        sl = _window(sim, w.start.isoformat(), w.end.isoformat())
+        windows[w.label] = {
             "arrests": round(float(rec.arrests[sl].sum())),
             "convictions": round(float(rec.flow["convictions"][sl].sum())),
             "death_sentences": round(float(rec.flow["shot"][sl].sum())),

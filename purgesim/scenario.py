@@ -156,6 +156,25 @@ class Faction(Strict):
     size: int = Field(ge=1, le=100000)
 
 
+class Window(Strict):
+    """A period the record counts over (the NKVD's own statistics run from 1 October 1936):
+    summary.json gives its totals under the label ``START/END`` when the run covers it."""
+
+    start: dt.date
+    end: dt.date = Field(description="the first day after the period")
+
+    @property
+    def label(self) -> str:
+        return f"{self.start.isoformat()}/{self.end.isoformat()}"
+
+    @model_validator(mode="after")
+    def _check(self) -> Window:
+        if self.end <= self.start:
+            raise ValueError(f"field 'windows.end': value {self.end} is not allowed: must be "
+                             f"after start; allowed: a date after {self.start}")
+        return self
+
+
 # Everything a scenario gives but the mechanisms' tables: `Scenario` below adds one table per
 # registered mechanism.  (No docstring: the JSON schema of `Scenario` would inherit it.)
 class ScenarioCore(Strict):
@@ -181,6 +200,9 @@ class ScenarioCore(Strict):
     events: list[Event] = []
     camp_mortality: dict[str, Share] = Field(
         default_factory=dict, description="yearly death rate in camps by year")
+    windows: list[Window] = Field(
+        default_factory=list, description="periods the record counts over, totalled in "
+                                          "summary.json 'windows' when the run covers them")
     calibration: dict[str, Any] = {}
     sources: dict[str, str] = {}
 
