@@ -310,6 +310,8 @@ class Results:
             "fate": pd.Series([v["fate"] for v in n.values()], dtype=str),
             "date": _to_datetime([v["date"] for v in n.values()]),
             "named_by": pd.Series([list(v["named_by"]) for v in n.values()], dtype=object),
+            "named_after": pd.Series([list(v.get("named_after", [])) for v in n.values()],
+                                     dtype=object),
             "real_fate": pd.Series([v["real_fate"] for v in n.values()], dtype=str),
             "real_date": pd.Series([v["real_date"] for v in n.values()], dtype=str),
         })

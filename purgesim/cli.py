@@ -343,7 +343,7 @@ def story(
     json_: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Every event of one person, who named him and whom he named."""
-    from .story import StoryError
+    from .story import StoryError, named_text
     from .story import story as make_story
 
     try:
@@ -359,21 +359,21 @@ def story(
         return
     console.print(f"[bold]{s['person']}[/] — {s['post'].replace('_', ' ')}"
                   f"{'; ' + s['cohorts'] if s['cohorts'] else ''}; at the end: "
-                  f"{s['final_state']}")
+                  f"{s['at_the_end']}")
     t = Table(title="what happened to him")
     for col in ("date", "event", "cause", "by"):
         t.add_column(col)
     for e in s["events"]:
-        t.add_row(e["date"], e["event"], e["cause"], e["by"])
+        t.add_row(e["date"], e["what"], e["cause"], e["by"])
     console.print(t)
-    if s["named_by"]:
-        console.print("named by: " + "; ".join(s["named_by"]))
+    for text in named_text(s):
+        console.print(text)
     if s["acts"]:
         t = Table(title="what he did to others")
         for col in ("date", "event", "person"):
             t.add_column(col)
         for e in s["acts"]:
-            t.add_row(e["date"], e["event"], e["person"])
+            t.add_row(e["date"], e["what"], e["person"])
         console.print(t)
 
 

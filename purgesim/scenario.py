@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from . import mechanisms as M
 from .mechanisms import MECHANISMS
+from .words import Key as LabelKey
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 
@@ -196,6 +197,9 @@ class ScenarioCore(Strict):
     immune_leader: bool = Field(True, description="the leader can never be arrested")
     cohort_labels: dict[str, str] = Field(
         default_factory=dict, description="rename cohorts in outputs ('' hides one)")
+    labels: dict[LabelKey, str] = Field(
+        default_factory=dict, description="the outputs' words for sentences, institutions and "
+        "places of detention (purgesim.words.DEFAULTS: the USSR's)")
     operations: list[Operation] = []
     events: list[Event] = []
     camp_mortality: dict[str, Share] = Field(
