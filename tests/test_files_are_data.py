@@ -221,6 +221,9 @@ ALLOWED = {
                                             "scattered to its Dask workers; never a file",
     ("stop.py", "exec"): "exec('None'), a constant string: resets CPython's flag of an "
                          "unhandled KeyboardInterrupt so that a stopped command exits 130",
+    ("mechanisms/__init__.py", "importlib.import_module"):
+        "self-registration: the package's own mechanism modules, found by pkgutil in the "
+        "package's own folder; never a name or path from input",
 }
 FORBIDDEN = {"eval", "exec", "compile", "__import__", "pickle.load", "pickle.loads",
              "cloudpickle.load", "cloudpickle.loads", "dill.load", "dill.loads",
@@ -244,7 +247,7 @@ def test_no_module_evaluates_or_unpickles() -> None:
         tree = ast.parse(path.read_text(), filename=str(path))
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and _dotted(node.func) in FORBIDDEN:
-                key = (path.name, _dotted(node.func))
+                key = (path.relative_to(REPO / "purgesim").as_posix(), _dotted(node.func))
                 if key not in ALLOWED:
                     found.append(f"{path.relative_to(REPO)}:{node.lineno} {key[1]}")
             if isinstance(node, ast.Import | ast.ImportFrom):
