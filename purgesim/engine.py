@@ -267,6 +267,57 @@ class Sim:
         """The convicted enter the camps for a term of `years` (camps)."""
         self.mechs["camps"].admit(ids, years)
 
+    def change_tribunal_law(self, settings: dict[str, Any]) -> None:
+        """A new law for the tribunals (22 Prairial: death or acquittal) (trials, g)."""
+        self.mechs["trials"].change_law(settings)
+
+    def raise_limits(self, operation: str, cat1: float, cat2: float) -> None:
+        """The centre grants an operation more arrests by category (quotas, i)."""
+        self.mechs["quotas"].add_limits(operation, cat1, cat2)
+
+    def order_halt(self, day: int) -> None:
+        """The leader's order to stop the mass operations, when the halt is scripted (h)."""
+        halt = self.mechs["halt"]
+        if halt.on and halt.p.mode == "scripted":
+            halt.do_halt(day)
+
+    def replace_police_chief(self, new: int, day: int) -> None:
+        """A new head of the police takes office; the old one falls (purgers, f)."""
+        self.mechs["purgers"].change_chief(new, day)
+
+    def confessed_today(self) -> np.ndarray:
+        """The prisoners who signed a confession today (confession, b)."""
+        return self.mechs["confession"].today_confessors
+
+    def police_of_region(self, region: int) -> np.ndarray:
+        """The police officers posted in a region (vigilance, d), serving or not."""
+        vig = self.mechs["vigilance"]
+        return vig.officers[int(vig.region_lo[region]):int(vig.region_hi[region])]
+
+    def reserved_for_show_trial(self) -> dict[int, int]:
+        """Defendants kept for a show trial to come (person -> its day): not sentenced
+        before it (orders, a)."""
+        return self.mechs["orders"].reserved
+
+    def troika_categories(self, ops: np.ndarray, regions: np.ndarray, weights: np.ndarray,
+                          u: np.ndarray) -> np.ndarray:
+        """The troikas' sentences of quota cases: True = category 1, the death penalty
+        (quotas, i)."""
+        return self.mechs["quotas"].category(ops, regions, weights, u)
+
+    def operation_running(self, o: int, day: int) -> bool:
+        """Whether mass operation `o` runs on `day` (quotas, i)."""
+        return bool(self.mechs["quotas"].active(o, day))
+
+    def death_rate_of_mass_phase(self) -> float:
+        """The share of ordinary cases sentenced to death while the mass operations run, as
+        a deputy of the Convention could estimate it (trials, g)."""
+        return float(self.mechs["trials"].p.p_shot_mass_phase)
+
+    def release_from_custody(self, ids: np.ndarray, cause: Cause) -> None:
+        """People in custody set free without a sentence (the halt's releases) (trials, g)."""
+        self.mechs["trials"].release(ids, cause)
+
     def mass_operation_running(self, day: int) -> bool:
         """Whether a mass operation (quotas, i) runs today: routine policing and the death
         sentences of the mass phase depend on it."""

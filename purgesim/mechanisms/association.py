@@ -22,6 +22,7 @@ from ..params import MechanismParams, P
 from ..population import sample_ties
 from .base import Mechanism as Base
 from .base import Phase, Spec
+from .contract import Engine
 
 S = rng.Streams("association", "defend", "relative")
 
@@ -44,7 +45,7 @@ class Params(MechanismParams):
 
 
 class Mechanism(Base):
-    def __init__(self, sim: Any, params: Params) -> None:
+    def __init__(self, sim: Engine, params: Params) -> None:
         super().__init__(sim, params)
         self.defenders = 0
         self.relatives = 0

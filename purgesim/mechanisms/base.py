@@ -5,14 +5,12 @@ simulation."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ..codes import State
-
-if TYPE_CHECKING:
-    from ..engine import Sim
+from .contract import Engine
 
 
 @dataclass(frozen=True)
@@ -47,7 +45,7 @@ class Mechanism:
     """Subclasses document their inputs (what they read), outputs (what they change) and the
     invariants they keep, LASER-style, in their docstring."""
 
-    def __init__(self, sim: Sim, params: Any) -> None:
+    def __init__(self, sim: Engine, params: Any) -> None:
         self.sim = sim
         self.p = params
 

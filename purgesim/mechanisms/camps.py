@@ -21,6 +21,7 @@ from ..codes import Cause, Event, State
 from ..params import MechanismParams, P
 from .base import Mechanism as Base
 from .base import Phase, Spec
+from .contract import Engine
 
 S = rng.Streams("camps", "death")
 
@@ -40,7 +41,7 @@ class Params(MechanismParams):
 
 
 class Mechanism(Base):
-    def __init__(self, sim: Any, params: Params) -> None:
+    def __init__(self, sim: Engine, params: Params) -> None:
         super().__init__(sim, params)
         sc = sim.sc
         D = sim.n_days

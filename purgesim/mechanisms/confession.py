@@ -29,6 +29,7 @@ from ..params import MechanismParams, P
 from ..population import sample_ties
 from .base import Mechanism as Base
 from .base import Phase, Spec
+from .contract import Engine
 
 S = rng.Streams("confession", "confess", "name")
 
@@ -61,7 +62,7 @@ class Params(MechanismParams):
 
 
 class Mechanism(Base):
-    def __init__(self, sim: Any, params: Params) -> None:
+    def __init__(self, sim: Engine, params: Params) -> None:
         super().__init__(sim, params)
         self.confessions = 0.0
         self.names_given = 0.0

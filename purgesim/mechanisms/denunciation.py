@@ -23,6 +23,7 @@ from ..params import MechanismParams, P
 from ..population import boss_of, pick_people
 from .base import Mechanism as Base
 from .base import Phase, Spec
+from .contract import Engine
 
 S = rng.Streams("denunciation", "count", "pick", "elite_count", "elite_superior",
                 "elite_subordinate", "promote")
@@ -49,7 +50,7 @@ class Params(MechanismParams):
 
 
 class Mechanism(Base):
-    def __init__(self, sim: Any, params: Params) -> None:
+    def __init__(self, sim: Engine, params: Params) -> None:
         super().__init__(sim, params)
         self.promotions = 0
         self.denunciations = 0

@@ -32,6 +32,7 @@ from ..params import MechanismParams, P
 from ..population import ties_many
 from .base import Mechanism as Base
 from .base import Phase, Spec
+from .contract import Engine
 
 S = rng.Streams("halt", "disposition", "release_pending", "release_detained")
 
@@ -79,7 +80,7 @@ class Params(MechanismParams):
 
 
 class Mechanism(Base):
-    def __init__(self, sim: Any, params: Params) -> None:
+    def __init__(self, sim: Engine, params: Params) -> None:
         super().__init__(sim, params)
         pop = sim.pop
         posts = np.isin(pop.e_post, [Post.POLITBURO, Post.CENTRAL_COMMITTEE, Post.DELEGATE,
@@ -137,7 +138,7 @@ class Mechanism(Base):
         hit = np.isin(self.tie_other, recent).astype(np.float64)
         share = np.bincount(self.tie_owner, weights=hit, minlength=n) / \
             np.maximum(np.bincount(self.tie_owner, minlength=n), 1)
-        death = sim.mechs["trials"].p.p_shot_mass_phase
+        death = sim.death_rate_of_mass_phase()
         capital = sim.rec.shot_region[max(day - self.p.fear_window, 0):day, 0].sum()
         climate = capital / sim.sc.regions[0].population * 1000.0
         risk = share * death + self.p.climate_weight * climate + self.disposition
@@ -163,7 +164,6 @@ class Mechanism(Base):
         sim.endogenous["halt"] = {"date": sim.date(day)}
         sim.intensity = self.p.intensity_after
         sim.pressure = self.p.pressure_after
-        trials = sim.mechs["trials"]
         for table in (sim.interrogation, sim.awaiting):
             if table.n == 0:
                 continue
@@ -171,7 +171,7 @@ class Mechanism(Base):
             go = sim.draws(ids, S.release_pending) < self.p.release_pending
             freed = ids[go]
             table.keep(~go)
-            trials.release(freed, Cause.HALT)
+            sim.release_from_custody(freed, Cause.HALT)
             self.released += float(sim.pop.weight(freed).sum())
         if self.p.release_detained > 0:
             held = np.flatnonzero(sim.pop.state == State.CAMP)  # once, at the halt

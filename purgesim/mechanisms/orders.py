@@ -21,6 +21,7 @@ from ..params import MechanismParams, P
 from ..population import pick_people
 from .base import Mechanism as Base
 from .base import Phase, Spec
+from .contract import Engine
 
 S = rng.Streams("orders", "opposition_count", "opposition_pick", "elite_opposition",
                 "party_officials")
@@ -48,7 +49,7 @@ class Params(MechanismParams):
 
 
 class Mechanism(Base):
-    def __init__(self, sim: Any, params: Params) -> None:
+    def __init__(self, sim: Engine, params: Params) -> None:
         super().__init__(sim, params)
         sc = sim.sc
         self.by_day: dict[int, list[Any]] = {}
@@ -100,18 +101,16 @@ class Mechanism(Base):
 
     def _event_tribunal(self, e: Any, day: int) -> None:
         """A new law for the tribunals (e.g. 22 Prairial: death or acquittal, no defence)."""
-        self.sim.mechs["trials"].change_law(e.settings)
+        self.sim.change_tribunal_law(e.settings)
 
     def _event_limits(self, e: Any, day: int) -> None:
-        self.sim.mechs["quotas"].add_limits(e.operation, e.cat1, e.cat2)
+        self.sim.raise_limits(e.operation, e.cat1, e.cat2)
 
     def _event_halt(self, e: Any, day: int) -> None:
-        halt = self.sim.mechs["halt"]
-        if halt.on and halt.p.mode == "scripted":
-            halt.do_halt(day)
+        self.sim.order_halt(day)
 
     def _event_chief_change(self, e: Any, day: int) -> None:
-        self.sim.mechs["purgers"].change_chief(self.sim.pop.names[e.new], day)
+        self.sim.replace_police_chief(self.sim.pop.names[e.new], day)
 
     def _event_arrest(self, e: Any, day: int) -> None:
         if self.on:

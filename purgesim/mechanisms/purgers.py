@@ -27,6 +27,7 @@ from ..codes import Cause, Event, Post, State
 from ..params import MechanismParams, P
 from .base import Mechanism as Base
 from .base import Phase, Spec
+from .contract import Engine
 from .orders import ACCUSE, ARREST
 
 S = rng.Streams("purgers", "client", "client_when", "old_chief", "transformation_count",
@@ -58,7 +59,7 @@ class Params(MechanismParams):
 
 
 class Mechanism(Base):
-    def __init__(self, sim: Any, params: Params) -> None:
+    def __init__(self, sim: Engine, params: Params) -> None:
         super().__init__(sim, params)
         pop = sim.pop
         chiefs = pop.heads_with_post(Post.POLICE_CHIEF)
@@ -115,18 +116,17 @@ class Mechanism(Base):
         if not self.on or self.p.transformation <= 0:
             return
         sim = self.sim
-        confessors = sim.mechs["confession"].today_confessors
+        confessors = sim.confessed_today()
         if confessors.size == 0:
             return
-        vig = sim.mechs["vigilance"]
         pop = sim.pop
         regions = pop.regions_of(confessors)
         weights = pop.weight(confessors)
         total = np.bincount(regions, weights=weights, minlength=pop.n_regions)
         named, by = [], []
         for r in np.flatnonzero(total > 0).tolist():
-            lo, hi = int(vig.region_lo[r]), int(vig.region_hi[r])
-            if hi <= lo:
+            police = sim.police_of_region(r)
+            if police.size == 0:
                 continue
             k = rng.binomial_keyed(float(total[r]), self.p.transformation, sim.seed, day, r,
                                    S.transformation_count)
@@ -136,7 +136,7 @@ class Mechanism(Base):
             cum = np.cumsum(weights[mine])
             v = rng.uniforms_k(sim.seed, day, r, S.transformation_officer, k)
             u = rng.uniforms_k(sim.seed, day, r, S.transformation_by, k)
-            named.append(vig.officers[lo + (v * (hi - lo)).astype(np.int64)])
+            named.append(police[(v * police.size).astype(np.int64)])
             pick = np.minimum(np.searchsorted(cum, u * cum[-1], side="right"), cum.size - 1)
             by.append(confessors[mine][pick])
         if named:

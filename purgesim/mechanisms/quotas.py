@@ -30,6 +30,7 @@ from ..params import MechanismParams, P
 from ..population import pick_people
 from .base import Mechanism as Base
 from .base import Phase, Spec
+from .contract import Engine
 
 S = rng.Streams("quotas", "count", "pick", "pick_any", "petition_ask", "petition_grant",
                 "lagging_chief")
@@ -98,7 +99,7 @@ class Params(MechanismParams):
 
 
 class Mechanism(Base):
-    def __init__(self, sim: Any, params: Params) -> None:
+    def __init__(self, sim: Engine, params: Params) -> None:
         super().__init__(sim, params)
         sc = sim.sc
         pop = sim.pop

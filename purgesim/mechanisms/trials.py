@@ -33,6 +33,7 @@ from ..codes import Cause, Event, State
 from ..params import MechanismParams, P
 from .base import Mechanism as Base
 from .base import Phase, Spec
+from .contract import Engine
 
 #: the trial date of a case held for further investigation (until its operation ends)
 S = rng.Streams("trials", "delay", "held", "held_release", "sentence", "outcome")
@@ -81,7 +82,7 @@ class Params(MechanismParams):
 
 
 class Mechanism(Base):
-    def __init__(self, sim: Any, params: Params) -> None:
+    def __init__(self, sim: Engine, params: Params) -> None:
         super().__init__(sim, params)
         self.lists: list[tuple[int, int]] = []  # (day, names on the list)
         self.shot_factor = np.array([rg.shot_factor for rg in sim.sc.regions])
@@ -121,7 +122,7 @@ class Mechanism(Base):
             return
         self._release_held(day)
         due = t.rows["ready"] <= day
-        reserved = sim.mechs["orders"].reserved
+        reserved = sim.reserved_for_show_trial()
         if reserved and due.any():
             due &= ~np.isin(t.rows["person"], list(reserved))
         if not due.any():
@@ -139,7 +140,7 @@ class Mechanism(Base):
         camp = np.zeros(ids.size, dtype=bool)
         exile = np.zeros(ids.size, dtype=bool)
         if quota.any():
-            cat1 = sim.mechs["quotas"].category(
+            cat1 = sim.troika_categories(
                 cases["op"][quota], cases["region"][quota], pop.weight(ids[quota]), u[quota])
             shot[quota] = cat1
             camp[quota] = ~cat1
@@ -180,9 +181,8 @@ class Mechanism(Base):
         held = rows["ready"] == HELD
         if not held.any():
             return
-        quotas = self.sim.mechs["quotas"]
-        ended = np.array([not quotas.active(o, day) for o in range(len(self.sim.op_keys))],
-                         dtype=bool)
+        ended = np.array([not self.sim.operation_running(o, day)
+                          for o in range(len(self.sim.op_keys))], dtype=bool)
         go = np.flatnonzero(held)
         go = go[ended[rows["op"][go]]]
         if go.size:

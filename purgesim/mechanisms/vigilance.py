@@ -39,6 +39,7 @@ from ..params import MechanismParams, P
 from ..tables import member
 from .base import Mechanism as Base
 from .base import Phase, Spec
+from .contract import Engine
 
 S = rng.Streams("vigilance", "act", "sanction", "handling_officer", "liable_count",
                 "liable_officer")
@@ -130,7 +131,7 @@ class Params(MechanismParams):
 
 
 class Mechanism(Base):
-    def __init__(self, sim: Any, params: Params) -> None:
+    def __init__(self, sim: Engine, params: Params) -> None:
         super().__init__(sim, params)
         pop = sim.pop
         heads = np.arange(pop.n_heads, dtype=np.int64)
