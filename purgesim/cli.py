@@ -168,12 +168,23 @@ def run(
     quiet: Annotated[bool, typer.Option(help="no progress bar or tables")] = False,
     no_report: Annotated[bool, typer.Option("--no-report",
                                             help="do not write report.html")] = False,
+    seeds: Annotated[Optional[int], typer.Option(
+        help="run N seeds (1..N, or --seed S..S+N-1) as an ensemble: each run's folder, "
+             "ensemble.json with medians and 5-95% intervals, report.html with bands")] = None,
+    workers: Annotated[Optional[int], typer.Option(
+        help="processes for --seeds (default 2, or 1 on one core)")] = None,
 ) -> None:
     """Run a scenario and write its outputs (summary.json, Parquet series, event log) and its
-    HTML report (report.html in the run folder)."""
+    HTML report (report.html in the run folder); with --seeds N, an ensemble of N runs."""
     from .engine import Sim
     from .results import write_run
 
+    if seeds is not None or workers is not None:
+        _check_ensemble_options(seeds, workers, profile, check)
+    if seeds is not None and seeds > 1:
+        run_ensemble(scenario, scale, seed, set_ or [], out, force, seeds, workers, quiet,
+                     no_report)
+        return
     sc = load(scenario, set_ or [], scale=scale, seed=seed)
     out = out or _default_out(scenario, sc.seed, sc.scale)
     _check_out(out, force)
@@ -215,6 +226,92 @@ def run(
             t.add_row(p.name, f"{p.seconds:.3f}", f"{100 * p.seconds / total:.1f}%")
         t.add_row("build society", f"{sim.build_seconds:.3f}", "")
         console.print(t)
+
+
+def _check_ensemble_options(seeds: int | None, workers: int | None, profile: bool,
+                            check: bool) -> None:
+    """Refuse, before any work, --seeds and --workers values and companions that cannot be."""
+    if seeds is not None and seeds < 1:
+        raise UserError(f"--seeds {seeds}: not allowed; allowed: a whole number >= 1 (1: a "
+                        "single run, as without --seeds; N >= 2: an ensemble of N seeds)")
+    if workers is not None and workers < 1:
+        raise UserError(f"--workers {workers}: not allowed; allowed: a whole number >= 1")
+    if seeds is not None and seeds > 1:
+        for name, given in (("--profile", profile), ("--check", check)):
+            if given:
+                raise UserError(f"{name}: not allowed with --seeds {seeds}; allowed: {name} "
+                                "with a single run (without --seeds)")
+
+
+def run_ensemble(scenario: str, scale: float | None, seed: int | None, sets: list[str],
+                 out: Path | None, force: bool, n: int, workers: int | None, quiet: bool,
+                 no_report: bool) -> None:
+    """`run --seeds N`: N seeds in parallel processes, written as one ensemble folder
+    (purgesim/ensemble.py); prints the medians and 5-95% intervals over the seeds."""
+    from . import ensemble
+
+    seed_list = ensemble.seeds_of(seed, n)
+    sc = load(scenario, sets, scale=scale, seed=seed_list[0])
+    load(scenario, sets, scale=scale, seed=seed_list[-1])  # the last seed is allowed too
+    out = out or ensemble.default_out(scenario, seed_list, sc.scale)
+    check_output(out, force, ensemble.KIND,
+                 again="--force to replace a purgesim ensemble folder")
+    w = workers or ensemble.workers_default(n)
+    from . import kernels
+
+    if kernels.cold():  # compile once here, not in every worker at once
+        if not quiet:
+            err.print("compiling kernels, first run only ...", highlight=False)
+        kernels.warm_up()
+    if not quiet:
+        err.print(f"running {sc.name} with seeds {seed_list[0]} to {seed_list[-1]} "
+                  f"({n} runs) in {min(w, n)} process(es) ...", highlight=False,
+                  soft_wrap=True)
+    t0 = time.perf_counter()
+    e = ensemble.write_ensemble(sc, seed_list, out, force=force, workers=w,
+                                report=not no_report, check=stop.check)
+    if not quiet:
+        print_ensemble(e, sc.name, sc.scale, out, time.perf_counter() - t0)
+
+
+def print_ensemble(e: dict, name: str, scale: float, out: Path, seconds: float) -> None:
+    """The ensemble's summary: medians and 5-95% intervals over the seeds."""
+    from .ensemble import YEARLY, halt_text, iv_text
+
+    seeds = e["seeds"]
+    console.print(f"[bold]{name}[/] seeds {seeds[0]} to {seeds[-1]} ({len(seeds)} runs) "
+                  f"scale {scale:g}: ran in {seconds:.1f} s; outputs in {out}",
+                  highlight=False, soft_wrap=True)
+    t = Table(title=f"yearly totals: median (5–95%) over {len(seeds)} seeds "
+                    "(full-population figures)")
+    t.add_column("year", justify="right")
+    for _, words in YEARLY:
+        t.add_column(words, justify="right")
+    for y, v in e["yearly"].items():
+        t.add_row(y, *[iv_text(v.get(k), count) for k, _ in YEARLY])
+    console.print(t)
+    t = Table(title="cohorts: median (5–95%)")
+    for col in ("cohort", "size", "arrested", "shot"):
+        t.add_column(col, justify="right" if col != "cohort" else "left")
+    for k, v in e["cohorts"].items():
+        size = (v.get("size") or {}).get("median")
+        t.add_row(k.replace("_", " "), "" if size is None else count(size),
+                  iv_text(v.get("arrested"), count), iv_text(v.get("shot"), count))
+    console.print(t)
+    if e["operations"]:
+        t = Table(title="mass operations: median (5–95%)")
+        for col in ("operation", "arrests", "convictions", "shot"):
+            t.add_column(col, justify="right" if col != "operation" else "left")
+        for k, v in e["operations"].items():
+            t.add_row(k, *[iv_text(v.get(m), count) for m in ("arrests", "convictions",
+                                                                "shot")])
+        console.print(t)
+    console.print("arrests by channel, median (5–95%): " + ", ".join(
+        f"{k} {iv_text(v, lambda x: f'{100 * x:.1f}%')}" for k, v in e["channels"].items()
+        if v is not None), highlight=False, soft_wrap=True)
+    console.print(halt_text(e["halt"]), highlight=False, soft_wrap=True)
+    if (out / "report.html").is_file():
+        console.print(f"report: {out / 'report.html'}", highlight=False, soft_wrap=True)
 
 
 def _compile_first(bar: Progress) -> None:
