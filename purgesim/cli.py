@@ -835,12 +835,17 @@ def report(
     force: Annotated[bool, typer.Option(
         help="overwrite an existing report written by purgesim")] = False,
 ) -> None:
-    """One self-contained HTML report of a run: charts against the record, opens offline."""
+    """One self-contained HTML report of a run (charts against the record, opens offline),
+    or of an ensemble folder of `run --seeds N` (bands and intervals over the seeds)."""
     from .report import ReportError, is_report, write_report
-    from .runfolder import open_run
+    from .runfolder import open_run, read_marker
 
     if out is not None and out.suffix.lower() not in (".html", ".htm"):
         raise UserError(f"--out {str(out)!r}: not allowed; allowed: a file name ending in .html")
+    marker = read_marker(run_dir) if run_dir.is_dir() and not run_dir.is_symlink() else None
+    if marker is not None and marker["kind"] == "ensemble":
+        report_ensemble(run_dir, out, force)
+        return
     open_run(run_dir)
     if out is not None:
         check_output_file(out, force, "--out", ours=is_report, what="report")
@@ -855,6 +860,25 @@ def report(
         raise UserError(f"run folder {str(run_dir)!r}: its files are not of the shape purgesim "
                         f"writes ({type(e).__name__}: {str(e)[:80]}); allowed: a complete "
                         "folder written by 'purgesim run'") from None
+    typer.echo(str(path))
+
+
+def report_ensemble(folder: Path, out: Path | None, force: bool) -> None:
+    """`report ENSEMBLE_DIR`: the ensemble's report again, from its runs' folders."""
+    from . import ensemble
+    from .report import is_report
+
+    ensemble.open_ensemble(folder)
+    own = folder / "report.html"
+    target = out if out is not None else own
+    check_output_file(target, force or (out is None and is_report(own)), "--out",
+                      ours=is_report, what="report")
+    try:
+        path = ensemble.write_report(folder, out)
+    except _reader_errors("report") as e:
+        raise UserError(f"ensemble folder {str(folder)!r}: its files are not of the shape "
+                        f"purgesim writes ({type(e).__name__}: {str(e)[:80]}); allowed: a "
+                        "complete folder written by 'purgesim run SCENARIO --seeds N'") from None
     typer.echo(str(path))
 
 

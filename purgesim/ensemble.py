@@ -94,7 +94,7 @@ def intervals(ms: MultiSim) -> dict[str, Any]:
     t = ms.summary(LOW, HIGH)
     first = ms.summaries[0]
     start = dt.date.fromisoformat(first["parameters"]["start"])
-    out: dict[str, Any] = {"quantiles": [LOW, 0.5, HIGH], "runs": len(ms.summaries)}
+    out: dict[str, Any] = {"quantiles": [LOW, 0.5, HIGH]}
     out["yearly"] = {y: {k: _interval(t, f"yearly.{y}.{k}") for k in v}
                      for y, v in first["yearly"].items()}
     out["cohorts"] = {c: {"size": _interval(t, f"cohorts.{c}.size"),
@@ -331,8 +331,7 @@ def _yearly_figure(e: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str,
 
 def sections(folder: Path, e: Mapping[str, Any], ms: MultiSim) -> list[dict[str, Any]]:
     """The ensemble report's sections (rendered by static/sections.js, as a run's)."""
-    from .charts import (CHANNELS, RunView, YEARLY_MEASURES, _table, cohort_keys,
-                         cohort_name)
+    from .charts import CHANNELS, YEARLY_MEASURES, RunView, _table, cohort_keys, cohort_name
 
     view = RunView(ms.folders[0]) if ms.folders else None
     record = view.record if view is not None else {}
@@ -359,7 +358,7 @@ def sections(folder: Path, e: Mapping[str, Any], ms: MultiSim) -> list[dict[str,
     for y, v in e["yearly"].items():
         r: list[Any] = [y] + [iv_text(v.get(k), _fmt_count) for k, _ in YEARLY]
         if record:
-            for key, _, rid in YEARLY_MEASURES[:3]:
+            for _key, _, rid in YEARLY_MEASURES[:3]:
                 row = record.get(f"SU-Y{y}-{rid}")
                 r.append(_fmt_count(row.value) if row is not None and row.value is not None
                          else "—")
