@@ -345,6 +345,7 @@ def print_summary(s: dict, out: Path, seconds: float, build: float) -> None:
         t.add_row(y, count(v["arrests"]), count(v["convictions"]), count(v["death_sentences"]),
                   count(v["camp_sentences"]), count(v["releases"]), count(v["camp_deaths"]))
     console.print(t)
+    print_predictive(s)
     t = Table(title="cohorts")
     for col in ("cohort", "size", "arrested", "shot"):
         t.add_column(col, justify="right" if col != "cohort" else "left")
@@ -377,6 +378,37 @@ def print_summary(s: dict, out: Path, seconds: float, build: float) -> None:
     for k, v in s["named"].items():
         t.add_row(k, f"{v['fate']} {v['date'] or ''}", f"{v['real_fate']} {v['real_date']}")
     console.print(t)
+
+
+def print_predictive(s: dict) -> None:
+    """Beside one seed's yearly totals, the spread the calibrated model gives (the
+    calibration's posterior-predictive intervals), so that one seed is not read as the answer;
+    only for a run that uses the calibrated values unchanged."""
+    from .ensemble import predictive
+
+    pred = predictive(s["scenario"], s.get("parameters", {}))
+    measures = [(k, w) for k, w in (("arrests", "arrests"), ("convictions", "convictions"),
+                                    ("death_sentences", "death sentences"))
+                if any(f"yearly.{y}.{k}" in pred for y in s["yearly"])]
+    if not measures:
+        return
+    t = Table(title="this seed beside the calibrated model's range (calibration, 5–95% over "
+                    "the posterior and seeds)")
+    t.add_column("year", justify="right")
+    for _, words in measures:
+        t.add_column(f"{words}: this seed", justify="right")
+        t.add_column("calibration 5–95%", justify="right")
+    for y, v in s["yearly"].items():
+        row = [y]
+        for k, _ in measures:
+            q = pred.get(f"yearly.{y}.{k}")
+            row += [count(v[k]), "" if q is None else f"{count(q[0])}–{count(q[2])}"]
+        t.add_row(*row)
+    console.print(t)
+    console.print("calibration range: the calibration's posterior predictive (posterior draws, "
+                  "each with its own seed; docs/calibration.md). For this model's spread over "
+                  f"seeds: purgesim run {s['scenario']} --seeds 10", highlight=False,
+                  soft_wrap=True)
 
 
 @app.command()
