@@ -353,7 +353,7 @@ def sections(folder: Path, e: Mapping[str, Any], ms: MultiSim) -> list[dict[str,
                     "figure": _band_figure(ms, title, series, steps)})
     head = ["year"] + [f"{w}: median (5–95%)" for _, w in YEARLY]
     if record:
-        head += ["record: arrests", "convictions", "death sentences"]
+        head += ["record: arrests", "record: convictions", "record: death sentences"]
     rows: list[list[Any]] = []
     for y, v in e["yearly"].items():
         r: list[Any] = [y] + [iv_text(v.get(k), _fmt_count) for k, _ in YEARLY]

@@ -355,8 +355,9 @@ def check_output(path: Path | str, force: bool, kind: str, *, option: str = "--o
                           "--force replaces only a folder purgesim wrote; allowed: a new "
                           "folder")
     if marker["kind"] != kind:
-        raise FolderError(f"{shown}: holds a purgesim {marker['kind']} folder, not a {kind} "
-                          f"folder; allowed: a new folder, or a {kind} folder with --force")
+        a = "an" if kind[0] in "aeiou" else "a"
+        raise FolderError(f"{shown}: holds a purgesim {marker['kind']} folder, not {a} {kind} "
+                          f"folder; allowed: a new folder, or {a} {kind} folder with --force")
     return path
 
 
