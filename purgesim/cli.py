@@ -269,7 +269,7 @@ def run_ensemble(scenario: str, scale: float | None, seed: int | None, sets: lis
                   soft_wrap=True)
     t0 = time.perf_counter()
     e = ensemble.write_ensemble(sc, seed_list, out, force=force, workers=w,
-                                report=not no_report, check=stop.check)
+                                report=not no_report, overrides=sets, check=stop.check)
     if not quiet:
         print_ensemble(e, sc.name, sc.scale, out, time.perf_counter() - t0)
 

@@ -136,12 +136,13 @@ def default_out(scenario: str, seeds: list[int], scale: float) -> Path:
 
 
 def write_ensemble(scenario: Scenario, seeds: list[int], out: Path, *, force: bool = False,
-                   workers: int = 1, report: bool = True,
+                   workers: int = 1, report: bool = True, overrides: list[str] | None = None,
                    check: Callable[[], None] | None = None) -> dict[str, Any]:
     """Run `scenario` with every seed and write the ensemble folder `out` (see the module's
     docstring); returns ensemble.json's content.  `out` must have passed
-    ``check_output(out, force, "ensemble")``.  `check` is called before the folder is put in
-    place (the command line's stop signal)."""
+    ``check_output(out, force, "ensemble")``.  `overrides` (the ``--set`` items already in
+    `scenario`) are recorded, since the runs' parameter set is the scenario as given.
+    `check` is called before the folder is put in place (the command line's stop signal)."""
     from .api import InputError, MultiSim
     from .runfolder import replace_folder, temp_name, write_marker
 
@@ -154,7 +155,7 @@ def write_ensemble(scenario: Scenario, seeds: list[int], out: Path, *, force: bo
             ms = MultiSim(scenario, seeds=seeds, workers=workers).run(out=tmp)
         except InputError as e:
             raise FolderError(str(e)) from None
-        data = _index(tmp) | intervals(ms)
+        data = _index(tmp) | {"overrides": list(overrides or [])} | intervals(ms)
         from .runfolder import atomic_write
 
         atomic_write(tmp / ENSEMBLE, json.dumps(data, indent=1) + "\n")

@@ -1,7 +1,7 @@
 """The run-folder format: a marker that makes a folder recognisably ours, atomic writes, and
 the one validation of output and input paths that every command makes before it works.
 
-Every folder purgesim writes (`run`, `experiment`, `calibrate`, `sensitivity`,
+Every folder purgesim writes (`run`, `run --seeds`, `experiment`, `calibrate`, `sensitivity`,
 `compare-terrors`) carries ``purgesim-run.json``::
 
     {"format": "purgesim-run", "version": 1, "kind": "run", "complete": true, ...}
