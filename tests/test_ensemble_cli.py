@@ -101,6 +101,21 @@ def test_intervals_bracket_the_median(ens: Path) -> None:
         assert halt["q05"] <= halt["median"] <= halt["q95"]
 
 
+def test_the_python_api_reads_the_ensemble_back(ens: Path) -> None:
+    """One ensemble machinery: `ps.MultiSim.from_runs` of the folder gives the same
+    intervals as ensemble.json."""
+    import purgesim as ps
+
+    ms = ps.MultiSim.from_runs(ens)
+    assert ms.seeds == [1, 2, 3]
+    s = ms.summary()
+    e = json.loads((ens / "ensemble.json").read_text())
+    for name, iv in e["figures"].items():
+        if iv["median"] is not None:
+            assert s.loc[name, "median"] == iv["median"], name
+            assert s.loc[name, "q95"] == iv["q95"], name
+
+
 def test_a_member_is_the_single_run_of_its_seed(ens: Path) -> None:
     single = json.loads((ens.parent / "one" / "summary.json").read_text())
     member = json.loads((ens / "seed2" / "summary.json").read_text())
