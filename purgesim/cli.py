@@ -282,6 +282,15 @@ def print_ensemble(e: dict, name: str, scale: float, out: Path, seconds: float) 
     console.print(f"[bold]{name}[/] seeds {seeds[0]} to {seeds[-1]} ({len(seeds)} runs) "
                   f"scale {scale:g}: ran in {seconds:.1f} s; outputs in {out}",
                   highlight=False, soft_wrap=True)
+    try:  # the parameters are the same in every run: the first one's say it
+        first = json.loads((out / e["runs"][0]["folder"] / "summary.json").read_text())
+        from .calstatus import status
+
+        console.print(f"calibration: {status(first['scenario'], first['parameters'])}; the "
+                      "intervals below are the spread over seeds at these parameters",
+                      highlight=False, soft_wrap=True)
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        pass
     t = Table(title=f"yearly totals: median (5–95%) over {len(seeds)} seeds "
                     "(full-population figures)")
     t.add_column("year", justify="right")
