@@ -269,7 +269,9 @@ def run_ensemble(scenario: str, scale: float | None, seed: int | None, sets: lis
                   soft_wrap=True)
     t0 = time.perf_counter()
     e = ensemble.write_ensemble(sc, seed_list, out, force=force, workers=w,
-                                report=not no_report, overrides=sets, check=stop.check)
+                                report=not no_report, overrides=sets, check=stop.check,
+                                warn=lambda m: err.print(f"warning: {m}", highlight=False,
+                                                         soft_wrap=True))
     if not quiet:
         print_ensemble(e, sc.name, sc.scale, out, time.perf_counter() - t0)
 
@@ -914,8 +916,14 @@ def report_ensemble(folder: Path, out: Path | None, force: bool) -> None:
     target = out if out is not None else own
     check_output_file(target, force or (out is None and is_report(own)), "--out",
                       ours=is_report, what="report")
+    from .charts import ChartError
+    from .report import ReportError
+
     try:
         path = ensemble.write_report(folder, out)
+    except (ChartError, ReportError) as e:
+        raise UserError(f"{e}; allowed: a complete folder written by 'purgesim run SCENARIO "
+                        "--seeds N'") from None
     except _reader_errors("report") as e:
         raise UserError(f"ensemble folder {str(folder)!r}: its files are not of the shape "
                         f"purgesim writes ({type(e).__name__}: {str(e)[:80]}); allowed: a "

@@ -137,12 +137,15 @@ def default_out(scenario: str, seeds: list[int], scale: float) -> Path:
 
 def write_ensemble(scenario: Scenario, seeds: list[int], out: Path, *, force: bool = False,
                    workers: int = 1, report: bool = True, overrides: list[str] | None = None,
-                   check: Callable[[], None] | None = None) -> dict[str, Any]:
+                   check: Callable[[], None] | None = None,
+                   warn: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Run `scenario` with every seed and write the ensemble folder `out` (see the module's
     docstring); returns ensemble.json's content.  `out` must have passed
     ``check_output(out, force, "ensemble")``.  `overrides` (the ``--set`` items already in
     `scenario`) are recorded, since the runs' parameter set is the scenario as given.
-    `check` is called before the folder is put in place (the command line's stop signal)."""
+    `check` is called before the folder is put in place (the command line's stop signal).
+    A report that cannot be made is left out and `warn` told why (the runs are still worth
+    keeping), as for a single run."""
     from .api import InputError, MultiSim
     from .runfolder import replace_folder, temp_name, write_marker
 
@@ -161,8 +164,15 @@ def write_ensemble(scenario: Scenario, seeds: list[int], out: Path, *, force: bo
         atomic_write(tmp / ENSEMBLE, json.dumps(data, indent=1) + "\n")
         has_report = False
         if report:
-            write_report(tmp, name=out.name, ms=ms)
-            has_report = True
+            from .charts import ChartError
+            from .report import ReportError
+
+            try:
+                write_report(tmp, name=out.name, ms=ms)
+                has_report = True
+            except (ChartError, ReportError, EnsembleError) as e:
+                if warn is not None:
+                    warn(f"report not written: {e}")
         write_marker(tmp, KIND, runs=len(seeds), report=has_report)
         if check is not None:
             check()

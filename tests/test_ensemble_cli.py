@@ -252,6 +252,18 @@ def test_report_refuses_what_is_not_an_ensemble(tmp_path: Path) -> None:
     assert sorted(p.name for p in bad.iterdir()) == ["purgesim-run.json"]
 
 
+def test_report_of_an_ensemble_with_a_damaged_run(ens: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(ens, copy)
+    (copy / "seed2" / "daily.parquet").unlink()
+    before = (copy / "report.html").read_bytes()
+    res = run_cli("report", str(copy), cwd=tmp_path)
+    _one_line_error(res, "seed2", "daily.parquet")
+    assert (copy / "report.html").read_bytes() == before
+
+
 def test_leftover_temporary_ensemble_is_recovered(tmp_path: Path) -> None:
     """A killed `run --seeds` leaves `.NAME.tmp-PID-...` holding runs: the next writer to
     NAME deletes it if it holds nothing but what an ensemble writes, else leaves it."""
