@@ -252,7 +252,10 @@ def run_ensemble(scenario: str, scale: float | None, seed: int | None, sets: lis
 
     seed_list = ensemble.seeds_of(seed, n)
     sc = load(scenario, sets, scale=scale, seed=seed_list[0])
-    load(scenario, sets, scale=scale, seed=seed_list[-1])  # the last seed is allowed too
+    if seed_list[-1] > 2**63 - 1:
+        raise UserError(f"--seeds {n}: with --seed {seed_list[0]} the last seed would be "
+                        f"{seed_list[-1]}; allowed: --seed S and --seeds N with S + N - 1 <= "
+                        f"{2**63 - 1}")
     out = out or ensemble.default_out(scenario, seed_list, sc.scale)
     check_output(out, force, ensemble.KIND,
                  again="--force to replace a purgesim ensemble folder")

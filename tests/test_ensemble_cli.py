@@ -195,6 +195,7 @@ def test_workers_do_not_change_the_ensemble(ens: Path, tmp_path: Path) -> None:
     (["--seeds", "0"], ["--seeds 0", ">= 1"]),
     (["--seeds", "-2"], ["--seeds -2", ">= 1"]),
     (["--seeds", "3", "--workers", "0"], ["--workers 0", ">= 1"]),
+    (["--seeds", "3", "--seed", str(2**63 - 2)], ["--seeds 3", str(2**63), "S + N - 1"]),
     (["--seeds", "3", "--profile"], ["--profile", "--seeds 3"]),
     (["--seeds", "3", "--check"], ["--check", "--seeds 3"]),
     (["--seeds", "3", "--set", "confession.p_work=2"], ["confession.p_work", "2"]),
