@@ -310,6 +310,8 @@ class Results:
             "fate": pd.Series([v["fate"] for v in n.values()], dtype=str),
             "date": _to_datetime([v["date"] for v in n.values()]),
             "named_by": pd.Series([list(v["named_by"]) for v in n.values()], dtype=object),
+            "named_after": pd.Series([list(v.get("named_after", [])) for v in n.values()],
+                                     dtype=object),
             "real_fate": pd.Series([v["real_fate"] for v in n.values()], dtype=str),
             "real_date": pd.Series([v["real_date"] for v in n.values()], dtype=str),
         })
@@ -503,12 +505,10 @@ Input should be less than or equal to 1; allowed: a number, 0 <= p_work <= 1
     def run(self, *, check: bool = False) -> Sim:
         """Build the society and run every day; returns the Sim (``sim.run().results``).
         `check=True` verifies the model's invariants every day (slower)."""
-        from .engine import Sim as EngineSim
+        from .runner import simulate
 
-        engine = EngineSim(self.scenario, check=check)
-        t0 = time.perf_counter()
-        engine.run()
-        self.seconds = time.perf_counter() - t0
+        engine = simulate(self.scenario, check=check)
+        self.seconds = engine.run_seconds
         self.engine = engine
         for k in ("results", "_summary", "_view"):
             self.__dict__.pop(k, None)
@@ -541,8 +541,8 @@ Input should be less than or equal to 1; allowed: a number, 0 <= p_work <= 1
         """Write the run folder `purgesim run` writes (summary.json, Parquet tables, the
         marker; with `report=True` its report.html too).  An existing folder is refused
         unless `force` is given and it is a purgesim run folder, as on the command line."""
-        from .results import write_run
         from .runfolder import FolderError, check_output
+        from .runner import write
 
         engine = self._engine()
         out = Path(path)
@@ -555,7 +555,7 @@ Input should be less than or equal to 1; allowed: a number, 0 <= p_work <= 1
 
                 def fn(folder: Path, name: str) -> None:
                     write_report(folder, name=name)
-            write_run(engine, out, self.seconds or 0.0, force=force, report=fn)
+            write(engine, out, force=force, seconds=self.seconds or 0.0, report=fn)
         except FolderError as e:
             raise InputError(str(e).replace("--force", "force=True")) from None
         self.path = out

@@ -347,18 +347,14 @@ def seed_of(key: str, base: int) -> int:
     return (int(key[:12], 16) + 7919 * int(base)) % (2**31 - 1)
 
 
-def _load_scenario(scenario: str, sets: list[str], values: dict[str, float], scale: float,
-                   seed: int) -> Any:
-    extra = [f"{k}={v!r}" for k, v in values.items()]
-    return load(scenario, sets=list(sets) + extra, scale=scale, seed=seed)
-
-
 def simulate(scenario: str, sets: list[str], values: dict[str, float], scale: float,
              seed: int) -> Any:
-    """Run the scenario with these parameter values; the finished Sim."""
-    from .engine import Sim
+    """Run the scenario with these parameter values (as ``--set`` overrides, after `sets`);
+    the finished Sim."""
+    from .runner import simulate as run_scenario
 
-    return Sim(_load_scenario(scenario, sets, values, scale, seed)).run()
+    extra = [f"{k}={v!r}" for k, v in values.items()]
+    return run_scenario(scenario, sets=list(sets) + extra, scale=scale, seed=seed)
 
 
 #: results of finished simulations known to this worker process: key -> statistics
@@ -488,10 +484,10 @@ def _job(simulate_one_pickle: bytes, base_seed: int, t: int, ids: list[int],
 
 def _warm(scenario: str = "toy") -> float:
     """Load numba's kernels in a worker process (the first Sim compiles or loads them)."""
-    from .engine import Sim
+    from .runner import simulate as run_scenario
 
     t0 = time.perf_counter()
-    Sim(load("toy")).run()
+    run_scenario("toy")
     return time.perf_counter() - t0
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from .history import Row, by_id
+from .words import event_word, merged
 
 Figure = dict[str, Any]
 Section = dict[str, Any]
@@ -205,12 +206,55 @@ def fate_class(text: str) -> str:
         return ""
     first = t.split(";")[0].split(",")[0]
     for key, cls in (("survived", "free"), ("shot", "shot"), ("executed", "shot"),
+                     ("guillotined", "shot"),
                      ("camp", "camp"), ("prison", "camp"), ("abroad", "abroad"),
                      ("exile", "exile"), ("murdered", "died"), ("died", "died"),
                      ("killed", "died"), ("suicide", "died"), ("arrested", "shot")):
         if key in first:
             return cls
     return ""
+
+
+#: "same fate?": the same state and, when both dates are known, this close (days)
+SAME_FATE_DAYS = 183
+
+
+def date_gap(sim_date: str | None, real: str | None) -> int | None:
+    """Days from the real date to the simulated one (negative: simulated earlier); a real
+    date known only to the month or the year counts from the nearest day of that month or
+    year.  None when either date is unknown."""
+    if not sim_date or not real:
+        return None
+    m = re.search(r"\b(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?\b", real)
+    if m is None:
+        return None
+    try:
+        s = dt.date.fromisoformat(sim_date[:10])
+        y = int(m.group(1))
+        if m.group(3):
+            lo = hi = dt.date(y, int(m.group(2)), int(m.group(3)))
+        elif m.group(2):
+            mo = int(m.group(2))
+            lo = dt.date(y, mo, 1)
+            hi = dt.date(y + (mo == 12), mo % 12 + 1, 1) - dt.timedelta(days=1)
+        else:
+            lo, hi = dt.date(y, 1, 1), dt.date(y, 12, 31)
+    except ValueError:
+        return None
+    if s < lo:
+        return (s - lo).days
+    return (s - hi).days if s > hi else 0
+
+
+def same_fate(v: dict[str, Any]) -> tuple[str, int | None]:
+    """("yes" / "no" / "—", days apart) for a named person of summary.json: the same state
+    and, when both dates are known, within SAME_FATE_DAYS of each other."""
+    real_c = fate_class(v.get("real_fate", ""))
+    if not real_c:
+        return "—", None
+    gap = date_gap(v.get("date"), v.get("real_date"))
+    ok = v["fate"] == real_c and (gap is None or abs(gap) <= SAME_FATE_DAYS)
+    return ("yes" if ok else "no"), gap
 
 
 def halt_date(summary: dict[str, Any]) -> str | None:
@@ -246,6 +290,9 @@ class RunView:
         except FolderError as e:
             raise ChartError(str(e)) from None
         self.record = by_id() if record_applies(self.s) else {}
+        labels = self.s.get("labels")
+        #: the run's words (France: "guillotined", "prison"); the USSR's by default
+        self.words = merged(labels if isinstance(labels, dict) else None)
 
     # ------------------------------------------------------------------ data
     def _table(self, name: str, require: list[str] | None = None) -> Any:
@@ -334,6 +381,13 @@ class RunView:
     def rec(self, rid: str) -> Row | None:
         return self.record.get(rid)
 
+    def word(self, key: str) -> str:
+        """A measure, event or state in the run's words ('shot' -> 'guillotined')."""
+        w = {"death sentences": "death_sentences", "camp sentences": "camp_sentences"}
+        if key in w:
+            return self.words[w[key]]
+        return event_word(key, self.words)
+
     @property
     def title(self) -> str:
         s = self.s
@@ -395,6 +449,7 @@ class RunView:
         for col, name, colour, key in series:
             if col not in d:
                 continue
+            name = self.word(name)
             data.append({"type": "scatter", "mode": "lines", "name": name, "x": self.dates,
                          "y": _round(_smooth(d[col]), 1), "line": {"color": colour, "width": 1.5},
                          "hovertemplate": "%{y:,.0f}"})
@@ -402,9 +457,10 @@ class RunView:
             if steps:
                 data.append({"type": "scatter", "mode": "lines", "name": f"record: {name}",
                              **steps, "line": {"color": colour, "width": 2, "dash": "dash"}})
+        dashed = "; dashed: the record's yearly figures ÷ days" if self.record else ""
         return {"data": data, "layout": _layout(
-            f"Convictions and death sentences a day ({SMOOTH_DAYS}-day mean; dashed: the "
-            "record's yearly figures ÷ days)",
+            f"Convictions and {self.word('death sentences')} a day ({SMOOTH_DAYS}-day mean"
+            f"{dashed})",
             yaxis={"title": {"text": "a day"}, "rangemode": "tozero"})}
 
     def fig_cumulative(self) -> Figure:
@@ -416,6 +472,7 @@ class RunView:
         data = []
         start = self.dates[0]
         for col, name, colour, key in series:
+            name = self.word(name)
             data.append({"type": "scatter", "mode": "lines", "name": name, "x": self.dates,
                          "y": _round(np.cumsum(d[col]), 0), "line": {"color": colour},
                          "hovertemplate": "%{y:,.0f}"})
@@ -435,15 +492,17 @@ class RunView:
                              "x": xs, "y": ys, "text": texts, "hoverinfo": "text",
                              "marker": {"symbol": "diamond", "size": 11, "color": colour,
                                         "line": {"color": "black", "width": 1}}})
+        diamonds = " (diamonds: the record's yearly figures added up)" if self.record else ""
         return {"data": data, "layout": _layout(
-            "Cumulative arrests, convictions and death sentences (diamonds: the record's "
-            "yearly figures added up)", yaxis={"title": {"text": "people"}})}
+            f"Cumulative arrests, convictions and {self.word('death sentences')}{diamonds}",
+            yaxis={"title": {"text": "people"}})}
 
     def fig_operations(self) -> Figure:
         """Cumulative arrests, convictions, shot per operation (three panels), with the record."""
         names, cols = self.operations
-        layout = _layout("Mass operations: cumulative arrests, convictions and shot "
-                         "(markers: the record, with its range)", height=720,
+        markers = " (markers: the record, with its range)" if self.record else ""
+        layout = _layout(f"{self.words['mass_operations'].capitalize()}: cumulative arrests, "
+                         f"convictions and {self.word('shot')}{markers}", height=720,
                          hovermode="closest")
         layout["xaxis"] = {"anchor": "y3", "domain": [0, 1]}
         panels = [("arrests", "y", [0.7, 1.0]), ("convictions", "y2", [0.36, 0.64]),
@@ -451,7 +510,8 @@ class RunView:
         data = []
         for measure, yax, dom in panels:
             axis = "yaxis" if yax == "y" else f"yaxis{yax[1:]}"
-            layout[axis] = {"domain": dom, "title": {"text": measure}, "rangemode": "tozero"}
+            shown = self.word(measure)
+            layout[axis] = {"domain": dom, "title": {"text": shown}, "rangemode": "tozero"}
             for i, op in enumerate(names):
                 colour = OP_COLOURS[i % len(OP_COLOURS)]
                 v = cols.get(measure, {}).get(op)
@@ -461,7 +521,7 @@ class RunView:
                              "y": _round(np.cumsum(v), 0), "xaxis": "x", "yaxis": yax,
                              "legendgroup": op, "showlegend": measure == "arrests",
                              "line": {"color": colour},
-                             "hovertemplate": f"{op} {measure}: %{{y:,.0f}}<extra></extra>"})
+                             "hovertemplate": f"{op} {shown}: %{{y:,.0f}}<extra></extra>"})
                 pts = [(rid, date) for o, m, rid, date in OP_RECORD if o == op and m == measure]
                 xs, ys, lo, hi, texts = [], [], [], [], []
                 for rid, date in pts:
@@ -509,6 +569,7 @@ class RunView:
         data = []
         colours = ["#555555", "#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
         for (key, name, rid), colour in zip(YEARLY_MEASURES, colours):
+            name = self.word(name)
             data.append({"type": "bar", "name": name, "x": years,
                          "y": [y[yr][key] for yr in years], "marker": {"color": colour},
                          "offsetgroup": key, "hovertemplate": f"{name} %{{x}}: %{{y:,}}"
@@ -525,8 +586,9 @@ class RunView:
                              "marker": {"symbol": "line-ew", "size": 22, "color": "black",
                                         "line": {"width": 3, "color": "black"}},
                              "hovertemplate": f"record {name} %{{x}}: %{{y:,}}<extra></extra>"})
+        ticks = " (bars: simulated; black ticks: the record)" if self.record else ""
         return {"data": data, "layout": _layout(
-            "Yearly totals (bars: simulated; black ticks: the record)", barmode="group",
+            f"Yearly totals{ticks}", barmode="group",
             scattermode="group", hovermode="closest", xaxis={"type": "category"},
             yaxis={"title": {"text": "people"}})}
 
@@ -536,12 +598,13 @@ class RunView:
         names = [cohort_name(k) for k in keys]
         data = []
         for measure, colour in (("arrested", "#ff7f0e"), ("shot", "#d62728")):
-            data.append({"type": "bar", "name": f"{measure} (simulated)", "x": names,
+            shown = self.word(measure)
+            data.append({"type": "bar", "name": f"{shown} (simulated)", "x": names,
                          "y": [round(100 * c[k][measure] / c[k]["size"], 1) for k in keys],
                          "text": [f"{c[k][measure]:,} of {c[k]['size']:,}" for k in keys],
                          "textposition": "none", "offsetgroup": measure,
                          "marker": {"color": colour},
-                         "hovertemplate": f"%{{x}} {measure}: %{{y}}% (%{{text}})"
+                         "hovertemplate": f"%{{x}} {shown}: %{{y}}% (%{{text}})"
                                           "<extra>simulated</extra>"})
             xs, ys, texts = [], [], []
             for k, n in zip(keys, names):
@@ -560,8 +623,9 @@ class RunView:
                                         "line": {"color": "black", "width": 1.5}},
                              "hovertemplate": f"%{{x}} {measure}: %{{y}}% (%{{text}})"
                                               "<extra>record</extra>"})
+        diamonds = " (diamonds: the record where known)" if self.record else ""
         return {"data": data, "layout": _layout(
-            "Cohort attrition: share arrested and shot (diamonds: the record where known)",
+            f"Cohort attrition: share arrested and {self.word('shot')}{diamonds}",
             barmode="group", scattermode="group", hovermode="closest",
             legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0.5},
             xaxis={"automargin": True},
@@ -581,11 +645,12 @@ class RunView:
         regions = list(op.get("limits_by_region", {}))
         lim = op.get("limits_by_region", {})
         data = []
+        c1, c2 = self.words["limit_cat1"], self.words["limit_cat2"]
         for col, name, colour in (
-                ("initial_cat1", "cat. 1 (shoot), initial", "#f4a582"),
-                ("final_cat1", "cat. 1 (shoot), final", "#b2182b"),
-                ("initial_cat2", "cat. 2 (camp), initial", "#92c5de"),
-                ("final_cat2", "cat. 2 (camp), final", "#2166ac")):
+                ("initial_cat1", f"{c1}, initial", "#f4a582"),
+                ("final_cat1", f"{c1}, final", "#b2182b"),
+                ("initial_cat2", f"{c2}, initial", "#92c5de"),
+                ("final_cat2", f"{c2}, final", "#2166ac")):
             data.append({"type": "bar", "name": name, "x": regions,
                          "y": [lim[r][col] for r in regions], "marker": {"color": colour},
                          "hovertemplate": f"%{{x}} {name}: %{{y:,}}<extra></extra>"})
@@ -713,7 +778,7 @@ class RunView:
             for n in ids:
                 p = self.people.get(n, {})
                 t = f"{self.label(n)}<br>{p.get('cohorts') or p.get('post', '')}" \
-                    f"<br>at the end: {p.get('final_state', '?')}"
+                    f"<br>at the end: {self.word(p.get('final_state') or '?')}"
                 if extra and n in extra:
                     t += f"<br>{extra[n]}"
                 texts.append(t)
@@ -831,7 +896,7 @@ class RunView:
             if v.get("date"):
                 sim_x.append(v["date"])
                 sim_y.append(n)
-                sim_t.append(f"{n}: {v['fate']} {v['date']} (simulated)")
+                sim_t.append(f"{n}: {self.word(v['fate'])} {v['date']} (simulated)")
             rd = _parse_date(v.get("real_date")) if v.get("real_fate") != "invented" else None
             if rd:
                 real_x.append(rd)
@@ -890,7 +955,7 @@ class RunView:
         y = self.s["yearly"]
         head = ["year"]
         for _, name, _ in YEARLY_MEASURES[:4]:
-            head += [f"{name}: simulated", "record", "sim ÷ record"]
+            head += [f"{self.word(name)}: simulated", "record", "sim ÷ record"]
         rows = []
         for yr, v in y.items():
             r: list[Any] = [yr]
@@ -916,7 +981,8 @@ class RunView:
                     rec.append(f"{measure} {row.value:,.0f} ({rid})")
             rows.append([name, _num(v["size"]), _num(v["arrested"]), _num(v["shot"]),
                          "; ".join(rec) or ("not in the record" if self.record else "—")])
-        return _table(["cohort", "size", "arrested", "shot", "record"], rows, "cohorts")
+        return _table(["cohort", "size", "arrested", self.word("shot"), "record"], rows,
+                      "cohorts")
 
     def table_limits(self) -> str:
         rows = []
@@ -927,8 +993,9 @@ class RunView:
                          f"{op.get('granted', 0)} of {op.get('petitions', 0)}",
                          _num(op.get("arrests")), _num(op.get("convictions")),
                          _num(op.get("shot"))])
-        out = _table(["operation", "order", "cat. 1 initial → final", "cat. 2 initial → final",
-                      "petitions granted", "arrests", "convictions", "shot"], rows, "limits")
+        out = _table(["operation", "order", f"{self.words['limit_cat1']} initial → final",
+                      f"{self.words['limit_cat2']} initial → final", "petitions granted",
+                      "arrests", "convictions", self.word("shot")], rows, "limits")
         notes = []
         for rid in ("SU-447-Q1-INIT", "SU-447-Q2-INIT", "SU-447-INFLATION-CAT1",
                     "SU-447-INFLATION-CAT2"):
@@ -940,16 +1007,24 @@ class RunView:
         return out
 
     def table_named(self) -> str:
+        """Simulated and real fates; "same fate?" with a date tolerance; who named him before
+        his arrest (what can explain it) and afterwards (or after his death)."""
+        def some(names: list[str]) -> str:
+            return "; ".join(names[:4]) + (f" … ({len(names)} in all)" if len(names) > 4 else "")
+
         rows = []
         for n, v in self.s.get("named", {}).items():
-            sim_c, real_c = v["fate"], fate_class(v.get("real_fate", ""))
-            agree = "—" if not real_c else ("yes" if sim_c == real_c else "no")
-            rows.append([n, f"{v['fate']} {v.get('date') or ''}".strip(),
+            agree, gap = same_fate(v)
+            arrested = v.get("arrested")
+            before = some(v.get("named_by", []))
+            rows.append([n, f"{self.word(v['fate'])} {v.get('date') or ''}".strip(),
                          f"{v.get('real_fate', '')} {v.get('real_date', '')}".strip(), agree,
-                         "; ".join(v.get("named_by", [])[:4])
-                         + (" …" if len(v.get("named_by", [])) > 4 else "")])
-        return _table(["name", "simulated fate", "real fate", "same fate?", "named by"], rows,
-                      "named")
+                         "—" if gap is None else f"{gap:+,} days",
+                         (f"(arrested {arrested}) " if arrested and before else "") + before,
+                         some(v.get("named_after", []))])
+        return _table(["name", "simulated fate", "real fate", "same fate?",
+                       "simulated − real date", "named before his arrest",
+                       "named afterwards (or after his death)"], rows, "named")
 
     def table_claims(self) -> str:
         from .compare import RunData, claims
@@ -998,6 +1073,13 @@ class RunView:
         rec_note = ("" if self.record else
                     "The historical record is the USSR's; this scenario is not, so the record "
                     "is not drawn. ")
+        # "against the record" only where the record has rows for this scenario's country
+        against = " against the record" if self.record else ""
+        w = self.words
+        key = self.limits_operation()
+        op = self.s.get("operations", {}).get(key or "", {})
+        limits_title = ("Order 00447 limits by region" if key == "order_00447" else
+                        f"{op.get('name') or key or 'Operation'} limits by region")
         out: list[Section] = [
             {"id": "parameters", "title": "Parameters",
              "note": "Every value the run used (bold: changed from the scenario's own value).",
@@ -1008,18 +1090,19 @@ class RunView:
              "figure": self.fig_arrests_by_channel()},
             {"id": "sentences", "title": "Convictions and death sentences",
              "figure": self.fig_sentences()},
-            {"id": "cumulative", "title": "Cumulative totals against the record",
+            {"id": "cumulative", "title": f"Cumulative totals{against}",
              "figure": self.fig_cumulative()},
             {"id": "operations-daily", "title": "Arrests by operation",
              "figure": self.fig_operations_daily()},
-            {"id": "operations", "title": "Mass operations against the record",
+            {"id": "operations", "title": f"{w['mass_operations'].capitalize()}{against}",
              "figure": self.fig_operations()},
-            {"id": "yearly", "title": "Yearly totals against the record",
+            {"id": "yearly", "title": f"Yearly totals{against}",
              "figure": self.fig_yearly(), "table": self.table_yearly()},
             {"id": "cohorts", "title": "Cohort attrition",
-             "note": "Shares of each elite cohort arrested and shot by the end of the run.",
+             "note": f"Shares of each elite cohort arrested and {self.word('shot')} by the "
+                     "end of the run.",
              "figure": self.fig_cohorts(), "table": self.table_cohorts()},
-            {"id": "limits", "title": "Order 00447 limits by region",
+            {"id": "limits", "title": limits_title,
              "note": "The limits of the operation in each region when it began and at the "
                      "end, after the regions' petitions for more.",
              "figure": self.fig_limits(), "table": self.table_limits()},
@@ -1033,6 +1116,12 @@ class RunView:
                      "Coloured by cohort; at most 300 people are drawn.",
              "figure": self.fig_cascade()},
             {"id": "named", "title": "The named people: simulated and real fates",
+             "note": f"Same fate: the same state at the end and, when both dates are known, "
+                     f"within {SAME_FATE_DAYS} days (6 months) of each other (a real date "
+                     "known only to the month or year counts from its nearest day); the "
+                     "difference is the simulated date minus the real one. Named before his "
+                     "arrest: the namings that can explain it (or, never arrested, those of the "
+                     "whole run); named afterwards: on or after his arrest, or after his death.",
              "figure": self.fig_named(), "table": self.table_named()},
             {"id": "claims", "title": "The source article's claims",
              "note": "What the article says, what the historical record says, what this run "
@@ -1069,12 +1158,14 @@ def compare_sections(a: RunView, b: RunView, label_a: str = "A",
                      "x": v.dates, "y": _round(_smooth(v.daily["arrests"]), 1),
                      "line": {"dash": dash, "width": 2, "color": "#444444"},
                      "hovertemplate": "%{y:,.0f}"})
-        data.append({"type": "scatter", "mode": "lines", "name": f"{lab}: death sentences",
+        data.append({"type": "scatter", "mode": "lines",
+                     "name": f"{lab}: {v.word('death sentences')}",
                      "x": v.dates, "y": _round(_smooth(v.daily["shot"]), 1),
                      "line": {"dash": dash, "width": 2, "color": "#d62728"},
                      "hovertemplate": "%{y:,.0f}"})
     daily = {"data": data, "layout": _layout(
-        f"Arrests and death sentences a day, {label_a} and {label_b} ({SMOOTH_DAYS}-day mean)",
+        f"Arrests and {a.word('death sentences')} a day, {label_a} and {label_b} "
+        f"({SMOOTH_DAYS}-day mean)",
         yaxis={"title": {"text": "a day"}, "rangemode": "tozero"})}
     ch = []
     for v, lab in ((a, label_a), (b, label_b)):
@@ -1091,10 +1182,12 @@ def compare_sections(a: RunView, b: RunView, label_a: str = "A",
     for v, lab in ((a, label_a), (b, label_b)):
         c = v.s["cohorts"]
         keys = [k for k in cohort_keys(c) if c[k]["size"]]
-        co.append({"type": "bar", "name": f"{lab}: shot", "x": [cohort_name(k) for k in keys],
+        co.append({"type": "bar", "name": f"{lab}: {v.word('shot')}",
+                   "x": [cohort_name(k) for k in keys],
                    "y": [round(100 * c[k]["shot"] / c[k]["size"], 1) for k in keys],
                    "hovertemplate": "%{x}: %{y}%"})
-    cohorts = {"data": co, "layout": _layout("Share of each cohort shot", barmode="group",
+    cohorts = {"data": co, "layout": _layout(f"Share of each cohort {a.word('shot')}",
+                                             barmode="group",
                                              hovermode="closest",
                                               legend=TOP_LEGEND, xaxis={"automargin": True},
                                              yaxis={"title": {"text": "%"}, "range": [0, 105]})}
@@ -1120,11 +1213,13 @@ def person_timeline(story: dict[str, Any]) -> Figure:
         by_event[e["event"]].append(e)
     data = []
     for ev, rows in by_event.items():
-        data.append({"type": "scatter", "mode": "markers+text", "name": ev.replace("_", " "),
+        data.append({"type": "scatter", "mode": "markers+text",
+                     "name": rows[0].get("what") or ev.replace("_", " "),
                      "x": [r["date"] for r in rows],
                      "y": [lane_names[lanes.get(ev, 2)] for r in rows],
-                     "text": [ev.replace("_", " ") for _ in rows], "textposition": "top center",
-                     "hovertext": [f"{r['date']} {r['event']} ({r['cause']})"
+                     "text": [r.get("what") or ev.replace("_", " ") for r in rows],
+                     "textposition": "top center",
+                     "hovertext": [f"{r['date']} {r.get('what') or r['event']} ({r['cause']})"
                                    + (f" by {r['by']}" if r["by"] else "") for r in rows],
                      "hoverinfo": "text",
                      "marker": {"size": 12, "color": colours.get(ev, "#444444")}})
@@ -1133,9 +1228,11 @@ def person_timeline(story: dict[str, Any]) -> Figure:
         acts[e["event"]].append(e)
     for ev, rows in acts.items():
         data.append({"type": "scatter", "mode": "markers",
-                     "name": f"others {ev.replace('_', ' ')} through him",
+                     "name": f"others {rows[0].get('what') or ev.replace('_', ' ')} "
+                             "through him",
                      "x": [r["date"] for r in rows], "y": ["his acts"] * len(rows),
-                     "hovertext": [f"{r['date']}: {r['event']} {r['person']}" for r in rows],
+                     "hovertext": [f"{r['date']}: {r.get('what') or r['event']} {r['person']}"
+                                   for r in rows],
                      "hoverinfo": "text",
                      "marker": {"size": 9, "symbol": "triangle-up",
                                 "color": colours.get(ev, "#444444")}})
@@ -1208,6 +1305,7 @@ def find_people(view: RunView, query: str, limit: int = 20) -> list[dict[str, An
         out = [i for n, i in sorted(named) if q in n.lower()][:limit]
     return [{"id": i, "label": view.label(i),
              "final_state": view.people[i].get("final_state", ""),
+             "fate": view.word(view.people[i].get("final_state") or ""),
              "cohorts": view.people[i].get("cohorts", "")} for i in out[:limit]]
 
 

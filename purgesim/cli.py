@@ -176,8 +176,7 @@ def run(
 ) -> None:
     """Run a scenario and write its outputs (summary.json, Parquet series, event log) and its
     HTML report (report.html in the run folder); with --seeds N, an ensemble of N runs."""
-    from .engine import Sim
-    from .results import write_run
+    from .runner import simulate, write
 
     if seeds is not None or workers is not None:
         _check_ensemble_options(seeds, workers, profile, check)
@@ -205,15 +204,11 @@ def run(
         if not quiet:
             _compile_first(bar)
         task = bar.add_task(f"building {sc.name}", total=sc.n_days)
-        sim = Sim(sc, check=check,
-                  progress=lambda d, n: bar.update(task, completed=d,
-                                                   description=f"{sc.name} {sim.date(d - 1)}"))
-        t0 = time.perf_counter()
-        sim.run()
-        seconds = time.perf_counter() - t0
-    s = write_run(sim, out, seconds, force=force, check=stop.check, report=report_fn)
+        sim = simulate(sc, check=check, progress=lambda d, n: bar.update(
+            task, completed=d, description=f"{sc.name} {sc.date_of(d - 1).isoformat()}"))
+    s = write(sim, out, force=force, check=stop.check, report=report_fn)
     if not quiet:
-        print_summary(s, out, seconds, sim.build_seconds)
+        print_summary(s, out, sim.run_seconds, sim.build_seconds)
         if (out / "report.html").is_file():
             console.print(f"report: {out / 'report.html'}", highlight=False, soft_wrap=True)
     if profile:
@@ -281,12 +276,13 @@ def run_ensemble(scenario: str, scale: float | None, seed: int | None, sets: lis
 
 def print_ensemble(e: dict, name: str, scale: float, out: Path, seconds: float) -> None:
     """The ensemble's summary: medians and 5-95% intervals over the seeds."""
-    from .ensemble import YEARLY, halt_text, iv_text
+    from .ensemble import halt_text, iv_text, words_of, yearly_words
 
     seeds = e["seeds"]
     console.print(f"[bold]{name}[/] seeds {seeds[0]} to {seeds[-1]} ({len(seeds)} runs) "
                   f"scale {scale:g}: ran in {seconds:.1f} s; outputs in {out}",
                   highlight=False, soft_wrap=True)
+    first: dict = {}
     try:  # the parameters are the same in every run: the first one's say it
         first = json.loads((out / e["runs"][0]["folder"] / "summary.json").read_text())
         from .calstatus import status
@@ -299,13 +295,14 @@ def print_ensemble(e: dict, name: str, scale: float, out: Path, seconds: float) 
     t = Table(title=f"yearly totals: median (5–95%) over {len(seeds)} seeds "
                     "(full-population figures)")
     t.add_column("year", justify="right")
-    for _, words in YEARLY:
+    yearly = yearly_words(words_of(first))
+    for _, words in yearly:
         t.add_column(words, justify="right")
     for y, v in e["yearly"].items():
-        t.add_row(y, *[iv_text(v.get(k), count) for k, _ in YEARLY])
+        t.add_row(y, *[iv_text(v.get(k), count) for k, _ in yearly])
     console.print(t)
     t = Table(title="cohorts: median (5–95%)")
-    for col in ("cohort", "size", "arrested", "shot"):
+    for col in ("cohort", "size", "arrested", words_of(first)["shot"]):
         t.add_column(col, justify="right" if col != "cohort" else "left")
     for k, v in e["cohorts"].items():
         size = (v.get("size") or {}).get("median")
@@ -313,8 +310,8 @@ def print_ensemble(e: dict, name: str, scale: float, out: Path, seconds: float) 
                   iv_text(v.get("arrested"), count), iv_text(v.get("shot"), count))
     console.print(t)
     if e["operations"]:
-        t = Table(title="mass operations: median (5–95%)")
-        for col in ("operation", "arrests", "convictions", "shot"):
+        t = Table(title=f"{words_of(first)['mass_operations']}: median (5–95%)")
+        for col in ("operation", "arrests", "convictions", words_of(first)["shot"]):
             t.add_column(col, justify="right" if col != "operation" else "left")
         for k, v in e["operations"].items():
             t.add_row(k, *[iv_text(v.get(m), count) for m in ("arrests", "convictions",
@@ -492,7 +489,7 @@ def story(
     json_: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Every event of one person, who named him and whom he named."""
-    from .story import StoryError
+    from .story import StoryError, named_text
     from .story import story as make_story
 
     try:
@@ -508,21 +505,21 @@ def story(
         return
     console.print(f"[bold]{s['person']}[/] — {s['post'].replace('_', ' ')}"
                   f"{'; ' + s['cohorts'] if s['cohorts'] else ''}; at the end: "
-                  f"{s['final_state']}")
+                  f"{s['at_the_end']}")
     t = Table(title="what happened to him")
     for col in ("date", "event", "cause", "by"):
         t.add_column(col)
     for e in s["events"]:
-        t.add_row(e["date"], e["event"], e["cause"], e["by"])
+        t.add_row(e["date"], e["what"], e["cause"], e["by"])
     console.print(t)
-    if s["named_by"]:
-        console.print("named by: " + "; ".join(s["named_by"]))
+    for text in named_text(s):
+        console.print(text)
     if s["acts"]:
         t = Table(title="what he did to others")
         for col in ("date", "event", "person"):
             t.add_column(col)
         for e in s["acts"]:
-            t.add_row(e["date"], e["event"], e["person"])
+            t.add_row(e["date"], e["what"], e["person"])
         console.print(t)
 
 
@@ -1017,9 +1014,8 @@ def compare_terrors(
 
     The runs it makes are kept in OUT/ussr-1937 and OUT/france-1793; with --force an existing
     OUT written by compare-terrors is reused (its complete runs kept, the rest replaced)."""
-    from .engine import Sim
-    from .results import write_run
     from .runfolder import atomic_write, is_ours, open_run, write_marker
+    from .runner import simulate, write
     from .terrors import figure, measures
 
     for name, given in (("ussr", ussr), ("france", france)):
@@ -1045,9 +1041,7 @@ def compare_terrors(
             except FolderError:
                 reuse = False
         if not reuse:
-            sc = load(name)
-            sim = Sim(sc).run()
-            write_run(sim, target, 0.0, force=True, check=stop.check)
+            write(simulate(name), target, force=True, seconds=0.0, check=stop.check)
         dirs.append(target)
     try:
         ms = [measures(d) for d in dirs]

@@ -2,7 +2,8 @@
 
 The engine owns the shared machinery every mechanism uses (accusing, arresting, the case
 files, the event log, the daily records) and nothing else: each mechanism lives in its own
-module under `purgesim.mechanisms` and is called in the order of `PLAN`.
+module under `purgesim.mechanisms` and is called in the order of `PLAN`, which the
+registry builds from the phases each mechanism declares (`mechanisms.base.Spec`).
 
 Work is proportional to events.  No phase visits the whole population: they visit today's
 suspects, the people in custody, the people named, the people whose camp term or life ends
@@ -22,28 +23,12 @@ from numba import njit
 
 from . import rng, stop
 from .codes import AT_LARGE_LUT, Cause, Event, Post, State
-from .mechanisms import MECHANISMS
+from .mechanisms import MECHANISMS, PLAN  # the day's plan, built from the registry
 from .population import Population
 from .recorder import Recorder
 from .scenario import Scenario
 from .society import build_population, check_memory
 from .tables import Table, member
-
-#: The order of a day.  Each entry: (phase name, mechanism key, method name).
-PLAN: list[tuple[str, str, str]] = [
-    ("scenario events", "orders", "scripted_events"),
-    ("halt (leader)", "halt", "step"),
-    ("top-down orders", "orders", "step"),
-    ("quota operations", "quotas", "step"),
-    ("routine policing", "routine", "step"),
-    ("denunciations", "denunciation", "step"),
-    ("police act on accusations", "vigilance", "step"),
-    ("interrogation and naming", "confession", "step"),
-    ("purge of the purgers", "purgers", "step"),
-    ("association (defenders, relatives)", "association", "step"),
-    ("trials and sentences", "trials", "step"),
-    ("camps", "camps", "step"),
-]
 
 CASE_DTYPE = [
     ("person", "i8"), ("region", "i2"), ("day", "i4"), ("cause", "u1"), ("op", "i2"),
@@ -124,6 +109,7 @@ class Sim:
         t0 = time.perf_counter()
         self.pop: Population = build_population(scenario)
         self.build_seconds = time.perf_counter() - t0
+        self.run_seconds = 0.0  # time of `run`, the days only (timing.json)
         self.n_days = scenario.n_days
         self.day = 0
         self.log = Table(LOG_DTYPE, 1 << 16)
@@ -169,11 +155,13 @@ class Sim:
 
     # ---------------------------------------------------------------- running
     def run(self) -> Sim:
+        t0 = time.perf_counter()
         for day in range(self.n_days):
             stop.check()  # a Ctrl-C a library swallowed still stops the run (purgesim.stop)
             self.step(day)
             if self.progress is not None:
                 self.progress(day + 1, self.n_days)
+        self.run_seconds = time.perf_counter() - t0
         return self
 
     def step(self, day: int) -> None:
@@ -217,7 +205,7 @@ class Sim:
         if ids.size == 0:
             return ids
         keep = _admit(ids, self.pop.state, AT_LARGE_LUT, self.leader, self.police_chief,
-                           self.protected)
+                      self.protected)
         if keep.size == 0:
             return ids[:0]
         ids, by_arr = ids[keep], _take(by, keep, np.int64)
@@ -235,8 +223,8 @@ class Sim:
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         if ids.size == 0:
             return ids
-        keep = _admit(ids, self.pop.state, _ACCUSABLE_LUT, self.leader,
-                           self.police_chief, self.protected)
+        keep = _admit(ids, self.pop.state, _ACCUSABLE_LUT, self.leader, self.police_chief,
+                      self.protected)
         if keep.size == 0:
             return ids[:0]
         ids = ids[keep]
@@ -255,6 +243,35 @@ class Sim:
         self.today_arrested.append(ids)
         self.rec.arrested(ids, cause_arr, op_arr, regions)
         return ids
+
+    # ---------------------------------------------------------------- services between mechanisms
+    # One mechanism's effect on another's people goes through these, named as a historian
+    # would say it, so that no mechanism writes another's state.
+    def take_from_camp_for_trial(self, ids: np.ndarray) -> None:
+        """Bring prisoners back from camp to be tried again (Zinoviev and Kamenev, 1936):
+        free for a moment, so that the order's arrest takes them, and out of the camp count
+        without a release."""
+        self.pop.state[ids] = State.FREE
+        self.rec.left_camp_for_trial(ids)
+
+    def sentence_now(self, ids: np.ndarray, outcome: str) -> None:
+        """Sentence people in custody at once, without waiting for a tribunal (show trials,
+        the leaders of a coup): `outcome` shot, camp or exile (trials, g)."""
+        self.mechs["trials"].sentence_now(ids, outcome)
+
+    def send_to_trial(self, cases: np.ndarray, day: int) -> None:
+        """Closed investigations (case rows) join the queue of their tribunal (trials, g)."""
+        self.mechs["trials"].enqueue(cases, day)
+
+    def admit_to_camp(self, ids: np.ndarray, years: int) -> None:
+        """The convicted enter the camps for a term of `years` (camps)."""
+        self.mechs["camps"].admit(ids, years)
+
+    def mass_operation_running(self, day: int) -> bool:
+        """Whether a mass operation (quotas, i) runs today: routine policing and the death
+        sentences of the mass phase depend on it."""
+        quotas = self.mechs["quotas"]
+        return any(quotas.active(o, day) for o in range(len(self.op_keys)))
 
     def schedule(self, day: int, person: int, kind: int, cause: int = 0, by: int = -1) -> None:
         if day < self.n_days:

@@ -47,15 +47,29 @@ LOW, HIGH = 0.05, 0.95
 #: the daily series drawn as bands in the report: (figure id, title, [(column, name, colour)])
 BANDS: list[tuple[str, str, list[tuple[str, str, str]]]] = [
     ("arrests", "Arrests a day", [("arrests", "arrests", "#444444")]),
-    ("sentences", "Convictions and death sentences a day",
-     [("convictions", "convictions", "#1f77b4"), ("shot", "death sentences", "#d62728")]),
-    ("camp", "Camp sentences and releases a day",
-     [("camp", "camp sentences", "#2ca02c"), ("releases", "releases", "#9467bd")]),
+    ("sentences", "Convictions and {death_sentences} a day",
+     [("convictions", "convictions", "#1f77b4"), ("shot", "{death_sentences}", "#d62728")]),
+    ("camp", "{Camp_sentences} and releases a day",
+     [("camp", "{camp_sentences}", "#2ca02c"), ("releases", "releases", "#9467bd")]),
 ]
 #: the yearly measures shown in tables (summary key, words)
 YEARLY = [("arrests", "arrests"), ("convictions", "convictions"),
           ("death_sentences", "death sentences"), ("camp_sentences", "camp"),
           ("releases", "releases"), ("camp_deaths", "camp deaths")]
+
+
+def words_of(summary: Mapping[str, Any]) -> dict[str, str]:
+    """The run's words (France: "guillotined", "prison"; the USSR's by default)."""
+    from .words import merged
+
+    labels = summary.get("labels")
+    return merged(labels if isinstance(labels, dict) else None)
+
+
+def yearly_words(words: Mapping[str, str]) -> list[tuple[str, str]]:
+    """`YEARLY` in the run's words."""
+    own = {"death_sentences": words["death_sentences"], "camp_sentences": words["camp"]}
+    return [(k, own.get(k, w)) for k, w in YEARLY]
 
 
 class EnsembleError(FolderError):
@@ -305,13 +319,15 @@ def _band_figure(ms: MultiSim, title: str, series: list[tuple[str, str, str]],
         f"{SMOOTH_DAYS}-day mean)", yaxis={"title": {"text": "a day"}, "rangemode": "tozero"})}
 
 
-def _yearly_figure(e: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
+def _yearly_figure(e: Mapping[str, Any], record: Mapping[str, Any],
+                   words: Mapping[str, str]) -> dict[str, Any]:
     from .charts import YEARLY_MEASURES, _layout
 
     years = list(e["yearly"])
     colours = ["#555555", "#1f77b4", "#d62728", "#2ca02c"]
     data = []
     for (key, name, rid), colour in zip(YEARLY_MEASURES[:4], colours):
+        name = words.get(key, name)  # death and camp sentences in the run's words
         ivs = [e["yearly"][y].get(key) or {} for y in years]
         if not all(iv.get("median") is not None for iv in ivs):
             continue
@@ -356,18 +372,25 @@ def sections(folder: Path, e: Mapping[str, Any], ms: MultiSim) -> list[dict[str,
                 steps[col] = st
     n = len(ms.summaries)
     out: list[dict[str, Any]] = []
-    for fid, title, series in BANDS:
+    words = view.words if view is not None else words_of(ms.summaries[0])
+    own = {"death_sentences": words["death_sentences"],
+           "camp_sentences": words["camp_sentences"],
+           "Camp_sentences": words["camp_sentences"].capitalize()}
+    yearly = yearly_words(words)
+    for fid, template, templates in BANDS:
+        title = template.format(**own)
+        series = [(c, w.format(**own), colour) for c, w, colour in templates]
         out.append({"id": f"bands-{fid}", "title": title,
                     "note": ("Each seed is one draw of the model; the band holds 90% of the "
                              "seeds on each day, the line is their median." if fid == "arrests"
                              else ""),
                     "figure": _band_figure(ms, title, series, steps)})
-    head = ["year"] + [f"{w}: median (5–95%)" for _, w in YEARLY]
+    head = ["year"] + [f"{w}: median (5–95%)" for _, w in yearly]
     if record:
         head += ["record: arrests", "record: convictions", "record: death sentences"]
     rows: list[list[Any]] = []
     for y, v in e["yearly"].items():
-        r: list[Any] = [y] + [iv_text(v.get(k), _fmt_count) for k, _ in YEARLY]
+        r: list[Any] = [y] + [iv_text(v.get(k), _fmt_count) for k, _ in yearly]
         if record:
             for _key, _, rid in YEARLY_MEASURES[:3]:
                 row = record.get(f"SU-Y{y}-{rid}")
@@ -377,7 +400,7 @@ def sections(folder: Path, e: Mapping[str, Any], ms: MultiSim) -> list[dict[str,
     out.append({"id": "yearly", "title": "Yearly totals over the seeds",
                 "note": f"Median and 5–95% interval over {n} seeds of each yearly total "
                         "(full-population figures).",
-                "figure": _yearly_figure(e, record), "table": _table(head, rows, "yearly")})
+                "figure": _yearly_figure(e, record, words), "table": _table(head, rows, "yearly")})
     c = e["cohorts"]
     crow = []
     for k in cohort_keys(c):
@@ -387,7 +410,7 @@ def sections(folder: Path, e: Mapping[str, Any], ms: MultiSim) -> list[dict[str,
                      iv_text(c[k].get("shot"), _fmt_count)])
     out.append({"id": "cohorts", "title": "Cohort attrition over the seeds",
                 "table": _table(["cohort", "size", "arrested: median (5–95%)",
-                                 "shot: median (5–95%)"], crow, "cohorts")})
+                                 f"{words['shot']}: median (5–95%)"], crow, "cohorts")})
     names = {k: w for k, w, _ in CHANNELS} | {"top_down": "top-down (all)",
                                               "bottom_up": "bottom-up (all)"}
     chrows = [[names.get(k, k.replace("_", " ")), iv_text(iv, _fmt_share)]
@@ -399,9 +422,10 @@ def sections(folder: Path, e: Mapping[str, Any], ms: MultiSim) -> list[dict[str,
         orows = [[op] + [iv_text(v.get(m), _fmt_count) for m in ("arrests", "convictions",
                                                                  "shot")]
                  for op, v in e["operations"].items()]
-        out.append({"id": "operations", "title": "Mass operations over the seeds",
+        out.append({"id": "operations",
+                    "title": f"{words['mass_operations'].capitalize()} over the seeds",
                     "table": _table(["operation", "arrests: median (5–95%)",
-                                     "convictions", "shot"], orows, "limits")})
+                                     "convictions", words["shot"]], orows, "limits")})
     runs = []
     for s, f in zip(ms.summaries, ms.folders):
         halt = (s.get("events", {}).get("halt") or {})
@@ -415,7 +439,8 @@ def sections(folder: Path, e: Mapping[str, Any], ms: MultiSim) -> list[dict[str,
                      halt.get("date", "—") if isinstance(halt, dict) else "—"])
     out.append({"id": "runs", "title": "The runs", "collapsed": True,
                 "note": "Each seed's run folder (its own report: purgesim report FOLDER).",
-                "table": _table(["seed", "folder", "arrests", "death sentences", "halt"],
+                "table": _table(["seed", "folder", "arrests", words["death_sentences"],
+                                 "halt"],
                                 runs, "runs")})
     return out
 

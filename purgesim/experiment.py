@@ -72,15 +72,15 @@ VARIANTS: list[Variant] = [
 
 
 def run_one(base: dict[str, Any], variant: Variant, seed: int, scale: float) -> dict[str, Any]:
-    from .engine import Sim
     from .results import summary
+    from .runner import simulate
 
     data = variant.change(base)
     data["seed"] = seed
     data["scale"] = scale
     data.pop("base", None)
     sc = Scenario.model_validate(data)
-    sim = Sim(sc).run()
+    sim = simulate(sc)
     s = summary(sim)
     log = sim.log.rows
     arrests = log[log["event"] == Event.ARRESTED]

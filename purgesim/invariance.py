@@ -134,13 +134,12 @@ def _one(name: str, sa: float, sb: float, a: list[float], b: list[float], floor:
 def run_summaries(scenario: str, scale: float, seeds: Iterable[int],
                   sets: list[str] | None = None) -> list[dict[str, Any]]:
     """Summaries (without cascade statistics) of one scenario at one scale over seeds."""
-    from .engine import Sim
     from .results import summary
-    from .scenario import load
+    from .runner import simulate
 
     out = []
     for seed in seeds:
-        sim = Sim(load(scenario, sets or [], scale=scale, seed=seed)).run()
+        sim = simulate(scenario, sets=sets or [], scale=scale, seed=seed)
         out.append(summary(sim, cascade=False))
     return out
 

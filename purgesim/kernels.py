@@ -33,11 +33,10 @@ def cold() -> bool:
 
 def warm_up() -> None:
     """Compile (or load) the kernels of a run, its summary and its tables, with `toy`."""
-    from .engine import Sim
     from .results import daily_table, events_table, people_table, summary
-    from .scenario import load
+    from .runner import simulate
 
-    sim = Sim(load("toy", [], seed=1)).run()
+    sim = simulate("toy", seed=1)
     summary(sim)
     daily_table(sim)
     events_table(sim)

@@ -103,6 +103,11 @@ class Recorder:
         self._camp -= total
         self.flow["camp_deaths" if died else "releases"][self.sim.day] += total
 
+    def left_camp_for_trial(self, ids: np.ndarray) -> None:
+        """Prisoners taken from camp to be tried again (Zinoviev and Kamenev, 1936): they
+        leave the camp count without a release or a death."""
+        self._camp -= self._w(ids).sum()
+
     def released_from_custody(self, ids: np.ndarray) -> None:
         total = self._w(ids).sum()
         self._custody -= total

@@ -23,6 +23,7 @@ from . import __version__
 from .codes import BOTTOM_UP, COHORT_KEYS, TOP_DOWN, Cause, Cohort, Event, Post, State
 from .params import describe
 from .tables import contained, distinct, member
+from .words import merged
 
 if TYPE_CHECKING:
     from .engine import Sim
@@ -176,6 +177,10 @@ def region_stats(sim: Sim) -> dict[str, Any]:
 
 
 def named_stats(sim: Sim) -> dict[str, Any]:
+    """The named people: fate, date, and who named them, split at the arrest: `named_by` are
+    the namings before his first arrest (or before the end of the run if never arrested), the
+    ones that can explain it; `named_after` those on or after it, or after his death (a man
+    dead before the run, or shot, is still named in others' confessions)."""
     log = sim.log.rows
     ids = np.array(sorted(set(sim.pop.names.values())), dtype=np.int64)
     log = log[member(log["person"], ids)]  # the named people's rows, read once
@@ -183,15 +188,23 @@ def named_stats(sim: Sim) -> dict[str, Any]:
     real = {n.name: n for n in sim.sc.named}
     fate_events = [Event.ARRESTED, Event.SHOT, Event.CAMP, Event.EXILE, Event.RELEASED,
                    Event.DIED]
+    ends = np.isin(log["event"], [Event.ARRESTED, Event.SHOT, Event.DIED])
     for name, i in sim.pop.names.items():
-        mine = log[(log["person"] == i) & np.isin(log["event"], fate_events)]
-        by = log["by"][(log["person"] == i) & (log["event"] == Event.NAMED)]
-        named_by = sorted({sim.pop.label(int(b)) for b in by})
+        own = log["person"] == i
+        mine = log[own & np.isin(log["event"], fate_events)]
+        first_end = np.flatnonzero(own & ends)
+        cut = 0 if real[name].state == "died" else \
+            (int(first_end[0]) if first_end.size else log.size)
+        named = np.flatnonzero(own & (log["event"] == Event.NAMED))
+        arrested = log["day"][own & (log["event"] == Event.ARRESTED)]
         state = State(int(sim.pop.state[i]))
         out[name] = {
             "fate": state.name.lower(),
             "date": sim.date(int(mine["day"][-1])) if mine.size else None,
-            "named_by": named_by,
+            "arrested": sim.date(int(arrested[0])) if arrested.size else None,
+            "named_by": sorted({sim.pop.label(int(b)) for b in log["by"][named[named < cut]]}),
+            "named_after": sorted({sim.pop.label(int(b))
+                                   for b in log["by"][named[named >= cut]]}),
             "real_fate": real[name].real_fate, "real_date": real[name].real_date,
         }
     return out
@@ -258,13 +271,11 @@ def summary(sim: Sim, *, cascade: bool = True) -> dict[str, Any]:
             "camp_deaths": round(float(f["camp_deaths"][sl].sum())),
         }
     windows = {}
-    for label, a, b in (("1936-10-01/1938-07-01", "1936-10-01", "1938-07-01"),
-                        ("1936-10-01/1938-11-01", "1936-10-01", "1938-11-01")):
-        if not (sim.sc.start <= dt.date.fromisoformat(a) and
-                dt.date.fromisoformat(b) <= sim.sc.end + dt.timedelta(days=1)):
+    for w in sim.sc.windows:  # the periods the record counts over (the scenario's)
+        if not (sim.sc.start <= w.start and w.end <= sim.sc.end + dt.timedelta(days=1)):
             continue  # the run does not cover this window
-        sl = _window(sim, a, b)
-        windows[label] = {
+        sl = _window(sim, w.start.isoformat(), w.end.isoformat())
+        windows[w.label] = {
             "arrests": round(float(rec.arrests[sl].sum())),
             "convictions": round(float(rec.flow["convictions"][sl].sum())),
             "death_sentences": round(float(rec.flow["shot"][sl].sum())),
@@ -276,6 +287,7 @@ def summary(sim: Sim, *, cascade: bool = True) -> dict[str, Any]:
         "summary_version": SUMMARY_VERSION,
         "scenario": sim.sc.name,
         "country": sim.sc.country,
+        "labels": merged(sim.sc.labels),
         "seed": int(sim.sc.seed),
         "scale": float(sim.sc.scale),
         "version": __version__,

@@ -17,10 +17,11 @@ import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from . import mechanisms as M
 from .mechanisms import MECHANISMS
+from .words import Key as LabelKey
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 
@@ -156,7 +157,28 @@ class Faction(Strict):
     size: int = Field(ge=1, le=100000)
 
 
-class Scenario(Strict):
+class Window(Strict):
+    """A period the record counts over (the NKVD's own statistics run from 1 October 1936):
+    summary.json gives its totals under the label ``START/END`` when the run covers it."""
+
+    start: dt.date
+    end: dt.date = Field(description="the first day after the period")
+
+    @property
+    def label(self) -> str:
+        return f"{self.start.isoformat()}/{self.end.isoformat()}"
+
+    @model_validator(mode="after")
+    def _check(self) -> Window:
+        if self.end <= self.start:
+            raise ValueError(f"field 'windows.end': value {self.end} is not allowed: must be "
+                             f"after start; allowed: a date after {self.start}")
+        return self
+
+
+# Everything a scenario gives but the mechanisms' tables: `Scenario` below adds one table per
+# registered mechanism.  (No docstring: the JSON schema of `Scenario` would inherit it.)
+class ScenarioCore(Strict):
     name: str
     description: str = ""
     country: str = Field("USSR", description="the record's country this scenario answers to")
@@ -175,27 +197,21 @@ class Scenario(Strict):
     immune_leader: bool = Field(True, description="the leader can never be arrested")
     cohort_labels: dict[str, str] = Field(
         default_factory=dict, description="rename cohorts in outputs ('' hides one)")
+    labels: dict[LabelKey, str] = Field(
+        default_factory=dict, description="the outputs' words for sentences, institutions and "
+        "places of detention (purgesim.words.DEFAULTS: the USSR's)")
     operations: list[Operation] = []
     events: list[Event] = []
     camp_mortality: dict[str, Share] = Field(
         default_factory=dict, description="yearly death rate in camps by year")
+    windows: list[Window] = Field(
+        default_factory=list, description="periods the record counts over, totalled in "
+                                          "summary.json 'windows' when the run covers them")
     calibration: dict[str, Any] = {}
     sources: dict[str, str] = {}
-    # one table per mechanism, validated against that mechanism's declared parameters
-    orders: M.orders.Params = M.orders.Params()
-    quotas: M.quotas.Params = M.quotas.Params()
-    routine: M.routine.Params = M.routine.Params()
-    denunciation: M.denunciation.Params = M.denunciation.Params()
-    vigilance: M.vigilance.Params = M.vigilance.Params()
-    confession: M.confession.Params = M.confession.Params()
-    purgers: M.purgers.Params = M.purgers.Params()
-    association: M.association.Params = M.association.Params()
-    trials: M.trials.Params = M.trials.Params()
-    camps: M.camps.Params = M.camps.Params()
-    halt: M.halt.Params = M.halt.Params()
 
     @model_validator(mode="after")
-    def _check(self) -> Scenario:
+    def _check(self) -> ScenarioCore:
         if self.end <= self.start:
             raise ValueError(f"field 'end': value {self.end} is not allowed: must be after "
                              f"start; allowed: a date after {self.start}")
@@ -293,6 +309,14 @@ class Scenario(Strict):
 
     def mechanism_params(self, key: str) -> Any:
         return getattr(self, key)
+
+
+#: A scenario: `ScenarioCore` and one table per registered mechanism (`mechanisms.MECHANISMS`,
+#: in its order), validated against that mechanism's declared `Params`.  Built from the
+#: registry so that a new mechanism module brings its table with it.
+Scenario = create_model(
+    "Scenario", __base__=ScenarioCore, __module__=__name__,
+    **{key: (mod.Params, mod.Params()) for key, mod in MECHANISMS.items()})
 
 
 def builtin_names() -> list[str]:

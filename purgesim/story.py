@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .words import event_word, merged
+
 
 class StoryError(Exception):
     pass
@@ -21,12 +23,30 @@ def _label(people: dict[int, dict[str, Any]], i: int) -> str:
     return f"#{i} ({p['post'].replace('_', ' ')}, {p['region']})"
 
 
+def _summary(run_dir: Path) -> dict[str, Any]:
+    try:
+        s = json.loads((run_dir / "summary.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return s if isinstance(s, dict) else {}
+
+
 def _population_size(run_dir: Path) -> int | None:
     """How many people the run simulated (from summary.json), if known."""
     try:
-        return int(json.loads((run_dir / "summary.json").read_text())["people"]["simulated"])
-    except (OSError, ValueError, KeyError, TypeError):
+        return int(_summary(run_dir)["people"]["simulated"])
+    except (KeyError, TypeError, ValueError):
         return None
+
+
+def _labels(run_dir: Path) -> dict[str, str]:
+    """The run's words (summary.json's `labels`; the USSR's for a run written before them)."""
+    labels = _summary(run_dir).get("labels")
+    return merged(labels if isinstance(labels, dict) else None)
+
+
+#: events that end a person's freedom or life: namings from then on cannot explain his arrest
+ENDS = ("arrested", "shot", "died")
 
 
 def story(run_dir: Path, who: str) -> dict[str, Any]:
@@ -66,19 +86,60 @@ def story(run_dir: Path, who: str) -> dict[str, Any]:
         elif row["by"] == pid:
             acts.append(row)
 
+    words = _labels(run_dir)
+
     def line(r: dict[str, Any], subject: int) -> dict[str, Any]:
-        return {"date": r["date"].isoformat(), "event": r["event"], "cause": r["cause"],
+        return {"date": r["date"].isoformat(), "event": r["event"],
+                "what": event_word(r["event"], words), "cause": r["cause"],
                 "operation": r["operation"], "person": _label(people, subject),
                 "by": _label(people, r["by"]) if r["by"] >= 0 else ""}
+
+    final = people.get(pid, {}).get("final_state", "free")
+    end = next((k for k, r in enumerate(own) if r["event"] in ENDS), len(own))
+    dead_before = final == "died" and not any(r["event"] in ("shot", "died") for r in own)
+    if dead_before:
+        end = 0
+    arrested = next((r["date"].isoformat() for r in own if r["event"] == "arrested"), None)
+
+    def namings(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
+        return [{"by": _label(people, r["by"]), "date": r["date"].isoformat()}
+                for r in rows if r["event"] == "named"]
 
     return {
         "person": _label(people, pid),
         "id": pid,
         "post": people.get(pid, {}).get("post", "unknown"),
         "cohorts": people.get(pid, {}).get("cohorts", ""),
-        "final_state": people.get(pid, {}).get("final_state", "free"),
+        "final_state": final,
+        "at_the_end": event_word(final, words),
+        "arrested": arrested,
+        "dead_before_run": dead_before,
         "events": [line(r, r["person"]) for r in own],
-        "named_by": sorted({_label(people, r["by"]) for r in own if r["event"] == "named"}),
+        # the namings that can explain his arrest, and those after it (or after his death)
+        "named_by": namings(own[:end]),
+        "named_after": namings(own[end:]),
         "named": sorted({_label(people, r["person"]) for r in acts if r["event"] == "named"}),
         "acts": [line(r, r["person"]) for r in acts],
+        "labels": words,
     }
+
+
+def named_text(s: dict[str, Any]) -> list[str]:
+    """The story's namings as sentences with dates: before his arrest, and afterwards."""
+    def join(rows: list[dict[str, str]]) -> str:
+        return "; ".join(f"{r['by']} ({r['date']})" for r in rows)
+
+    out = []
+    if s["dead_before_run"]:
+        if s["named_after"]:
+            out.append("named after his death (before the run began): "
+                       + join(s["named_after"]))
+        return out
+    when = f"his arrest on {s['arrested']}" if s["arrested"] else (
+        "his death" if s["final_state"] in ("shot", "died") else "the end of the run")
+    if s["named_by"]:
+        out.append(f"named before {when}: " + join(s["named_by"]))
+    if s["named_after"]:
+        after = "after his arrest" if s["arrested"] else "after his death"
+        out.append(f"named {after} (these cannot explain it): " + join(s["named_after"]))
+    return out

@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 
 HERE = Path(__file__).resolve().parent / "baseline"
+# the checkout this file is in, not whichever purgesim is installed (a worktree's own code)
+sys.path.insert(0, str(HERE.parent.parent))
 
 #: name -> (scenario, scale, seed)
 CASES: dict[str, tuple[str, float | None, int]] = {
@@ -41,12 +43,11 @@ def _digest(arrays: list[np.ndarray]) -> str:
 
 def snapshot(name: str) -> dict[str, Any]:
     """Run one case and return what the baseline stores."""
-    from purgesim.engine import Sim
     from purgesim.results import daily_table, summary
-    from purgesim.scenario import load
+    from purgesim.runner import simulate
 
     scenario, scale, seed = CASES[name]
-    sim = Sim(load(scenario, [], scale=scale, seed=seed)).run()
+    sim = simulate(scenario, scale=scale, seed=seed)
     s = summary(sim)
     s.pop("version", None)
     log = sim.log.rows

@@ -122,6 +122,18 @@ def test_dashboard(server: str, browser: Browser) -> None:
     # parameters know their ranges and units
     p = page.locator("#p-confession-p_work")
     assert p.get_attribute("min") == "0" and p.get_attribute("max") == "1"
+    # mechanisms: ticked means on, and they come in the order of their letters
+    assert page.inner_text("#mechanisms legend") == "Mechanisms"
+    assert "Ticked: on" in page.inner_text("#mechanisms")
+    assert page.is_checked("#mech-confession")
+    boxes = page.locator("#mechanisms label").all_inner_texts()
+    letters = [b.strip()[1] for b in boxes if b.strip().startswith("(")]
+    assert len(letters) >= 5 and letters == sorted(letters), boxes
+    assert all(b.strip().startswith("(") for b in boxes[:len(letters)]), boxes
+    summaries = page.locator("#params details.mech summary").all_inner_texts()
+    lettered = [s[1] for s in summaries if s.startswith("(")]
+    assert lettered == sorted(lettered) and summaries[:len(lettered)] == [
+        s for s in summaries if s.startswith("(")], summaries
     shot(page, "dashboard-start", "aside")
 
     # run the toy: live progress, then the charts with data
@@ -133,6 +145,15 @@ def test_dashboard(server: str, browser: Browser) -> None:
     assert chart_points(page, "chart-cascade") > 0
     arrests_on = int(page.inner_text("#totals [data-total=arrests] b").replace(",", ""))
     assert arrests_on > 0
+    # the toy has no record: no chart or section claims to be "against the record"
+    assert "against the record" not in page.inner_text("#sections")
+    # the runs table shows the totals of a finished run, not "—"
+    page.click("nav.tabs button[data-tab=runs]")
+    cell = f"#run-list tr[data-run='{first}'] td[data-col=arrests]"
+    page.wait_for_function("(sel) => { const c = document.querySelector(sel);"
+                           " return c && c.textContent !== '—'; }", arg=cell, timeout=10_000)
+    assert int(page.inner_text(cell).replace(",", "")) == arrests_on
+    page.click("nav.tabs button[data-tab=charts]")
     shot(page, "dashboard-charts", "main")
 
     # switch forced naming off: the totals change
@@ -179,10 +200,32 @@ def test_dashboard(server: str, browser: Browser) -> None:
     assert page.locator("#person-timeline svg.main-svg").count() >= 1
     assert page.locator("#person-graph svg.main-svg").count() >= 1
     assert page.locator("#person-events tbody tr").count() >= 2
+    # who named him: before his arrest (what can explain it) apart from afterwards, with dates
+    named = page.inner_text("#person-named-by")
+    assert "Named by:" not in page.inner_text("#person-story")
+    assert all(line.startswith("Named ") and "(19" in line for line in named.splitlines()
+               if line.strip()), named
     shot(page, "dashboard-person", "main")
 
     assert watch.errors == [], watch.errors
     assert watch.outside == [], watch.outside
+    page.close()
+
+    # a fresh page: the person search needs no run chosen first (the latest finished one)
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    watch = Watch(page, server)
+    page.goto(server + "/")
+    page.wait_for_selector('body[data-ready="1"]', timeout=30_000)
+    page.click("nav.tabs button[data-tab=person]")
+    assert "Searching run" in page.inner_text("#person-run")
+    page.fill("#person-q", "Old Comrade")
+    page.click("#person-btn")
+    page.wait_for_selector("#person-story[data-person]", timeout=30_000)
+    assert "choose a run" not in page.inner_text("#person-error")
+    assert "Old Comrade" in page.inner_text("#person-story h2")
+    assert "named by:" not in page.inner_text("#person-story").lower()
+    shot(page, "dashboard-person-fresh", "main")
+    assert watch.errors == [], watch.errors
     page.close()
 
 

@@ -226,7 +226,7 @@ def test_summary_has_the_documented_keys(toy_summary: dict) -> None:
     assert sum(shares.values()) == pytest.approx(1, abs=1e-3)
     assert set(s["named"]) == {n.name for n in toy.named}
     for v in s["named"].values():
-        assert {"fate", "date", "named_by"} <= set(v)
+        assert {"fate", "date", "named_by", "named_after"} <= set(v)
     c = s["cascade"]
     assert {"mean_names_per_confession", "reproduction_by_month", "deepest_chain"} <= set(c)
     assert all(m.startswith("1937-") for m in c["reproduction_by_month"])
@@ -356,7 +356,8 @@ def test_story_by_id_shows_who_named_him(toy_run: Path) -> None:
     assert res.returncode == 0, res.stderr
     s = json.loads(res.stdout)
     assert s["id"] == pid
-    assert any(f"#{by}" in who for who in s["named_by"])
+    assert any(f"#{by}" in n["by"] for n in s["named_by"] + s["named_after"])
+    assert all(n["date"] <= (s["arrested"] or "9999") for n in s["named_by"])
     assert len(s["events"]) == ev["person"].count(pid)
     text = run_cli("story", str(toy_run), str(pid), cwd=toy_run.parent)
     assert text.returncode == 0 and f"#{pid}" in text.stdout

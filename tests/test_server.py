@@ -223,12 +223,25 @@ def test_pages(client: TestClient) -> None:
     assert names["confession.p_work"]["lo"] == 0 and names["confession.p_work"]["hi"] == 1
     assert names["confession.enabled"]["kind"] == "bool"
     assert names["halt.mode"]["kind"] == "choice" and "scripted" in names["halt.mode"]["choices"]
+    # the mechanisms in the order of their letters, the unlettered last; ticked means on
+    letters = [m["letter"] for m in p["mechanisms"]]
+    lettered = [x for x in letters if x != "-"]
+    assert lettered == sorted(lettered) and letters == lettered + ["-"] * (len(letters)
+                                                                          - len(lettered))
+    order = [m["key"] for m in p["mechanisms"]]
+    seen = list(dict.fromkeys(s["mechanism"] for s in p["params"]))
+    assert seen == [k for k in order if k in seen]
+    page = client.get("/").text
+    assert "<legend>Mechanisms</legend>" in page and "switch off" not in page
+    assert "Ticked: on" in page
 
 
 def test_toy_end_to_end(client: TestClient, toy_id: str) -> None:
     s = client.get(f"/api/runs/{toy_id}").json()
     assert s["progress"] == 1.0 and s["totals"]["arrests"] > 0
-    assert toy_id in [j["id"] for j in client.get("/api/runs").json()]
+    listed = {j["id"]: j for j in client.get("/api/runs").json()}
+    assert listed[toy_id]["totals"] == s["totals"]  # the runs table shows them, not "—"
+    assert listed[toy_id]["totals"]["death_sentences"] >= 0
     sec = client.get(f"/api/runs/{toy_id}/sections").json()
     ids = [x["id"] for x in sec["sections"]]
     for want in ("arrests", "yearly", "cohorts", "cascade", "named", "claims"):
@@ -239,6 +252,12 @@ def test_toy_end_to_end(client: TestClient, toy_id: str) -> None:
     assert people and people[0]["label"].startswith("Old Comrade")
     st = client.get(f"/api/runs/{toy_id}/story", params={"person": "Old Comrade"}).json()
     assert st["story"]["events"] and st["timeline"]["data"] and st["graph"]["data"]
+    story = st["story"]
+    assert {"named_by", "named_after", "arrested", "at_the_end"} <= set(story)
+    for n in story["named_by"]:
+        assert n["date"] <= (story["arrested"] or "9999") and n["by"]
+    assert all("what" in e for e in story["events"])
+    assert people[0]["fate"] == people[0]["final_state"]  # the toy speaks the USSR's words
     st = client.get(f"/api/runs/{toy_id}/story", params={"person": str(people[0]["id"])})
     assert st.status_code == 200
     miss = client.get(f"/api/runs/{toy_id}/story", params={"person": "Nobody At All"})

@@ -65,7 +65,8 @@ print(f"{len(arrests):,} arrests (simulated people) started by a confession; the
       f"chain is {sim.summary['cascade']['deepest_chain']} confessions long")
 someone = int(arrests.iloc[len(arrests) // 2]["person"])
 s = sim.story(someone)
-print(s["person"], "- final state:", s["final_state"], "- named by:", s["named_by"][:3])
+print(s["person"], "- final state:", s["final_state"], "- arrested:", s["arrested"],
+      "- named before his arrest:", [(n["by"], n["date"]) for n in s["named_by"][:3]])
 
 # %%
 sim.find_people("Tukh")

@@ -21,8 +21,15 @@ from ..codes import Cause
 from ..params import MechanismParams, P
 from ..population import sample_ties
 from .base import Mechanism as Base
+from .base import Phase, Spec
 
 S = rng.Streams("association", "defend", "relative")
+
+
+#: what the registry reads (purgesim.mechanisms): letter, place, phases of the day, states
+SPEC = Spec(letter="e", position=80,
+            phases=(Phase(100, "association (defenders, relatives)"),),
+            states=())
 
 
 class Params(MechanismParams):

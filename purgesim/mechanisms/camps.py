@@ -20,8 +20,15 @@ from .. import rng
 from ..codes import Cause, Event, State
 from ..params import MechanismParams, P
 from .base import Mechanism as Base
+from .base import Phase, Spec
 
 S = rng.Streams("camps", "death")
+
+
+#: what the registry reads (purgesim.mechanisms): letter, place, phases of the day, states
+SPEC = Spec(letter="-", position=100,
+            phases=(Phase(120, "camps"),),
+            states=(State.CAMP, State.DIED, State.RELEASED))
 
 
 class Params(MechanismParams):

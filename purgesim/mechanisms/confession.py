@@ -28,8 +28,15 @@ from ..codes import Cause, Event, State
 from ..params import MechanismParams, P
 from ..population import sample_ties
 from .base import Mechanism as Base
+from .base import Phase, Spec
 
 S = rng.Streams("confession", "confess", "name")
+
+
+#: what the registry reads (purgesim.mechanisms): letter, place, phases of the day, states
+SPEC = Spec(letter="b", position=60,
+            phases=(Phase(80, "interrogation and naming"),),
+            states=(State.AWAITING_TRIAL,))
 
 
 class Params(MechanismParams):
@@ -92,7 +99,7 @@ class Mechanism(Base):
         factor = np.where(moving["op"][confessed] >= 0, self.p.quota_factor, 1.0)
         sim.record(moving["person"][moving["confessed"] == 0], Event.INVESTIGATION_CLOSED)
         pop.state[moving["person"]] = State.AWAITING_TRIAL
-        sim.mechs["trials"].enqueue(moving, day)
+        sim.send_to_trial(moving, day)
         if confessors.size == 0:
             return
         sim.record(confessors, Event.CONFESSED)

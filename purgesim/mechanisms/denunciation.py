@@ -18,13 +18,20 @@ from typing import Any
 import numpy as np
 
 from .. import rng
-from ..codes import AT_LARGE_LUT, Cause, Event
+from ..codes import AT_LARGE_LUT, Cause, Event, State
 from ..params import MechanismParams, P
 from ..population import boss_of, pick_people
 from .base import Mechanism as Base
+from .base import Phase, Spec
 
 S = rng.Streams("denunciation", "count", "pick", "elite_count", "elite_superior",
                 "elite_subordinate", "promote")
+
+
+#: what the registry reads (purgesim.mechanisms): letter, place, phases of the day, states
+SPEC = Spec(letter="c", position=40,
+            phases=(Phase(60, "denunciations"),),
+            states=(State.FREE, State.RELEASED, State.EXILE))
 
 
 class Params(MechanismParams):

@@ -31,8 +31,15 @@ from ..codes import Cause, Cohort, Event, Post, State
 from ..params import MechanismParams, P
 from ..population import ties_many
 from .base import Mechanism as Base
+from .base import Phase, Spec
 
 S = rng.Streams("halt", "disposition", "release_pending", "release_detained")
+
+
+#: what the registry reads (purgesim.mechanisms): letter, place, phases of the day, states
+SPEC = Spec(letter="h", position=110,
+            phases=(Phase(20, "halt (leader)"),),
+            states=(State.FREE, State.SUSPECT, State.CAMP, State.RELEASED))
 
 
 class Params(MechanismParams):
@@ -144,7 +151,7 @@ class Mechanism(Base):
         sim.leader = -1
         sim.protected = np.setdiff1d(sim.protected, leaders)
         sim.arrest(leaders, Cause.ORDER)
-        sim.mechs["trials"].sentence_now(leaders, "shot")
+        sim.sentence_now(leaders, "shot")
         self.do_halt(day)
 
     def do_halt(self, day: int) -> None:

@@ -20,11 +20,19 @@ from ..codes import TRAIT_OPPOSITION, Cause, Event, Post, State
 from ..params import MechanismParams, P
 from ..population import pick_people
 from .base import Mechanism as Base
+from .base import Phase, Spec
 
 S = rng.Streams("orders", "opposition_count", "opposition_pick", "elite_opposition",
                 "party_officials")
 
 ACCUSE, ARREST = 1, 2
+
+
+#: what the registry reads (purgesim.mechanisms): letter, place, phases of the day, states
+SPEC = Spec(letter="a", position=10,
+            phases=(Phase(10, "scenario events", "scripted_events"), Phase(30, "top-down orders")),
+            states=(State.ABROAD, State.ARRESTED, State.AWAITING_TRIAL, State.CAMP, State.DIED,
+                    State.FREE, State.RELEASED, State.SHOT, State.SUSPECT))
 
 
 class Params(MechanismParams):
@@ -146,16 +154,14 @@ class Mechanism(Base):
         defendants = defendants[alive]
         in_camp = defendants[pop.state[defendants] == State.CAMP]
         if in_camp.size:  # retried from prison (Zinoviev, Kamenev)
-            pop.state[in_camp] = State.FREE
-            sim.rec._camp -= sim.rec._w(in_camp).sum()
+            sim.take_from_camp_for_trial(in_camp)
         self._lift_protection(defendants)
         sim.arrest(defendants, Cause.ORDER)
         death_named = set(e.defendants) if "*" in e.death else set(e.death)
         death = np.isin(defendants, self._ids(sorted(death_named & set(e.defendants))))
         death |= np.isin(defendants, anon[: e.anonymous_death])
-        trials = sim.mechs["trials"]
-        trials.sentence_now(defendants[death], "shot")
-        trials.sentence_now(defendants[~death], "camp")
+        sim.sentence_now(defendants[death], "shot")
+        sim.sentence_now(defendants[~death], "camp")
         self.show_trials.append({
             "label": e.label, "date": e.date.isoformat(), "public": public,
             "defendants": int(defendants.size), "death_sentences": int(death.sum()),

@@ -26,10 +26,17 @@ from .. import rng
 from ..codes import Cause, Event, Post, State
 from ..params import MechanismParams, P
 from .base import Mechanism as Base
+from .base import Phase, Spec
 from .orders import ACCUSE, ARREST
 
 S = rng.Streams("purgers", "client", "client_when", "old_chief", "transformation_count",
                 "transformation_officer", "transformation_by")
+
+
+#: what the registry reads (purgesim.mechanisms): letter, place, phases of the day, states
+SPEC = Spec(letter="f", position=70,
+            phases=(Phase(90, "purge of the purgers"),),
+            states=(State.FREE, State.RELEASED, State.SUSPECT))
 
 
 class Params(MechanismParams):

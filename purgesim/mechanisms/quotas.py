@@ -29,6 +29,7 @@ from ..codes import NATION_KEYS, NATION_MASK, NATION_SHIFT, TRAIT_ELEMENT, Cause
 from ..params import MechanismParams, P
 from ..population import pick_people
 from .base import Mechanism as Base
+from .base import Phase, Spec
 
 S = rng.Streams("quotas", "count", "pick", "pick_any", "petition_ask", "petition_grant",
                 "lagging_chief")
@@ -51,6 +52,10 @@ def troika_categories(ops: np.ndarray, regions: np.ndarray, weights: np.ndarray,
         out[k] = u[k] < p1
         used[o, r, 0 if out[k] else 1] += weights[k]
     return out
+
+
+#: what the registry reads (purgesim.mechanisms): letter, place, phases of the day, states
+SPEC = Spec(letter="i", position=20, phases=(Phase(40, "quota operations"),), states=())
 
 
 class Params(MechanismParams):

@@ -20,8 +20,13 @@ from ..codes import TRAIT_ELEMENT, Cause
 from ..params import MechanismParams, P
 from ..population import pick_people
 from .base import Mechanism as Base
+from .base import Phase, Spec
 
 S = rng.Streams("routine", "count", "element_count", "pick_element", "pick_any")
+
+
+#: what the registry reads (purgesim.mechanisms): letter, place, phases of the day, states
+SPEC = Spec(letter="-", position=30, phases=(Phase(50, "routine policing"),), states=())
 
 
 class Params(MechanismParams):
@@ -46,8 +51,7 @@ class Mechanism(Base):
         pop = sim.pop
         rate = self.p.rate_after_halt if sim.halted else self.p.rate_per_year
         if not sim.halted and self.p.rate_in_operations is not None:
-            quotas = sim.mechs["quotas"]
-            if any(quotas.active(o, day) for o in range(len(sim.op_keys))):
+            if sim.mass_operation_running(day):
                 rate = self.p.rate_in_operations
         total = float(pop.region_start[-1] - pop.region_start[0])
         for r in range(pop.n_regions):

@@ -32,11 +32,19 @@ from .. import rng
 from ..codes import Cause, Event, State
 from ..params import MechanismParams, P
 from .base import Mechanism as Base
+from .base import Phase, Spec
 
 #: the trial date of a case held for further investigation (until its operation ends)
 S = rng.Streams("trials", "delay", "held", "held_release", "sentence", "outcome")
 
 HELD = np.iinfo(np.int32).max
+
+
+#: what the registry reads (purgesim.mechanisms): letter, place, phases of the day, states
+SPEC = Spec(letter="g", position=90,
+            phases=(Phase(110, "trials and sentences"),),
+            states=(State.ARRESTED, State.AWAITING_TRIAL, State.SHOT, State.CAMP, State.EXILE,
+                    State.RELEASED))
 
 
 class Params(MechanismParams):
@@ -145,8 +153,7 @@ class Mechanism(Base):
                 camp[elite] = ~shot[elite]
             self.lists.append((day, int(elite.sum())))
         if other.any():
-            mass_phase = (not sim.halted) and any(
-                sim.mechs["quotas"].active(o, day) for o in range(len(sim.op_keys)))
+            mass_phase = (not sim.halted) and sim.mass_operation_running(day)
             p_shot = self.p.p_shot_mass_phase if mass_phase else (
                 self.p.p_shot_after_halt if sim.halted else self.p.p_shot)
             p_shot = np.minimum(p_shot * self.shot_factor[cases["region"]], 1.0)
@@ -214,7 +221,7 @@ class Mechanism(Base):
         sim.rec.sentenced(ids, outcome, ops)
         sim.today_convicted.append(ids)
         if outcome == "camp":
-            sim.mechs["camps"].admit(ids, self.p.camp_years)
+            sim.admit_to_camp(ids, self.p.camp_years)
 
     def summary(self) -> dict[str, Any]:
         sizes = [n for _, n in self.lists]

@@ -38,6 +38,7 @@ from ..codes import Cause, Event, Post, State
 from ..params import MechanismParams, P
 from ..tables import member
 from .base import Mechanism as Base
+from .base import Phase, Spec
 
 S = rng.Streams("vigilance", "act", "sanction", "handling_officer", "liable_count",
                 "liable_officer")
@@ -97,6 +98,12 @@ def pick_officers(region: int, n: int, seed: int, day: int, subject: int, stream
                 m += 1
                 break
     return out[:m]
+
+
+#: what the registry reads (purgesim.mechanisms): letter, place, phases of the day, states
+SPEC = Spec(letter="d", position=50,
+            phases=(Phase(70, "police act on accusations"),),
+            states=(State.FREE, State.RELEASED, State.EXILE))
 
 
 class Params(MechanismParams):

@@ -229,6 +229,13 @@ def param_specs(scenario: str) -> tuple[dict[str, Any], ...]:
     return tuple(out)
 
 
+def mechanism_order() -> dict[str, int]:
+    """Mechanisms in the order of their letters (a, b, c, ...), the unlettered ones last."""
+    keys = sorted(MECHANISMS, key=lambda k: (LETTERS.get(k, "-") == "-", LETTERS.get(k, "-"),
+                                             k))
+    return {k: i for i, k in enumerate(keys)}
+
+
 def _specs_by_name(scenario: str) -> dict[str, dict[str, Any]]:
     return {s["name"]: s for s in param_specs(scenario)}
 
@@ -467,10 +474,12 @@ def create_app(root: Path | str = "runs/dashboard", max_workers: int = 2, max_qu
             raise ApiError(422, f"query parameter 'scenario': {name!r} is unknown; allowed: "
                                 f"{', '.join(builtin_names())}", "scenario")
         specs = await run_in_threadpool(param_specs, name)
+        order = mechanism_order()
         mechs = [{"key": k, "letter": LETTERS.get(k, "-"),
                   "doc": (m.__doc__ or "").strip().splitlines()[0] if m.__doc__ else ""}
-                 for k, m in MECHANISMS.items()]
-        return Json({"scenario": name, "mechanisms": mechs, "params": list(specs)})
+                 for k, m in sorted(MECHANISMS.items(), key=lambda km: order[km[0]])]
+        params = sorted(specs, key=lambda s: order.get(s["mechanism"], len(order)))
+        return Json({"scenario": name, "mechanisms": mechs, "params": params})
 
     async def submit(request: Request) -> Response:
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -489,8 +498,31 @@ def create_app(root: Path | str = "runs/dashboard", max_workers: int = 2, max_qu
             raise ApiError(429, str(e)) from None
         return Json(job.public(), status_code=202)
 
+    totals_cache: dict[str, dict[str, Any] | None] = {}
+
+    def totals_of(job: dict[str, Any]) -> dict[str, Any] | None:
+        """A finished run's headline totals (read once from its summary.json), else None."""
+        rid = job["id"]
+        j = manager.get(rid)
+        if job["status"] != "done" or j is None:
+            return None
+        if rid not in totals_cache:
+            try:  # not view_of: this runs in a worker thread; a damaged run is told by its
+                totals_cache[rid] = RunView(j.dir).totals()  # status and by run_status
+            except READ_ERRORS:
+                return None
+        return totals_cache[rid]
+
     async def runs(request: Request) -> Response:
-        return Json(manager.list())
+        def work() -> list[dict[str, Any]]:
+            jobs = manager.list()
+            for rid in set(totals_cache) - {j["id"] for j in jobs}:
+                totals_cache.pop(rid, None)  # pruned by retention
+            for j in jobs:
+                j["totals"] = totals_of(j)
+            return jobs
+
+        return Json(await run_in_threadpool(work))
 
     async def run_status(request: Request) -> Response:
         rid = request.path_params["rid"]

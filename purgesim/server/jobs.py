@@ -174,17 +174,14 @@ Runner = Callable[[Job, Callable[[int, int], None]], None]
 
 def simulate(job: Job, progress: Callable[[int, int], None]) -> None:
     """The real work: build the scenario from the validated request, run, write the folder."""
-    from ..engine import Sim
-    from ..results import write_run
-    from ..scenario import load
+    from ..runner import simulate as run_scenario
+    from ..runner import write
 
     r = job.request
-    sc = load(r["scenario"], r.get("sets", []), scale=r.get("scale"), seed=r.get("seed"))
-    sim = Sim(sc, progress=progress)
-    t0 = time.perf_counter()
-    sim.run()
+    sim = run_scenario(r["scenario"], sets=r.get("sets", []), scale=r.get("scale"),
+                       seed=r.get("seed"), progress=progress)
     job.status = "writing"
-    write_run(sim, job.dir, time.perf_counter() - t0, force=True)
+    write(sim, job.dir, force=True)
 
 
 class RunManager:

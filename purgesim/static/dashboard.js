@@ -45,6 +45,7 @@
     document.querySelectorAll(".tab").forEach(function (t) {
       t.classList.toggle("active", t.id === "tab-" + name);
     });
+    if (name === "person") personRun();
     /* charts drawn in a hidden tab need a resize once visible */
     document.querySelectorAll("#tab-" + name + " .js-plotly-plot").forEach(function (gd) {
       try { Plotly.Plots.resize(gd); } catch (e) { /* not drawn yet */ }
@@ -88,19 +89,21 @@
       var groups = {};
       p.mechanisms.forEach(function (m) {
         groups[m.key] = el("details", {class: "mech"});
-        groups[m.key].appendChild(el("summary", {}, "(" + m.letter + ") " + m.key));
+        groups[m.key].appendChild(el("summary", {},
+          (m.letter && m.letter !== "-" ? "(" + m.letter + ") " : "") + m.key));
         if (m.doc) groups[m.key].appendChild(el("p", {class: "note"}, m.doc));
         box.appendChild(groups[m.key]);
       });
       p.params.forEach(function (s) {
         state.defaults[s.name] = s.value;
         if (s.kind === "bool" && s.name.split(".")[1] === "enabled") {
-          var lab = el("label", {title: "switch the mechanism on or off"});
+          var lab = el("label", {title: "ticked: on; untick to switch the mechanism off"});
           var cb = el("input", {type: "checkbox", id: "mech-" + s.mechanism,
                                 "data-param": s.name});
           cb.checked = !!s.value;
           lab.appendChild(cb);
-          lab.appendChild(document.createTextNode("(" + s.letter + ") " + s.mechanism));
+          lab.appendChild(document.createTextNode(
+            (s.letter && s.letter !== "-" ? "(" + s.letter + ") " : "") + s.mechanism));
           mechs.appendChild(lab);
           return;
         }
@@ -357,15 +360,20 @@
     var q = $("person-q").value.trim();
     $("person-error").textContent = "";
     $("person-results").innerHTML = "";
-    if (!state.current) { $("person-error").textContent = "choose a run first"; return; }
     if (!q) return;
-    api("/api/runs/" + state.current + "/people?q=" + encodeURIComponent(q))
+    var rid = personRun();
+    if (!rid) {
+      $("person-error").textContent = "no finished run yet: run a scenario first (Runs)";
+      return;
+    }
+    api("/api/runs/" + rid + "/people?q=" + encodeURIComponent(q))
       .then(function (list) {
         if (!list.length) { $("person-error").textContent = "nobody matches " + q; return; }
         list.forEach(function (p) {
           var li = el("li");
           var b = el("button", {type: "button", "data-person": p.id},
-                     p.label + " — " + p.final_state + (p.cohorts ? "; " + p.cohorts : ""));
+                     p.label + " — " + (p.fate || p.final_state) +
+                     (p.cohorts ? "; " + p.cohorts : ""));
           b.addEventListener("click", function () { openPerson(String(p.id)); });
           li.appendChild(b);
           $("person-results").appendChild(li);
@@ -373,6 +381,40 @@
         if (list.length === 1) openPerson(String(list[0].id));
       })
       .catch(function (e) { $("person-error").textContent = e.message; });
+  }
+
+  /* the run whose people are searched: the chosen one, else the latest finished run */
+  function personRun() {
+    if (!state.current) {
+      var done = state.runs.filter(function (j) { return j.status === "done"; });
+      if (done.length) state.current = done[0].id;  /* the list is newest first */
+    }
+    var job = state.runs.filter(function (j) { return j.id === state.current; })[0];
+    $("person-run").textContent = state.current ? "Searching run " + state.current +
+      (job ? " (" + describe(job) + ")" : "") + "." : "";
+    return state.current;
+  }
+
+  function namings(rows) {
+    return rows.map(function (r) { return r.by + " (" + r.date + ")"; }).join("; ");
+  }
+
+  function namedText(s) {
+    var out = [];
+    if (s.dead_before_run) {
+      if (s.named_after.length) {
+        out.push("Named after his death (before the run began): " + namings(s.named_after));
+      }
+      return out;
+    }
+    var when = s.arrested ? "his arrest on " + s.arrested :
+      (s.final_state === "shot" || s.final_state === "died" ? "his death" : "the end of the run");
+    if (s.named_by.length) out.push("Named before " + when + ": " + namings(s.named_by));
+    if (s.named_after.length) {
+      out.push("Named " + (s.arrested ? "after his arrest" : "after his death") +
+               " (these cannot explain it): " + namings(s.named_after));
+    }
+    return out;
   }
 
   function openPerson(who) {
@@ -386,18 +428,21 @@
         box.innerHTML = "";
         box.appendChild(el("h2", {class: "section-title"}, s.person));
         box.appendChild(el("p", {class: "note"}, s.post.replace(/_/g, " ") +
-          (s.cohorts ? "; " + s.cohorts : "") + "; at the end: " + s.final_state +
-          (s.named_by.length ? ". Named by: " + s.named_by.join("; ") : "") +
+          (s.cohorts ? "; " + s.cohorts : "") + "; at the end: " + s.at_the_end +
           (s.named.length ? ". He named: " + s.named.slice(0, 12).join("; ") +
-           (s.named.length > 12 ? " …" : "") : "")));
+           (s.named.length > 12 ? " …" : "") : "") + "."));
+        var nb = el("div", {id: "person-named-by"});
+        namedText(s).forEach(function (text) { nb.appendChild(el("p", {class: "note"}, text)); });
+        box.appendChild(nb);
         var t = el("div", {class: "chart", id: "person-timeline"});
         var g = el("div", {class: "chart", id: "person-graph"});
         box.appendChild(t);
         box.appendChild(g);
         var rows = s.events.map(function (e) {
-          return [e.date, e.event, e.cause, e.operation || "", e.by];
+          return [e.date, e.what || e.event, e.cause, e.operation || "", e.by];
         }).concat(s.acts.map(function (e) {
-          return [e.date, "through him: " + e.event.replace(/_/g, " "), "", "", e.person];
+          return [e.date, "through him: " + (e.what || e.event.replace(/_/g, " ")), "", "",
+                  e.person];
         })).sort(function (x, y) { return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0; });
         var table = el("table", {id: "person-events"});
         var hr = el("tr");
