@@ -161,7 +161,7 @@ def write_ensemble(scenario: Scenario, seeds: list[int], out: Path, *, force: bo
     A report that cannot be made is left out and `warn` told why (the runs are still worth
     keeping), as for a single run."""
     from .api import InputError, MultiSim
-    from .runfolder import replace_folder, temp_name, write_marker
+    from .runfolder import atomic_write, replace_folder, temp_name, write_marker
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -173,8 +173,6 @@ def write_ensemble(scenario: Scenario, seeds: list[int], out: Path, *, force: bo
         except InputError as e:
             raise FolderError(str(e)) from None
         data = _index(tmp) | {"overrides": list(overrides or [])} | intervals(ms)
-        from .runfolder import atomic_write
-
         atomic_write(tmp / ENSEMBLE, json.dumps(data, indent=1) + "\n")
         has_report = False
         if report:
@@ -529,13 +527,6 @@ def write_report(folder: Path | str, out: Path | str | None = None, name: str | 
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, text.encode("utf-8"))
     return path
-
-
-def is_ensemble(folder: Path | str) -> bool:
-    """A folder carrying our marker of kind ensemble."""
-    from .runfolder import is_ours
-
-    return is_ours(folder, KIND)
 
 
 def workers_default(n: int) -> int:
