@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -167,11 +168,22 @@ def run(
     quiet: Annotated[bool, typer.Option(help="no progress bar or tables")] = False,
     no_report: Annotated[bool, typer.Option("--no-report",
                                             help="do not write report.html")] = False,
+    seeds: Annotated[Optional[int], typer.Option(
+        help="run N seeds (1..N, or --seed S..S+N-1) as an ensemble: each run's folder, "
+             "ensemble.json with medians and 5-95% intervals, report.html with bands")] = None,
+    workers: Annotated[Optional[int], typer.Option(
+        help="processes for --seeds (default 2, or 1 on one core)")] = None,
 ) -> None:
     """Run a scenario and write its outputs (summary.json, Parquet series, event log) and its
-    HTML report (report.html in the run folder)."""
+    HTML report (report.html in the run folder); with --seeds N, an ensemble of N runs."""
     from .runner import simulate, write
 
+    if seeds is not None or workers is not None:
+        _check_ensemble_options(seeds, workers, profile, check)
+    if seeds is not None and seeds > 1:
+        run_ensemble(scenario, scale, seed, set_ or [], out, force, seeds, workers, quiet,
+                     no_report)
+        return
     sc = load(scenario, set_ or [], scale=scale, seed=seed)
     out = out or _default_out(scenario, sc.seed, sc.scale)
     _check_out(out, force)
@@ -211,6 +223,108 @@ def run(
         console.print(t)
 
 
+def _check_ensemble_options(seeds: int | None, workers: int | None, profile: bool,
+                            check: bool) -> None:
+    """Refuse, before any work, --seeds and --workers values and companions that cannot be."""
+    if seeds is not None and seeds < 1:
+        raise UserError(f"--seeds {seeds}: not allowed; allowed: a whole number >= 1 (1: a "
+                        "single run, as without --seeds; N >= 2: an ensemble of N seeds)")
+    if workers is not None and workers < 1:
+        raise UserError(f"--workers {workers}: not allowed; allowed: a whole number >= 1")
+    if seeds is not None and seeds > 1:
+        for name, given in (("--profile", profile), ("--check", check)):
+            if given:
+                raise UserError(f"{name}: not allowed with --seeds {seeds}; allowed: {name} "
+                                "with a single run (without --seeds)")
+
+
+def run_ensemble(scenario: str, scale: float | None, seed: int | None, sets: list[str],
+                 out: Path | None, force: bool, n: int, workers: int | None, quiet: bool,
+                 no_report: bool) -> None:
+    """`run --seeds N`: N seeds in parallel processes, written as one ensemble folder
+    (purgesim/ensemble.py); prints the medians and 5-95% intervals over the seeds."""
+    from . import ensemble
+
+    seed_list = ensemble.seeds_of(seed, n)
+    sc = load(scenario, sets, scale=scale, seed=seed_list[0])
+    if seed_list[-1] > 2**63 - 1:
+        raise UserError(f"--seeds {n}: with --seed {seed_list[0]} the last seed would be "
+                        f"{seed_list[-1]}; allowed: --seed S and --seeds N with S + N - 1 <= "
+                        f"{2**63 - 1}")
+    out = out or ensemble.default_out(scenario, seed_list, sc.scale)
+    check_output(out, force, ensemble.KIND,
+                 again="--force to replace a purgesim ensemble folder")
+    w = workers or ensemble.workers_default(n)
+    from . import kernels
+
+    if kernels.cold():  # compile once here, not in every worker at once
+        if not quiet:
+            err.print("compiling kernels, first run only ...", highlight=False)
+        kernels.warm_up()
+    if not quiet:
+        err.print(f"running {sc.name} with seeds {seed_list[0]} to {seed_list[-1]} "
+                  f"({n} runs) in {min(w, n)} process(es) ...", highlight=False,
+                  soft_wrap=True)
+    t0 = time.perf_counter()
+    e = ensemble.write_ensemble(sc, seed_list, out, force=force, workers=w,
+                                report=not no_report, overrides=sets, check=stop.check,
+                                warn=lambda m: err.print(f"warning: {m}", highlight=False,
+                                                         soft_wrap=True))
+    if not quiet:
+        print_ensemble(e, sc.name, sc.scale, out, time.perf_counter() - t0)
+
+
+def print_ensemble(e: dict, name: str, scale: float, out: Path, seconds: float) -> None:
+    """The ensemble's summary: medians and 5-95% intervals over the seeds."""
+    from .ensemble import halt_text, iv_text, words_of, yearly_words
+
+    seeds = e["seeds"]
+    console.print(f"[bold]{name}[/] seeds {seeds[0]} to {seeds[-1]} ({len(seeds)} runs) "
+                  f"scale {scale:g}: ran in {seconds:.1f} s; outputs in {out}",
+                  highlight=False, soft_wrap=True)
+    first: dict = {}
+    try:  # the parameters are the same in every run: the first one's say it
+        first = json.loads((out / e["runs"][0]["folder"] / "summary.json").read_text())
+        from .calstatus import status
+
+        console.print(f"calibration: {status(first['scenario'], first['parameters'])}; the "
+                      "intervals below are the spread over seeds at these parameters",
+                      highlight=False, soft_wrap=True)
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        pass
+    t = Table(title=f"yearly totals: median (5–95%) over {len(seeds)} seeds "
+                    "(full-population figures)")
+    t.add_column("year", justify="right")
+    yearly = yearly_words(words_of(first))
+    for _, words in yearly:
+        t.add_column(words, justify="right")
+    for y, v in e["yearly"].items():
+        t.add_row(y, *[iv_text(v.get(k), count) for k, _ in yearly])
+    console.print(t)
+    t = Table(title="cohorts: median (5–95%)")
+    for col in ("cohort", "size", "arrested", words_of(first)["shot"]):
+        t.add_column(col, justify="right" if col != "cohort" else "left")
+    for k, v in e["cohorts"].items():
+        size = (v.get("size") or {}).get("median")
+        t.add_row(k.replace("_", " "), "" if size is None else count(size),
+                  iv_text(v.get("arrested"), count), iv_text(v.get("shot"), count))
+    console.print(t)
+    if e["operations"]:
+        t = Table(title=f"{words_of(first)['mass_operations']}: median (5–95%)")
+        for col in ("operation", "arrests", "convictions", words_of(first)["shot"]):
+            t.add_column(col, justify="right" if col != "operation" else "left")
+        for k, v in e["operations"].items():
+            t.add_row(k, *[iv_text(v.get(m), count) for m in ("arrests", "convictions",
+                                                                "shot")])
+        console.print(t)
+    console.print("arrests by channel, median (5–95%): " + ", ".join(
+        f"{k} {iv_text(v, lambda x: f'{100 * x:.1f}%')}" for k, v in e["channels"].items()
+        if v is not None), highlight=False, soft_wrap=True)
+    console.print(halt_text(e["halt"]), highlight=False, soft_wrap=True)
+    if (out / "report.html").is_file():
+        console.print(f"report: {out / 'report.html'}", highlight=False, soft_wrap=True)
+
+
 def _compile_first(bar: Progress) -> None:
     """On a fresh machine, compile the kernels first and say so (about 10 s, once)."""
     from . import kernels
@@ -242,6 +356,7 @@ def print_summary(s: dict, out: Path, seconds: float, build: float) -> None:
         t.add_row(y, count(v["arrests"]), count(v["convictions"]), count(v["death_sentences"]),
                   count(v["camp_sentences"]), count(v["releases"]), count(v["camp_deaths"]))
     console.print(t)
+    print_predictive(s)
     t = Table(title="cohorts")
     for col in ("cohort", "size", "arrested", "shot"):
         t.add_column(col, justify="right" if col != "cohort" else "left")
@@ -274,6 +389,37 @@ def print_summary(s: dict, out: Path, seconds: float, build: float) -> None:
     for k, v in s["named"].items():
         t.add_row(k, f"{v['fate']} {v['date'] or ''}", f"{v['real_fate']} {v['real_date']}")
     console.print(t)
+
+
+def print_predictive(s: dict) -> None:
+    """Beside one seed's yearly totals, the spread the calibrated model gives (the
+    calibration's posterior-predictive intervals), so that one seed is not read as the answer;
+    only for a run that uses the calibrated values unchanged."""
+    from .ensemble import predictive
+
+    pred = predictive(s["scenario"], s.get("parameters", {}))
+    measures = [(k, w) for k, w in (("arrests", "arrests"), ("convictions", "convictions"),
+                                    ("death_sentences", "death sentences"))
+                if any(f"yearly.{y}.{k}" in pred for y in s["yearly"])]
+    if not measures:
+        return
+    t = Table(title="this seed beside the calibrated model's range (calibration, 5–95% over "
+                    "the posterior and seeds)")
+    t.add_column("year", justify="right")
+    for _, words in measures:
+        t.add_column(f"{words}: this seed", justify="right")
+        t.add_column("calibration 5–95%", justify="right")
+    for y, v in s["yearly"].items():
+        row = [y]
+        for k, _ in measures:
+            q = pred.get(f"yearly.{y}.{k}")
+            row += [count(v[k]), "" if q is None else f"{count(q[0])}–{count(q[2])}"]
+        t.add_row(*row)
+    console.print(t)
+    console.print("calibration range: the calibration's posterior predictive (posterior draws, "
+                  "each with its own seed; docs/calibration.md). For this model's spread over "
+                  f"seeds: purgesim run {s['scenario']} --seeds 10", highlight=False,
+                  soft_wrap=True)
 
 
 @app.command()
@@ -732,12 +878,17 @@ def report(
     force: Annotated[bool, typer.Option(
         help="overwrite an existing report written by purgesim")] = False,
 ) -> None:
-    """One self-contained HTML report of a run: charts against the record, opens offline."""
+    """One self-contained HTML report of a run (charts against the record, opens offline),
+    or of an ensemble folder of `run --seeds N` (bands and intervals over the seeds)."""
     from .report import ReportError, is_report, write_report
-    from .runfolder import open_run
+    from .runfolder import open_run, read_marker
 
     if out is not None and out.suffix.lower() not in (".html", ".htm"):
         raise UserError(f"--out {str(out)!r}: not allowed; allowed: a file name ending in .html")
+    marker = read_marker(run_dir) if run_dir.is_dir() and not run_dir.is_symlink() else None
+    if marker is not None and marker["kind"] == "ensemble":
+        report_ensemble(run_dir, out, force)
+        return
     open_run(run_dir)
     if out is not None:
         check_output_file(out, force, "--out", ours=is_report, what="report")
@@ -752,6 +903,31 @@ def report(
         raise UserError(f"run folder {str(run_dir)!r}: its files are not of the shape purgesim "
                         f"writes ({type(e).__name__}: {str(e)[:80]}); allowed: a complete "
                         "folder written by 'purgesim run'") from None
+    typer.echo(str(path))
+
+
+def report_ensemble(folder: Path, out: Path | None, force: bool) -> None:
+    """`report ENSEMBLE_DIR`: the ensemble's report again, from its runs' folders."""
+    from . import ensemble
+    from .report import is_report
+
+    ensemble.open_ensemble(folder)
+    own = folder / "report.html"
+    target = out if out is not None else own
+    check_output_file(target, force or (out is None and is_report(own)), "--out",
+                      ours=is_report, what="report")
+    from .charts import ChartError
+    from .report import ReportError
+
+    try:
+        path = ensemble.write_report(folder, out)
+    except (ChartError, ReportError) as e:
+        raise UserError(f"{e}; allowed: a complete folder written by 'purgesim run SCENARIO "
+                        "--seeds N'") from None
+    except _reader_errors("report") as e:
+        raise UserError(f"ensemble folder {str(folder)!r}: its files are not of the shape "
+                        f"purgesim writes ({type(e).__name__}: {str(e)[:80]}); allowed: a "
+                        "complete folder written by 'purgesim run SCENARIO --seeds N'") from None
     typer.echo(str(path))
 
 

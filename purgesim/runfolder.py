@@ -1,7 +1,7 @@
 """The run-folder format: a marker that makes a folder recognisably ours, atomic writes, and
 the one validation of output and input paths that every command makes before it works.
 
-Every folder purgesim writes (`run`, `experiment`, `calibrate`, `sensitivity`,
+Every folder purgesim writes (`run`, `run --seeds`, `experiment`, `calibrate`, `sensitivity`,
 `compare-terrors`) carries ``purgesim-run.json``::
 
     {"format": "purgesim-run", "version": 1, "kind": "run", "complete": true, ...}
@@ -40,7 +40,7 @@ from typing import Any
 MARKER = "purgesim-run.json"
 FORMAT = "purgesim-run"
 VERSION = 1
-KINDS = ("run", "experiment", "calibrate", "sensitivity", "terrors")
+KINDS = ("run", "experiment", "calibrate", "sensitivity", "terrors", "ensemble")
 
 #: largest files read as input (scenario TOML, --targets JSON) and as run-folder metadata
 MAX_INPUT_BYTES = 4 * 1024 * 1024
@@ -135,12 +135,25 @@ _SIBLING = re.compile(r"^\.(?P<name>.+)\.(?P<what>old|tmp)-(?P<pid>\d+)(-[0-9a-f
 #: what a run folder holds (a leftover temporary folder is deleted only if it holds no more)
 RUN_FILES = {"summary.json", "timing.json", "daily.parquet", "operations.parquet",
              "regions.parquet", "events.parquet", "people.parquet", "report.html", MARKER}
+#: what an ensemble folder holds besides run files: its summary, and its runs' folders
+ENSEMBLE_FILES = {"ensemble.json"}
+_MEMBER = re.compile(r"^(set\d+-)?seed\d+$")
 
 
-def _only_run_files(folder: Path) -> bool:
+def _only_run_files(folder: Path, ensemble: bool = True) -> bool:
+    """The folder holds nothing but what a run (or an ensemble of runs) writes: a leftover
+    temporary folder of either may be deleted without losing anything of the user's."""
     try:
-        return all(e.name in RUN_FILES or (e.name.startswith(".") and ".tmp-" in e.name)
-                   for e in os.scandir(folder))
+        for e in os.scandir(folder):
+            if e.name in RUN_FILES or (e.name.startswith(".") and ".tmp-" in e.name):
+                continue
+            if ensemble and e.name in ENSEMBLE_FILES:
+                continue
+            if ensemble and _MEMBER.match(e.name) and e.is_dir(follow_symlinks=False) and \
+                    _only_run_files(Path(e.path), ensemble=False):
+                continue
+            return False
+        return True
     except OSError:
         return False
 
@@ -342,8 +355,9 @@ def check_output(path: Path | str, force: bool, kind: str, *, option: str = "--o
                           "--force replaces only a folder purgesim wrote; allowed: a new "
                           "folder")
     if marker["kind"] != kind:
-        raise FolderError(f"{shown}: holds a purgesim {marker['kind']} folder, not a {kind} "
-                          f"folder; allowed: a new folder, or a {kind} folder with --force")
+        a = "an" if kind[0] in "aeiou" else "a"
+        raise FolderError(f"{shown}: holds a purgesim {marker['kind']} folder, not {a} {kind} "
+                          f"folder; allowed: a new folder, or {a} {kind} folder with --force")
     return path
 
 
