@@ -132,9 +132,6 @@ class Sim:
         self.halt_day = -1
         self.intensity = 1.0  # interrogation pressure (b), set by scenario events
         self.pressure = 1.0  # vigilance pressure on officers (d)
-        self.opposition_rate = 0.0  # (a) share of former oppositionists ordered arrested per day
-        self.ignored: dict[int, int] = {}  # person -> officer who let his accusation go (d)
-        self.denounced_by: dict[int, int] = {}  # person -> his denouncer (c)
         self.scheduled: dict[int, list[tuple[int, int, int, int]]] = defaultdict(list)
         self.endogenous: dict[str, str] = {}  # endogenous events and their dates
         self.trace: list[tuple[int, int, np.ndarray, np.ndarray]] | None = None

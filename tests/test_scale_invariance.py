@@ -126,7 +126,7 @@ def test_officers_are_accused_for_lack_of_vigilance_as_often_at_every_scale(scal
         sim.day = day
         people = np.arange(lo + day * 100, lo + day * 100 + int(40 * scale), dtype=np.int64)
         for p in people.tolist():
-            sim.ignored[p] = int(vig.officers[vig.region_lo[0]])
+            vig.ignored[p] = int(vig.officers[vig.region_lo[0]])
         sim.prev_arrested = people
         real += float(pop.weight(people).sum())
         vig._lack_of_vigilance(day)

@@ -33,13 +33,10 @@ class Engine(Protocol):
     halt_day: int
     intensity: float  # pressure on interrogators (confessions, b)
     pressure: float  # vigilance pressure on police officers (d)
-    opposition_rate: float  # the campaign against former oppositionists (a)
     leader: int  # never arrested (-1 after a coup)
     police_chief: int  # not arrested while he holds the post (f)
     protected: np.ndarray  # sorted ids of the leader's inner circle
     endogenous: dict[str, Any]  # events the model produced (the halt, a coup), with dates
-    ignored: dict[int, int]  # person -> the officer who let his accusation go (d)
-    denounced_by: dict[int, int]  # person -> his denouncer (c)
 
     # ---- the police's and the courts' tables, and the event log
     queue: Any  # suspects waiting for the police (purgesim.tables.Table)

@@ -52,6 +52,7 @@ class Params(MechanismParams):
 class Mechanism(Base):
     def __init__(self, sim: Engine, params: Params) -> None:
         super().__init__(sim, params)
+        self.denounced_by: dict[int, int] = {}  # person -> his denouncer
         self.promotions = 0
         self.denunciations = 0
         pops = np.array([rg.population for rg in sim.sc.regions], dtype=np.float64)
@@ -113,12 +114,12 @@ class Mechanism(Base):
         accused = sim.accuse(whom_a, Cause.DENUNCIATION, who_a)
         for t in accused:
             j = int(np.flatnonzero(whom_a == t)[0])
-            sim.denounced_by[int(t)] = int(who_a[j])
+            self.denounced_by[int(t)] = int(who_a[j])
 
     def _promote(self, day: int) -> None:
         sim = self.sim
         for t in sim.prev_arrested:
-            d = sim.denounced_by.pop(int(t), None)
+            d = self.denounced_by.pop(int(t), None)
             if d is None:
                 continue
             if AT_LARGE_LUT[sim.pop.state[d]] and \

@@ -52,6 +52,7 @@ class Mechanism(Base):
     def __init__(self, sim: Engine, params: Params) -> None:
         super().__init__(sim, params)
         sc = sim.sc
+        self.opposition_rate = 0.0  # share of former oppositionists ordered arrested per day
         self.by_day: dict[int, list[Any]] = {}
         for e in sc.events:
             self.by_day.setdefault(sc.day_of(e.date), []).append(e)
@@ -97,7 +98,7 @@ class Mechanism(Base):
             self.sim.pressure = e.level
 
     def _event_opposition_campaign(self, e: Any, day: int) -> None:
-        self.sim.opposition_rate = e.rate
+        self.opposition_rate = e.rate
 
     def _event_tribunal(self, e: Any, day: int) -> None:
         """A new law for the tribunals (e.g. 22 Prairial: death or acquittal, no defence)."""
@@ -170,7 +171,7 @@ class Mechanism(Base):
     def step(self, day: int) -> None:
         """The campaign against former oppositionists (mass and elite)."""
         sim = self.sim
-        rate = sim.opposition_rate * self.p.campaign_scale
+        rate = self.opposition_rate * self.p.campaign_scale
         if not self.on or rate <= 0 or sim.halted:
             return
         pop = sim.pop

@@ -133,6 +133,7 @@ class Params(MechanismParams):
 class Mechanism(Base):
     def __init__(self, sim: Engine, params: Params) -> None:
         super().__init__(sim, params)
+        self.ignored: dict[int, int] = {}  # person -> the officer who let his accusation go
         pop = sim.pop
         heads = np.arange(pop.n_heads, dtype=np.int64)
         police = np.isin(pop.e_post, [Post.POLICE_OFFICER, Post.POLICE_REGIONAL_CHIEF])
@@ -206,7 +207,7 @@ class Mechanism(Base):
         if self.on:
             for p, o in zip(dropped_rows["person"].tolist(), officers.tolist()):
                 if o >= 0:
-                    sim.ignored[p] = o
+                    self.ignored[p] = o
         self.dropped += int(drop.sum())
         a = rows[act]
         done = sim.arrest(a["person"], a["cause"], a["by"])
@@ -217,13 +218,13 @@ class Mechanism(Base):
             sim.record(spared["person"], Event.DROPPED, spared["cause"], -1)
 
     def _lack_of_vigilance(self, day: int) -> None:
-        if not self.on or not self.sim.ignored:
+        if not self.on or not self.ignored:
             return
         sim = self.sim
         pop = sim.pop
         accused, by = [], []
         for p in sim.prev_arrested.tolist():
-            o = sim.ignored.pop(p, None)
+            o = self.ignored.pop(p, None)
             if o is None:
                 continue
             # the person stood for w real people, each let go by an officer of his region
