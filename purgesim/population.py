@@ -665,3 +665,73 @@ def sample_ties(
                     by[m] = c
                     m += 1
     return out[:m], by[:m], kind[:m]
+
+
+@njit(cache=True)
+def negative_binomial(u: float, mean: float, size: float) -> int:
+    """The count whose cumulative probability first reaches `u` under a negative binomial of
+    this mean and dispersion `size` (variance mean + mean^2 / size): inversion from one
+    keyed uniform, so a count is a pure function of its key."""
+    if mean <= 0.0:
+        return 0
+    q = size / (size + mean)
+    pmf = q ** size
+    cdf = pmf
+    k = 0
+    while cdf < u and k < 100000:
+        pmf *= (k + size) / (k + 1.0) * (1.0 - q)
+        k += 1
+        cdf += pmf
+        if pmf <= 0.0 and cdf < u:  # underflow far in the tail: stop there
+            break
+    return k
+
+
+@njit(cache=True)
+def sample_named(
+    ids: np.ndarray, factor: np.ndarray, mean: float, size: float, weight_kind: np.ndarray,
+    elite_factor: float, seed: int, day: int, stream: int, geo: np.ndarray,
+    region_start: np.ndarray, key_work: np.ndarray, key_acq: np.ndarray,
+    e_superior: np.ndarray, e_unit: np.ndarray, unit_lo: np.ndarray, unit_hi: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Names given by each confession when their number is drawn first: K ~ negative
+    binomial(mean x f, size) (draw 0 of the confessor's stream; f = factor[a], times
+    `elite_factor` in the elite block), then K distinct ties chosen with probability in
+    proportion to `weight_kind[kind]` (weighted sampling without replacement by the keys
+    u_j^(1/w_j), u_j = draw 1 + j), all ties if he has fewer.  Returns (named, by, kind) in
+    the order of (confessor, key) and the count drawn for each confessor."""
+    cap = ids.shape[0] * MAX_TIES
+    out = np.empty(cap, dtype=np.int64)
+    by = np.empty(cap, dtype=np.int64)
+    kind = np.empty(cap, dtype=np.int8)
+    drawn = np.empty(ids.shape[0], dtype=np.int64)
+    buf_i = np.empty(MAX_TIES, dtype=np.int64)
+    buf_k = np.empty(MAX_TIES, dtype=np.int8)
+    keys = np.empty(MAX_TIES)
+    n_elite = geo[0]
+    m = 0
+    for a in range(ids.shape[0]):
+        c = ids[a]
+        f = factor[a] * (elite_factor if c < n_elite else 1.0)
+        k = negative_binomial(rng.uniform_k(seed, day, c, stream, 0), mean * f, size)
+        drawn[a] = k
+        if k == 0:
+            continue
+        t = ties_of(c, geo, region_start, key_work, key_acq, e_superior, e_unit, unit_lo,
+                    unit_hi, buf_i, buf_k)
+        n_ok = 0
+        for j in range(t):
+            w = weight_kind[buf_k[j]]
+            if w > 0.0:
+                keys[j] = rng.uniform_k(seed, day, c, stream, 1 + j) ** (1.0 / w)
+                n_ok += 1
+            else:
+                keys[j] = -1.0  # never named
+        order = np.argsort(-keys[:t])
+        for r in range(min(k, n_ok)):
+            j = order[r]
+            out[m] = buf_i[j]
+            by[m] = c
+            kind[m] = buf_k[j]
+            m += 1
+    return out[:m], by[:m], kind[:m], drawn

@@ -19,14 +19,14 @@ confess; every name comes from a real tie.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from .. import rng
 from ..codes import Cause, Event, State
 from ..params import MechanismParams, P
-from ..population import sample_ties
+from ..population import sample_named, sample_ties
 from .base import Mechanism as Base
 from .base import Phase, Spec
 from .contract import Engine
@@ -56,6 +56,20 @@ class Params(MechanismParams):
     elite_factor: float = P(1.0, 0.0, 50.0, unit="x",
                             meaning="naming multiplier for confessions of elite prisoners",
                             free=True)
+    naming: Literal["per_tie", "overdispersed"] = P(
+        "per_tie", unit="", meaning="how a confession's names are drawn: 'per_tie', each tie "
+        "independently with p_<tie>; 'overdispersed', first how many (negative binomial of "
+        "mean names_mean and dispersion names_dispersion) then whom, among the ties, in "
+        "proportion to p_<tie>")
+    names_mean: float = P(2.0, 0.0, 100.0, unit="names/confession",
+                          meaning="mean names per confession at intensity 1 ('overdispersed' "
+                                  "naming; times the quota and elite factors)")
+    names_dispersion: float = P(0.93, 0.01, 1000.0, unit="size",
+                                meaning="negative binomial dispersion of the names per "
+                                        "confession ('overdispersed' naming): variance = mean "
+                                        "+ mean^2 / size; small = a few confessions name many. "
+                                        "ASSUMPTION: 0.93, the shape of the Giaveno trial of "
+                                        "1335 (moments fit; Estevez et al., PNAS Nexus 2024)")
     quota_factor: float = P(0.1, 0.0, 10.0, unit="x",
                             meaning="naming multiplier for prisoners of mass operations, whose "
                                     "cases took the troikas' simplified procedure", free=True)
@@ -105,12 +119,20 @@ class Mechanism(Base):
             return
         sim.record(confessors, Event.CONFESSED)
         self.today_confessors = confessors
-        # each tie named independently, drawn per (confessor, tie); only the ties drawn are
-        # looked up (population.sample_ties)
-        named, by, _ = sample_ties(
-            confessors, factor, self.p_kind(), self.p.elite_factor, sim.seed, day, S.name,
-            pop.geo, pop.region_start, pop.key_work, pop.key_acq, pop.e_superior, pop.e_unit,
-            pop.unit_lo, pop.unit_hi)
+        if self.p.naming == "overdispersed":
+            # how many names first (negative binomial), then whom among his ties
+            named, by, _, _ = sample_named(
+                confessors, factor, self.p.names_mean * sim.intensity,
+                self.p.names_dispersion, self.p_kind(), self.p.elite_factor, sim.seed, day,
+                S.name, pop.geo, pop.region_start, pop.key_work, pop.key_acq, pop.e_superior,
+                pop.e_unit, pop.unit_lo, pop.unit_hi)
+        else:
+            # each tie named independently, drawn per (confessor, tie); only the ties drawn
+            # are looked up (population.sample_ties)
+            named, by, _ = sample_ties(
+                confessors, factor, self.p_kind(), self.p.elite_factor, sim.seed, day, S.name,
+                pop.geo, pop.region_start, pop.key_work, pop.key_acq, pop.e_superior,
+                pop.e_unit, pop.unit_lo, pop.unit_hi)
         self.confessions += float(pop.weight(confessors).sum())
         names_w = float(pop.weight(by).sum())
         self.names_given += names_w
