@@ -38,6 +38,13 @@ def test_toy_gives_the_same_answers_at_two_scales() -> None:
     _check({0.5: run_summaries("toy", 0.5, seeds), 1.0: run_summaries("toy", 1.0, seeds)})
 
 
+def test_overdispersed_naming_gives_the_same_answers_at_two_scales() -> None:
+    sets = ["confession.naming=overdispersed", "confession.names_mean=1.5"]
+    seeds = range(1, 7)
+    _check({0.5: run_summaries("toy", 0.5, seeds, sets),
+            1.0: run_summaries("toy", 1.0, seeds, sets)})
+
+
 def test_ussr_gives_the_same_answers_at_two_scales() -> None:
     seeds = range(1, 5)
     _check({0.002: run_summaries("ussr-1937", 0.002, seeds),
