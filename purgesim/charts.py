@@ -1018,7 +1018,7 @@ def table_claims(run: RunFolder) -> str:
 def table_targets(run: RunFolder) -> str:
     from .compare import RunData, compare
 
-    c = compare(RunData(run.dir))
+    c = compare(RunData(run))
     rows = []
     for t in c["targets"]:
         rng = "" if t["low"] == t["high"] else f" ({t['low']:,.0f}–{t['high']:,.0f})"
