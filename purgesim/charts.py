@@ -281,12 +281,10 @@ def record_applies(summary: dict[str, Any]) -> bool:
     return float(summary.get("people", {}).get("represented", 0)) >= 1e8
 
 
-# ------------------------------------------------------------------------------ the run
+# ------------------------------------------------------------------------------ record, words
 
 
 @lru_cache(maxsize=1)
-
-
 def _ussr_record() -> dict[str, Row]:
     """The record's rows by id, read once (every figure asks for it)."""
     return by_id()
@@ -294,7 +292,7 @@ def _ussr_record() -> dict[str, Row]:
 
 def record_of(run: RunFolder) -> dict[str, Row]:
     """The record drawn with this run: the USSR's for a USSR run (`record_applies`), else
-    nothing."""
+    nothing.  Shared between runs: read it, do not change it."""
     return _ussr_record() if record_applies(run.summary) else {}
 
 
@@ -1128,7 +1126,8 @@ class RunView(RunFolder):
 
     def __init__(self, run_dir: Path | str) -> None:
         super().__init__(run_dir)
-        self.record = record_of(self)
+        #: the record drawn with this run (its own copy: the functions share one, read-only)
+        self.record: dict[str, Row] = dict(record_of(self))
 
     @property
     def s(self) -> dict[str, Any]:
