@@ -1134,6 +1134,25 @@ class RunView(RunFolder):
         """summary.json (the reader's `summary`)."""
         return self.summary
 
+    # the private helpers too: the ensemble report draws the record with `_record_steps`
+    def _table(self, name: str, require: list[str] | None = None) -> Any:
+        return self.table(name.removesuffix(".parquet"), require=require)
+
+    def _read(self, name: str) -> dict[str, Any]:
+        return self.table(name).to_pydict()
+
+    def _year_bounds(self, year: str) -> tuple[str, str] | None:
+        return _year_bounds(self, year)
+
+    def _record_steps(self, key: str, scale_by_days: bool = True) -> dict[str, Any] | None:
+        return _record_steps(self, key, scale_by_days)
+
+    def _graph_figure(self, nodes: list[int], edges: list[tuple[int, int]],
+                      pos: dict[int, tuple[float, float]], title: str,
+                      highlight: int | None = None, extra: dict[int, str] | None = None,
+                      height: int = 560) -> Figure:
+        return _graph_figure(self, nodes, edges, pos, title, highlight, extra, height)
+
     def group_of(self, pid: int) -> str:
         return group_of(self, pid)
 
