@@ -374,14 +374,19 @@ class _RunBase:
         """The run's summary.json as a dict (see docs/run-folder.md)."""
         return self._summary_dict()
 
-    @cached_property
-    def _view(self) -> RunView:
+    def _open(self) -> RunView:
+        """The run's folder opened once through the reader (`runs.RunFolder`), as the
+        report's `RunView` so that its charts come with it."""
         from .charts import ChartError, RunView
 
         try:
             return RunView(self._run_dir())
         except ChartError as e:
             raise InputError(str(e)) from None
+
+    @cached_property
+    def _view(self) -> RunView:
+        return self._open()
 
     def plot(self, which: str | Sequence[str] | None = None
              ) -> go.Figure | dict[str, go.Figure]:
@@ -403,7 +408,7 @@ class _RunBase:
         from .story import StoryError, story
 
         try:
-            return story(self._run_dir(), str(who))
+            return story(self._view, str(who))
         except StoryError as e:
             raise InputError(str(e)) from None
 
@@ -581,13 +586,9 @@ class Run(_RunBase):
     `plot()` and `story()` as the `Sim` that wrote it."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        from .runfolder import FolderError, open_run
-
         self.path = Path(path)
-        try:
-            self._s = open_run(self.path)
-        except FolderError as e:
-            raise InputError(str(e)) from None
+        self._view = self._open()  # validated here: a damaged folder is refused at once
+        self._s = self._view.summary
 
     def __repr__(self) -> str:
         s = self._s
@@ -600,11 +601,11 @@ class Run(_RunBase):
         return self.path
 
     def _read(self, name: str) -> pa.Table:
-        from .runfolder import FolderError, read_table
+        from .charts import ChartError
 
         try:
-            return read_table(self.path, f"{name}.parquet")
-        except FolderError as e:
+            return self._view.table(name)
+        except ChartError as e:
             raise InputError(str(e)) from None
 
     @cached_property

@@ -5,6 +5,11 @@ dashboard (`purgesim serve`) serves the very same JSON, so the two never disagre
 are plain dicts (``{"data": [...], "layout": {...}}``) built from the files of a run folder
 (summary.json and the Parquet series); nothing here needs the simulation in memory.
 
+Each figure and table is a function of a `runs.RunFolder` (``fig_arrests_by_channel(run)``,
+``table_yearly(run)``, ``sections(run)``): the folder is read by the one reader, a chart only
+draws.  `RunView` is a facade kept for existing callers: a `RunFolder` whose methods call
+these functions and which refuses a damaged folder with `ChartError`.
+
 The historical record (`purgesim.history`) is drawn on the same axes as the run wherever
 it speaks to a quantity, but only for runs of a USSR-sized society (see `record_applies`):
 the `toy` scenario is an invented country and is shown without the record.
@@ -18,15 +23,16 @@ import json
 import math
 import re
 from collections import defaultdict, deque
-from collections.abc import Iterator, Mapping
-from functools import cached_property
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .history import Row, by_id
-from .words import event_word, merged
+from .runs import People as People  # re-exported: the mapping moved to runs
+from .runs import RunFolder
+from .words import event_word
 
 Figure = dict[str, Any]
 Section = dict[str, Any]
@@ -275,871 +281,970 @@ def record_applies(summary: dict[str, Any]) -> bool:
     return float(summary.get("people", {}).get("represented", 0)) >= 1e8
 
 
-# ------------------------------------------------------------------------------ the run
+# ------------------------------------------------------------------------------ record, words
 
 
-class RunView:
-    """A finished run folder, read lazily; every chart of the report is a method."""
+@lru_cache(maxsize=1)
+def _ussr_record() -> dict[str, Row]:
+    """The record's rows by id, read once (every figure asks for it)."""
+    return by_id()
 
-    def __init__(self, run_dir: Path | str) -> None:
-        from .runfolder import FolderError, open_run
 
-        self.dir = Path(run_dir)
-        try:
-            self.s: dict[str, Any] = open_run(self.dir)
-        except FolderError as e:
-            raise ChartError(str(e)) from None
-        self.record = by_id() if record_applies(self.s) else {}
-        labels = self.s.get("labels")
-        #: the run's words (France: "guillotined", "prison"); the USSR's by default
-        self.words = merged(labels if isinstance(labels, dict) else None)
+def record_of(run: RunFolder) -> dict[str, Row]:
+    """The record drawn with this run: the USSR's for a USSR run (`record_applies`), else
+    nothing.  Shared between runs: read it, do not change it."""
+    return _ussr_record() if record_applies(run.summary) else {}
 
-    # ------------------------------------------------------------------ data
-    def _table(self, name: str, require: list[str] | None = None) -> Any:
-        """A Parquet table of the run, validated (runfolder.read_table) -> ChartError."""
-        from .runfolder import FolderError, read_table
 
-        try:
-            return read_table(self.dir, name, require=require)
-        except FolderError as e:
-            raise ChartError(str(e)) from None
+def group_of(run: RunFolder, pid: int) -> str:
+    """The group that colours a person in graphs: his first cohort, else his post."""
+    p = run.people.get(int(pid))
+    if p is None:
+        return "ordinary"
+    cohorts = [x for x in (p.get("cohorts") or "").split(",") if x]
+    for key, _, _ in COHORTS:
+        if key in cohorts:
+            return key
+    if cohorts:
+        return cohorts[0]
+    post = p.get("post") or "none"
+    if post == "relative":
+        return "relative"
+    return "ordinary" if post == "none" else "elite"
 
-    def _read(self, name: str) -> dict[str, Any]:
-        return self._table(f"{name}.parquet").to_pydict()
 
-    @cached_property
-    def daily(self) -> dict[str, np.ndarray]:
-        t = self._table("daily.parquet", ["date", "arrests"])
-        out = {c: t[c].to_numpy() for c in t.column_names if c != "date"}
-        out["date"] = np.array([d.isoformat() for d in t["date"].to_pylist()])
-        return out
+def person_label(run: RunFolder, pid: int) -> str:
+    """A person as graphs name him: his name, else his post and region, with his id."""
+    p = run.people.get(int(pid))
+    if p is None:
+        return f"#{pid}"
+    if p.get("name"):
+        return f"{p['name']} (#{pid})"
+    post = str(p.get("post") or "none")
+    post = "ordinary person" if post == "none" else post.replace("_", " ")
+    return f"#{pid} ({post}, {p.get('region', '')})"
 
-    @cached_property
-    def dates(self) -> list[str]:
-        return self.daily["date"].tolist()
 
-    def _long(self, name: str, key: str) -> tuple[list[str], dict[str, dict[str, np.ndarray]]]:
-        t = self._table(f"{name}.parquet", ["date", key])
-        keys = [str(k) for k in t[key].to_pylist()]
-        names = list(dict.fromkeys(keys))
-        n = len(names)
-        out: dict[str, dict[str, np.ndarray]] = {}
-        for col in t.column_names:
-            if col in ("date", key):
-                continue
-            v = t[col].to_numpy().astype(float)
-            if n and v.size % n == 0:
-                v = v.reshape(-1, n)
-                out[col] = {k: v[:, i] for i, k in enumerate(names)}
-        return names, out
+def _rec(run: RunFolder, rid: str) -> Row | None:
+    """A row of the record drawn with this run (None: not in it, or no record drawn)."""
+    return record_of(run).get(rid)
 
-    @cached_property
-    def operations(self) -> tuple[list[str], dict[str, dict[str, np.ndarray]]]:
-        return self._long("operations", "operation")
 
-    @cached_property
-    def events(self) -> dict[str, np.ndarray]:
-        t = self._table("events.parquet", ["person", "by", "day", "event", "cause"])
-        return {
-            "person": t["person"].to_numpy(),
-            "by": t["by"].to_numpy(),
-            "day": t["day"].to_numpy(),
-            "event": np.asarray(t["event"].to_numpy(zero_copy_only=False), dtype=object),
-            "cause": np.asarray(t["cause"].to_numpy(zero_copy_only=False), dtype=object),
-        }
+def word_of(run: RunFolder, key: str) -> str:
+    """A measure, event or state in the run's words ('shot' -> 'guillotined')."""
+    w = {"death sentences": "death_sentences", "camp sentences": "camp_sentences"}
+    if key in w:
+        return run.words[w[key]]
+    return event_word(key, run.words)
 
-    @cached_property
-    def people(self) -> People:
-        return People(self._table("people.parquet", ["person"]))
 
-    def group_of(self, pid: int) -> str:
-        """The group that colours a person in graphs: his first cohort, else his post."""
-        p = self.people.get(int(pid))
-        if p is None:
-            return "ordinary"
-        cohorts = [x for x in (p.get("cohorts") or "").split(",") if x]
-        for key, _, _ in COHORTS:
-            if key in cohorts:
-                return key
-        if cohorts:
-            return cohorts[0]
-        post = p.get("post") or "none"
-        if post == "relative":
-            return "relative"
-        return "ordinary" if post == "none" else "elite"
+# ------------------------------------------------------------------------------ helpers
 
-    def label(self, pid: int) -> str:
-        p = self.people.get(int(pid))
-        if p is None:
-            return f"#{pid}"
-        if p.get("name"):
-            return f"{p['name']} (#{pid})"
-        post = str(p.get("post") or "none")
-        post = "ordinary person" if post == "none" else post.replace("_", " ")
-        return f"#{pid} ({post}, {p.get('region', '')})"
 
-    def rec(self, rid: str) -> Row | None:
-        return self.record.get(rid)
+def _year_bounds(run: RunFolder, year: str) -> tuple[str, str] | None:
+    d = run.dates
+    a, b = max(f"{year}-01-01", d[0]), min(f"{year}-12-31", d[-1])
+    return (a, b) if a <= b else None
 
-    def word(self, key: str) -> str:
-        """A measure, event or state in the run's words ('shot' -> 'guillotined')."""
-        w = {"death sentences": "death_sentences", "camp sentences": "camp_sentences"}
-        if key in w:
-            return self.words[w[key]]
-        return event_word(key, self.words)
 
-    @property
-    def title(self) -> str:
-        s = self.s
-        return f"{s['scenario']} — seed {s['seed']}, scale {s['scale']:g}"
+def _record_steps(run: RunFolder, key: str, scale_by_days: bool = True) -> dict[str, Any] | None:
+    """The record's yearly figure of `key` (ARR, CONV, DEATH) as a per-day step line."""
+    xs: list[Any] = []
+    ys: list[Any] = []
+    texts: list[Any] = []
+    for year in sorted({d[:4] for d in run.dates}):
+        row = _rec(run, f"SU-Y{year}-{key}")
+        bounds = _year_bounds(run, year)
+        if row is None or row.value is None or bounds is None:
+            continue
+        days = 366 if int(year) % 4 == 0 else 365
+        v = row.value / days if scale_by_days else row.value
+        xs += [bounds[0], bounds[1], None]
+        ys += [round(v, 1), round(v, 1), None]
+        t = f"record {year}: {row.value:,.0f} in the year ({v:,.0f} a day; {row.id})"
+        texts += [t, t, None]
+    if not xs:
+        return None
+    return {"x": xs, "y": ys, "text": texts, "hoverinfo": "text"}
 
-    # ------------------------------------------------------------------ helpers
-    def _year_bounds(self, year: str) -> tuple[str, str] | None:
-        d = self.dates
-        a, b = max(f"{year}-01-01", d[0]), min(f"{year}-12-31", d[-1])
-        return (a, b) if a <= b else None
 
-    def _record_steps(self, key: str, scale_by_days: bool = True) -> dict[str, Any] | None:
-        """The record's yearly figure of `key` (ARR, CONV, DEATH) as a per-day step line."""
-        xs: list[Any] = []
-        ys: list[Any] = []
-        texts: list[Any] = []
-        for year in sorted({d[:4] for d in self.dates}):
-            row = self.rec(f"SU-Y{year}-{key}")
-            bounds = self._year_bounds(year)
-            if row is None or row.value is None or bounds is None:
-                continue
-            days = 366 if int(year) % 4 == 0 else 365
-            v = row.value / days if scale_by_days else row.value
-            xs += [bounds[0], bounds[1], None]
-            ys += [round(v, 1), round(v, 1), None]
-            t = f"record {year}: {row.value:,.0f} in the year ({v:,.0f} a day; {row.id})"
-            texts += [t, t, None]
-        if not xs:
-            return None
-        return {"x": xs, "y": ys, "text": texts, "hoverinfo": "text"}
+# ------------------------------------------------------------------------------ charts
 
-    # ------------------------------------------------------------------ charts
-    def fig_arrests_by_channel(self) -> Figure:
-        d = self.daily
-        data = []
-        for key, name, colour in CHANNELS:
-            col = f"arrests_{key}"
-            if col not in d or not np.any(d[col]):
-                continue
-            data.append({"type": "scatter", "mode": "lines", "stackgroup": "arrests",
-                         "name": name, "x": self.dates, "y": _round(_smooth(d[col]), 1),
-                         "line": {"width": 0.5, "color": colour},
-                         "hovertemplate": "%{y:,.0f}"})
-        steps = self._record_steps("ARR")
+
+def fig_arrests_by_channel(run: RunFolder) -> Figure:
+    d = run.daily
+    data = []
+    for key, name, colour in CHANNELS:
+        col = f"arrests_{key}"
+        if col not in d or not np.any(d[col]):
+            continue
+        data.append({"type": "scatter", "mode": "lines", "stackgroup": "arrests",
+                     "name": name, "x": run.dates, "y": _round(_smooth(d[col]), 1),
+                     "line": {"width": 0.5, "color": colour},
+                     "hovertemplate": "%{y:,.0f}"})
+    steps = _record_steps(run, "ARR")
+    if steps:
+        data.append({"type": "scatter", "mode": "lines", "name": "record: arrests a day "
+                     "(yearly NKVD figure ÷ days)", **steps,
+                     "line": {"color": "black", "width": 2, "dash": "dash"}})
+    return {"data": data, "layout": _layout(
+        f"Arrests a day by channel ({SMOOTH_DAYS}-day mean)",
+        yaxis={"title": {"text": "arrests a day"}, "rangemode": "tozero"})}
+
+
+def fig_sentences(run: RunFolder) -> Figure:
+    d = run.daily
+    series = [("convictions", "convictions", "#1f77b4", "CONV"),
+              ("shot", "death sentences", "#d62728", "DEATH"),
+              ("camp", "camp sentences", "#2ca02c", "CAMP")]
+    data = []
+    for col, name, colour, key in series:
+        if col not in d:
+            continue
+        name = word_of(run, name)
+        data.append({"type": "scatter", "mode": "lines", "name": name, "x": run.dates,
+                     "y": _round(_smooth(d[col]), 1), "line": {"color": colour, "width": 1.5},
+                     "hovertemplate": "%{y:,.0f}"})
+        steps = _record_steps(run, key)
         if steps:
-            data.append({"type": "scatter", "mode": "lines", "name": "record: arrests a day "
-                         "(yearly NKVD figure ÷ days)", **steps,
-                         "line": {"color": "black", "width": 2, "dash": "dash"}})
-        return {"data": data, "layout": _layout(
-            f"Arrests a day by channel ({SMOOTH_DAYS}-day mean)",
-            yaxis={"title": {"text": "arrests a day"}, "rangemode": "tozero"})}
+            data.append({"type": "scatter", "mode": "lines", "name": f"record: {name}",
+                         **steps, "line": {"color": colour, "width": 2, "dash": "dash"}})
+    dashed = "; dashed: the record's yearly figures ÷ days" if record_of(run) else ""
+    return {"data": data, "layout": _layout(
+        f"Convictions and {word_of(run, 'death sentences')} a day ({SMOOTH_DAYS}-day mean"
+        f"{dashed})",
+        yaxis={"title": {"text": "a day"}, "rangemode": "tozero"})}
 
-    def fig_sentences(self) -> Figure:
-        d = self.daily
-        series = [("convictions", "convictions", "#1f77b4", "CONV"),
-                  ("shot", "death sentences", "#d62728", "DEATH"),
-                  ("camp", "camp sentences", "#2ca02c", "CAMP")]
-        data = []
-        for col, name, colour, key in series:
-            if col not in d:
-                continue
-            name = self.word(name)
-            data.append({"type": "scatter", "mode": "lines", "name": name, "x": self.dates,
-                         "y": _round(_smooth(d[col]), 1), "line": {"color": colour, "width": 1.5},
-                         "hovertemplate": "%{y:,.0f}"})
-            steps = self._record_steps(key)
-            if steps:
-                data.append({"type": "scatter", "mode": "lines", "name": f"record: {name}",
-                             **steps, "line": {"color": colour, "width": 2, "dash": "dash"}})
-        dashed = "; dashed: the record's yearly figures ÷ days" if self.record else ""
-        return {"data": data, "layout": _layout(
-            f"Convictions and {self.word('death sentences')} a day ({SMOOTH_DAYS}-day mean"
-            f"{dashed})",
-            yaxis={"title": {"text": "a day"}, "rangemode": "tozero"})}
 
-    def fig_cumulative(self) -> Figure:
-        """Cumulative arrests, convictions, death sentences; the record's cumulated years."""
-        d = self.daily
-        series = [("arrests", "arrests", "#555555", "ARR"),
-                  ("convictions", "convictions", "#1f77b4", "CONV"),
-                  ("shot", "death sentences", "#d62728", "DEATH")]
-        data = []
-        start = self.dates[0]
-        for col, name, colour, key in series:
-            name = self.word(name)
-            data.append({"type": "scatter", "mode": "lines", "name": name, "x": self.dates,
-                         "y": _round(np.cumsum(d[col]), 0), "line": {"color": colour},
-                         "hovertemplate": "%{y:,.0f}"})
-            if not self.record or not start.endswith("-01-01"):
-                continue
-            xs, ys, texts, total = [], [], [], 0.0
-            for year in sorted({x[:4] for x in self.dates}):
-                row = self.rec(f"SU-Y{year}-{key}")
-                if row is None or row.value is None or f"{year}-12-31" > self.dates[-1]:
-                    break
-                total += row.value
-                xs.append(f"{year}-12-31")
-                ys.append(total)
-                texts.append(f"record to the end of {year}: {total:,.0f}")
-            if xs:
-                data.append({"type": "scatter", "mode": "markers", "name": f"record: {name}",
-                             "x": xs, "y": ys, "text": texts, "hoverinfo": "text",
-                             "marker": {"symbol": "diamond", "size": 11, "color": colour,
-                                        "line": {"color": "black", "width": 1}}})
-        diamonds = " (diamonds: the record's yearly figures added up)" if self.record else ""
-        return {"data": data, "layout": _layout(
-            f"Cumulative arrests, convictions and {self.word('death sentences')}{diamonds}",
-            yaxis={"title": {"text": "people"}})}
+def fig_cumulative(run: RunFolder) -> Figure:
+    """Cumulative arrests, convictions, death sentences; the record's cumulated years."""
+    d = run.daily
+    series = [("arrests", "arrests", "#555555", "ARR"),
+              ("convictions", "convictions", "#1f77b4", "CONV"),
+              ("shot", "death sentences", "#d62728", "DEATH")]
+    data = []
+    start = run.dates[0]
+    for col, name, colour, key in series:
+        name = word_of(run, name)
+        data.append({"type": "scatter", "mode": "lines", "name": name, "x": run.dates,
+                     "y": _round(np.cumsum(d[col]), 0), "line": {"color": colour},
+                     "hovertemplate": "%{y:,.0f}"})
+        if not record_of(run) or not start.endswith("-01-01"):
+            continue
+        xs, ys, texts, total = [], [], [], 0.0
+        for year in sorted({x[:4] for x in run.dates}):
+            row = _rec(run, f"SU-Y{year}-{key}")
+            if row is None or row.value is None or f"{year}-12-31" > run.dates[-1]:
+                break
+            total += row.value
+            xs.append(f"{year}-12-31")
+            ys.append(total)
+            texts.append(f"record to the end of {year}: {total:,.0f}")
+        if xs:
+            data.append({"type": "scatter", "mode": "markers", "name": f"record: {name}",
+                         "x": xs, "y": ys, "text": texts, "hoverinfo": "text",
+                         "marker": {"symbol": "diamond", "size": 11, "color": colour,
+                                    "line": {"color": "black", "width": 1}}})
+    diamonds = " (diamonds: the record's yearly figures added up)" if record_of(run) else ""
+    return {"data": data, "layout": _layout(
+        f"Cumulative arrests, convictions and {word_of(run, 'death sentences')}{diamonds}",
+        yaxis={"title": {"text": "people"}})}
 
-    def fig_operations(self) -> Figure:
-        """Cumulative arrests, convictions, shot per operation (three panels), with the record."""
-        names, cols = self.operations
-        markers = " (markers: the record, with its range)" if self.record else ""
-        layout = _layout(f"{self.words['mass_operations'].capitalize()}: cumulative arrests, "
-                         f"convictions and {self.word('shot')}{markers}", height=720,
-                         hovermode="closest")
-        layout["xaxis"] = {"anchor": "y3", "domain": [0, 1]}
-        panels = [("arrests", "y", [0.7, 1.0]), ("convictions", "y2", [0.36, 0.64]),
-                  ("shot", "y3", [0.0, 0.3])]
-        data = []
-        for measure, yax, dom in panels:
-            axis = "yaxis" if yax == "y" else f"yaxis{yax[1:]}"
-            shown = self.word(measure)
-            layout[axis] = {"domain": dom, "title": {"text": shown}, "rangemode": "tozero"}
-            for i, op in enumerate(names):
-                colour = OP_COLOURS[i % len(OP_COLOURS)]
-                v = cols.get(measure, {}).get(op)
-                if v is None:
-                    continue
-                data.append({"type": "scatter", "mode": "lines", "name": op, "x": self.dates,
-                             "y": _round(np.cumsum(v), 0), "xaxis": "x", "yaxis": yax,
-                             "legendgroup": op, "showlegend": measure == "arrests",
-                             "line": {"color": colour},
-                             "hovertemplate": f"{op} {shown}: %{{y:,.0f}}<extra></extra>"})
-                pts = [(rid, date) for o, m, rid, date in OP_RECORD if o == op and m == measure]
-                xs, ys, lo, hi, texts = [], [], [], [], []
-                for rid, date in pts:
-                    row = self.rec(rid)
-                    if row is None or row.value is None:
-                        continue
-                    xs.append(date)
-                    ys.append(row.value)
-                    lo.append(row.value - (row.low or row.value))
-                    hi.append((row.high or row.value) - row.value)
-                    rng = "" if row.low == row.high else \
-                        f" (range {row.low:,.0f}–{row.high:,.0f})"
-                    texts.append(f"record {rid}: {row.value:,.0f}{rng} to {date} — "
-                                 f"{row.quantity}")
-                if xs:
-                    data.append({"type": "scatter", "mode": "markers", "x": xs, "y": ys,
-                                 "name": f"record: {op}", "legendgroup": op,
-                                 "showlegend": False, "xaxis": "x", "yaxis": yax,
-                                 "text": texts, "hoverinfo": "text",
-                                 "error_y": {"type": "data", "symmetric": False, "array": hi,
-                                             "arrayminus": lo, "color": colour},
-                                 "marker": {"symbol": "diamond", "size": 11, "color": colour,
-                                            "line": {"color": "black", "width": 1}}})
-        layout["legend"] = {"orientation": "h", "y": -0.08}
-        return {"data": data, "layout": layout}
 
-    def fig_operations_daily(self) -> Figure:
-        names, cols = self.operations
-        data = []
+def fig_operations(run: RunFolder) -> Figure:
+    """Cumulative arrests, convictions, shot per operation (three panels), with the record."""
+    names, cols = run.operations
+    markers = " (markers: the record, with its range)" if record_of(run) else ""
+    layout = _layout(f"{run.words['mass_operations'].capitalize()}: cumulative arrests, "
+                     f"convictions and {word_of(run, 'shot')}{markers}", height=720,
+                     hovermode="closest")
+    layout["xaxis"] = {"anchor": "y3", "domain": [0, 1]}
+    panels = [("arrests", "y", [0.7, 1.0]), ("convictions", "y2", [0.36, 0.64]),
+              ("shot", "y3", [0.0, 0.3])]
+    data = []
+    for measure, yax, dom in panels:
+        axis = "yaxis" if yax == "y" else f"yaxis{yax[1:]}"
+        shown = word_of(run, measure)
+        layout[axis] = {"domain": dom, "title": {"text": shown}, "rangemode": "tozero"}
         for i, op in enumerate(names):
-            v = cols.get("arrests", {}).get(op)
-            if v is None or not np.any(v):
+            colour = OP_COLOURS[i % len(OP_COLOURS)]
+            v = cols.get(measure, {}).get(op)
+            if v is None:
                 continue
-            data.append({"type": "scatter", "mode": "lines", "stackgroup": "ops", "name": op,
-                         "x": self.dates, "y": _round(_smooth(v), 1),
-                         "line": {"width": 0.5, "color": OP_COLOURS[i % len(OP_COLOURS)]},
-                         "hovertemplate": "%{y:,.0f}"})
-        return {"data": data, "layout": _layout(
-            f"Arrests a day by operation ({SMOOTH_DAYS}-day mean)",
-            yaxis={"title": {"text": "arrests a day"}, "rangemode": "tozero"})}
-
-    def fig_yearly(self) -> Figure:
-        y = self.s["yearly"]
-        years = list(y)
-        data = []
-        colours = ["#555555", "#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
-        for (key, name, rid), colour in zip(YEARLY_MEASURES, colours):
-            name = self.word(name)
-            data.append({"type": "bar", "name": name, "x": years,
-                         "y": [y[yr][key] for yr in years], "marker": {"color": colour},
-                         "offsetgroup": key, "hovertemplate": f"{name} %{{x}}: %{{y:,}}"
-                                                              "<extra>simulated</extra>"})
-            xs, ys = [], []
-            for yr in years:
-                row = self.rec(f"SU-Y{yr}-{rid}")
-                if row is not None and row.value is not None:
-                    xs.append(yr)
-                    ys.append(row.value)
-            if xs:
-                data.append({"type": "scatter", "mode": "markers", "name": f"record: {name}",
-                             "x": xs, "y": ys, "offsetgroup": key, "showlegend": False,
-                             "marker": {"symbol": "line-ew", "size": 22, "color": "black",
-                                        "line": {"width": 3, "color": "black"}},
-                             "hovertemplate": f"record {name} %{{x}}: %{{y:,}}<extra></extra>"})
-        ticks = " (bars: simulated; black ticks: the record)" if self.record else ""
-        return {"data": data, "layout": _layout(
-            f"Yearly totals{ticks}", barmode="group",
-            scattermode="group", hovermode="closest", xaxis={"type": "category"},
-            yaxis={"title": {"text": "people"}})}
-
-    def fig_cohorts(self) -> Figure:
-        c = self.s["cohorts"]
-        keys = [k for k in cohort_keys(c) if c[k]["size"]]
-        names = [cohort_name(k) for k in keys]
-        data = []
-        for measure, colour in (("arrested", "#ff7f0e"), ("shot", "#d62728")):
-            shown = self.word(measure)
-            data.append({"type": "bar", "name": f"{shown} (simulated)", "x": names,
-                         "y": [round(100 * c[k][measure] / c[k]["size"], 1) for k in keys],
-                         "text": [f"{c[k][measure]:,} of {c[k]['size']:,}" for k in keys],
-                         "textposition": "none", "offsetgroup": measure,
-                         "marker": {"color": colour},
-                         "hovertemplate": f"%{{x}} {shown}: %{{y}}% (%{{text}})"
-                                          "<extra>simulated</extra>"})
-            xs, ys, texts = [], [], []
-            for k, n in zip(keys, names):
-                rid = COHORT_RECORD.get((k, measure))
-                row = self.rec(rid) if rid else None
+            data.append({"type": "scatter", "mode": "lines", "name": op, "x": run.dates,
+                         "y": _round(np.cumsum(v), 0), "xaxis": "x", "yaxis": yax,
+                         "legendgroup": op, "showlegend": measure == "arrests",
+                         "line": {"color": colour},
+                         "hovertemplate": f"{op} {shown}: %{{y:,.0f}}<extra></extra>"})
+            pts = [(rid, date) for o, m, rid, date in OP_RECORD if o == op and m == measure]
+            xs, ys, lo, hi, texts = [], [], [], [], []
+            for rid, date in pts:
+                row = _rec(run, rid)
                 if row is None or row.value is None:
                     continue
-                xs.append(n)
-                ys.append(round(100 * row.value / c[k]["size"], 1))
-                texts.append(f"{row.value:,.0f} of {c[k]['size']:,} ({rid})")
+                xs.append(date)
+                ys.append(row.value)
+                lo.append(row.value - (row.low or row.value))
+                hi.append((row.high or row.value) - row.value)
+                rng = "" if row.low == row.high else \
+                    f" (range {row.low:,.0f}–{row.high:,.0f})"
+                texts.append(f"record {rid}: {row.value:,.0f}{rng} to {date} — "
+                             f"{row.quantity}")
             if xs:
                 data.append({"type": "scatter", "mode": "markers", "x": xs, "y": ys,
-                             "name": f"{measure} (record)", "offsetgroup": measure,
-                             "text": texts,
-                             "marker": {"symbol": "diamond", "size": 12, "color": colour,
-                                        "line": {"color": "black", "width": 1.5}},
-                             "hovertemplate": f"%{{x}} {measure}: %{{y}}% (%{{text}})"
-                                              "<extra>record</extra>"})
-        diamonds = " (diamonds: the record where known)" if self.record else ""
-        return {"data": data, "layout": _layout(
-            f"Cohort attrition: share arrested and {self.word('shot')}{diamonds}",
-            barmode="group", scattermode="group", hovermode="closest",
-            legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0.5},
-            xaxis={"automargin": True},
-            yaxis={"title": {"text": "% of the cohort"}, "range": [0, 105]})}
+                             "name": f"record: {op}", "legendgroup": op,
+                             "showlegend": False, "xaxis": "x", "yaxis": yax,
+                             "text": texts, "hoverinfo": "text",
+                             "error_y": {"type": "data", "symmetric": False, "array": hi,
+                                         "arrayminus": lo, "color": colour},
+                             "marker": {"symbol": "diamond", "size": 11, "color": colour,
+                                        "line": {"color": "black", "width": 1}}})
+    layout["legend"] = {"orientation": "h", "y": -0.08}
+    return {"data": data, "layout": layout}
 
-    def limits_operation(self) -> str | None:
-        ops = self.s.get("operations", {})
-        if "order_00447" in ops:
-            return "order_00447"
-        return next(iter(ops), None)
 
-    def fig_limits(self) -> Figure:
-        key = self.limits_operation()
-        if key is None:
-            return {"data": [], "layout": _layout("No mass operation in this scenario")}
-        op = self.s["operations"][key]
-        regions = list(op.get("limits_by_region", {}))
-        lim = op.get("limits_by_region", {})
-        data = []
-        c1, c2 = self.words["limit_cat1"], self.words["limit_cat2"]
-        for col, name, colour in (
-                ("initial_cat1", f"{c1}, initial", "#f4a582"),
-                ("final_cat1", f"{c1}, final", "#b2182b"),
-                ("initial_cat2", f"{c2}, initial", "#92c5de"),
-                ("final_cat2", f"{c2}, final", "#2166ac")):
-            data.append({"type": "bar", "name": name, "x": regions,
-                         "y": [lim[r][col] for r in regions], "marker": {"color": colour},
-                         "hovertemplate": f"%{{x}} {name}: %{{y:,}}<extra></extra>"})
-        title = f"{op.get('order') or op.get('name') or key}: limits by region, initial and final"
-        return {"data": data, "layout": _layout(
-            title, barmode="group", hovermode="closest", xaxis={"automargin": True},
-            legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0.5},
-            yaxis={"title": {"text": "people"}})}
+def fig_operations_daily(run: RunFolder) -> Figure:
+    names, cols = run.operations
+    data = []
+    for i, op in enumerate(names):
+        v = cols.get("arrests", {}).get(op)
+        if v is None or not np.any(v):
+            continue
+        data.append({"type": "scatter", "mode": "lines", "stackgroup": "ops", "name": op,
+                     "x": run.dates, "y": _round(_smooth(v), 1),
+                     "line": {"width": 0.5, "color": OP_COLOURS[i % len(OP_COLOURS)]},
+                     "hovertemplate": "%{y:,.0f}"})
+    return {"data": data, "layout": _layout(
+        f"Arrests a day by operation ({SMOOTH_DAYS}-day mean)",
+        yaxis={"title": {"text": "arrests a day"}, "rangemode": "tozero"})}
 
-    def fig_cascade_rates(self) -> Figure:
-        """Names per confession by month (top) and the effective reproduction number (bottom)."""
-        d = self.daily
-        months: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-        for date, conf, names in zip(self.dates, d.get("confessions", []), d.get("names", [])):
-            m = months[date[:7]]
-            m[0] += float(conf)
-            m[1] += float(names)
-        mx = [f"{m}-15" for m in sorted(months)]
-        npc = [round(months[m][1] / months[m][0], 3) if months[m][0] else None
-               for m in sorted(months)]
-        r = self.s.get("cascade", {}).get("reproduction_by_month", {})
-        rx = [f"{m}-15" for m in r]
-        mean = self.s.get("cascade", {}).get("mean_names_per_confession")
-        data = [
-            {"type": "scatter", "mode": "lines+markers", "name": "names per confession",
-             "x": mx, "y": npc, "yaxis": "y", "line": {"color": "#1f77b4"},
-             "hovertemplate": "%{y:.3f} names per confession"},
-            {"type": "scatter", "mode": "lines+markers",
-             "name": "effective reproduction number", "x": rx, "y": list(r.values()),
-             "yaxis": "y2", "line": {"color": "#d62728"},
-             "hovertemplate": "R = %{y:.3f}"},
-        ]
-        layout = _layout("Names per confession (top; dotted: the run's mean) and the effective "
-                         "reproduction number R (bottom)", height=520)
-        layout["yaxis"] = {"domain": [0.56, 1], "title": {"text": "names / confession"},
-                           "rangemode": "tozero"}
-        layout["yaxis2"] = {"domain": [0, 0.44], "title": {"text": "R"}, "rangemode": "tozero"}
-        layout["xaxis"] = {"anchor": "y2"}
-        layout["shapes"] = [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y2",
-                             "y0": 1, "y1": 1, "line": {"dash": "dot", "color": "black"}}]
-        if mean is not None:
-            layout["shapes"].append({"type": "line", "xref": "paper", "x0": 0, "x1": 1,
-                                     "yref": "y", "y0": mean, "y1": mean,
-                                     "line": {"dash": "dot", "color": "#1f77b4"}})
-        return {"data": data, "layout": layout}
 
-    # ------------------------------------------------------------------ naming graphs
-    def confession_tree(self) -> tuple[dict[int, list[int]], dict[int, int], dict[int, int]]:
-        """children (confessor -> arrested by his naming), parent, and arrest day (first)."""
-        ev = self.events
-        sel = np.flatnonzero((ev["event"] == "arrested") & (ev["cause"] == "confession"))
-        parent: dict[int, int] = {}
-        day: dict[int, int] = {}
-        children: dict[int, list[int]] = defaultdict(list)
-        for k in sel.tolist():
-            p, b = int(ev["person"][k]), int(ev["by"][k])
-            if p in parent or b < 0 or p == b:
+def fig_yearly(run: RunFolder) -> Figure:
+    y = run.summary["yearly"]
+    years = list(y)
+    data = []
+    colours = ["#555555", "#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
+    for (key, name, rid), colour in zip(YEARLY_MEASURES, colours):
+        name = word_of(run, name)
+        data.append({"type": "bar", "name": name, "x": years,
+                     "y": [y[yr][key] for yr in years], "marker": {"color": colour},
+                     "offsetgroup": key, "hovertemplate": f"{name} %{{x}}: %{{y:,}}"
+                                                          "<extra>simulated</extra>"})
+        xs, ys = [], []
+        for yr in years:
+            row = _rec(run, f"SU-Y{yr}-{rid}")
+            if row is not None and row.value is not None:
+                xs.append(yr)
+                ys.append(row.value)
+        if xs:
+            data.append({"type": "scatter", "mode": "markers", "name": f"record: {name}",
+                         "x": xs, "y": ys, "offsetgroup": key, "showlegend": False,
+                         "marker": {"symbol": "line-ew", "size": 22, "color": "black",
+                                    "line": {"width": 3, "color": "black"}},
+                         "hovertemplate": f"record {name} %{{x}}: %{{y:,}}<extra></extra>"})
+    ticks = " (bars: simulated; black ticks: the record)" if record_of(run) else ""
+    return {"data": data, "layout": _layout(
+        f"Yearly totals{ticks}", barmode="group",
+        scattermode="group", hovermode="closest", xaxis={"type": "category"},
+        yaxis={"title": {"text": "people"}})}
+
+
+def fig_cohorts(run: RunFolder) -> Figure:
+    c = run.summary["cohorts"]
+    keys = [k for k in cohort_keys(c) if c[k]["size"]]
+    names = [cohort_name(k) for k in keys]
+    data = []
+    for measure, colour in (("arrested", "#ff7f0e"), ("shot", "#d62728")):
+        shown = word_of(run, measure)
+        data.append({"type": "bar", "name": f"{shown} (simulated)", "x": names,
+                     "y": [round(100 * c[k][measure] / c[k]["size"], 1) for k in keys],
+                     "text": [f"{c[k][measure]:,} of {c[k]['size']:,}" for k in keys],
+                     "textposition": "none", "offsetgroup": measure,
+                     "marker": {"color": colour},
+                     "hovertemplate": f"%{{x}} {shown}: %{{y}}% (%{{text}})"
+                                      "<extra>simulated</extra>"})
+        xs, ys, texts = [], [], []
+        for k, n in zip(keys, names):
+            rid = COHORT_RECORD.get((k, measure))
+            row = _rec(run, rid) if rid else None
+            if row is None or row.value is None:
                 continue
-            parent[p] = b
-            day[p] = int(ev["day"][k])
-            children[b].append(p)
-        return children, parent, day
+            xs.append(n)
+            ys.append(round(100 * row.value / c[k]["size"], 1))
+            texts.append(f"{row.value:,.0f} of {c[k]['size']:,} ({rid})")
+        if xs:
+            data.append({"type": "scatter", "mode": "markers", "x": xs, "y": ys,
+                         "name": f"{measure} (record)", "offsetgroup": measure,
+                         "text": texts,
+                         "marker": {"symbol": "diamond", "size": 12, "color": colour,
+                                    "line": {"color": "black", "width": 1.5}},
+                         "hovertemplate": f"%{{x}} {measure}: %{{y}}% (%{{text}})"
+                                          "<extra>record</extra>"})
+    diamonds = " (diamonds: the record where known)" if record_of(run) else ""
+    return {"data": data, "layout": _layout(
+        f"Cohort attrition: share arrested and {word_of(run, 'shot')}{diamonds}",
+        barmode="group", scattermode="group", hovermode="closest",
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0.5},
+        xaxis={"automargin": True},
+        yaxis={"title": {"text": "% of the cohort"}, "range": [0, 105]})}
 
-    def largest_cascade(self, cap: int = 300) -> dict[str, Any]:
-        """The largest tree of arrests by confession grown from one root (BFS, capped)."""
-        children, parent, day = self.confession_tree()
-        best_root, best = -1, 0
-        for root in children:
-            if root in parent:
-                continue
-            seen = {root}
-            stack = [root]
-            while stack:
-                x = stack.pop()
-                for c in children.get(x, []):
-                    if c not in seen:
-                        seen.add(c)
-                        stack.append(c)
-            if len(seen) > best:
-                best_root, best = root, len(seen)
-        if best_root < 0:
-            return {"root": None, "size": 0, "nodes": [], "edges": [], "depth": 0}
-        nodes, edges, depth = [best_root], [], {best_root: 0}
-        q = deque([best_root])
-        while q and len(nodes) < cap:
-            x = q.popleft()
+
+def limits_operation(run: RunFolder) -> str | None:
+    ops = run.summary.get("operations", {})
+    if "order_00447" in ops:
+        return "order_00447"
+    return next(iter(ops), None)
+
+
+def fig_limits(run: RunFolder) -> Figure:
+    key = limits_operation(run)
+    if key is None:
+        return {"data": [], "layout": _layout("No mass operation in this scenario")}
+    op = run.summary["operations"][key]
+    regions = list(op.get("limits_by_region", {}))
+    lim = op.get("limits_by_region", {})
+    data = []
+    c1, c2 = run.words["limit_cat1"], run.words["limit_cat2"]
+    for col, name, colour in (
+            ("initial_cat1", f"{c1}, initial", "#f4a582"),
+            ("final_cat1", f"{c1}, final", "#b2182b"),
+            ("initial_cat2", f"{c2}, initial", "#92c5de"),
+            ("final_cat2", f"{c2}, final", "#2166ac")):
+        data.append({"type": "bar", "name": name, "x": regions,
+                     "y": [lim[r][col] for r in regions], "marker": {"color": colour},
+                     "hovertemplate": f"%{{x}} {name}: %{{y:,}}<extra></extra>"})
+    title = f"{op.get('order') or op.get('name') or key}: limits by region, initial and final"
+    return {"data": data, "layout": _layout(
+        title, barmode="group", hovermode="closest", xaxis={"automargin": True},
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0.5},
+        yaxis={"title": {"text": "people"}})}
+
+
+def fig_cascade_rates(run: RunFolder) -> Figure:
+    """Names per confession by month (top) and the effective reproduction number (bottom)."""
+    d = run.daily
+    months: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for date, conf, names in zip(run.dates, d.get("confessions", []), d.get("names", [])):
+        m = months[date[:7]]
+        m[0] += float(conf)
+        m[1] += float(names)
+    mx = [f"{m}-15" for m in sorted(months)]
+    npc = [round(months[m][1] / months[m][0], 3) if months[m][0] else None
+           for m in sorted(months)]
+    r = run.summary.get("cascade", {}).get("reproduction_by_month", {})
+    rx = [f"{m}-15" for m in r]
+    mean = run.summary.get("cascade", {}).get("mean_names_per_confession")
+    data = [
+        {"type": "scatter", "mode": "lines+markers", "name": "names per confession",
+         "x": mx, "y": npc, "yaxis": "y", "line": {"color": "#1f77b4"},
+         "hovertemplate": "%{y:.3f} names per confession"},
+        {"type": "scatter", "mode": "lines+markers",
+         "name": "effective reproduction number", "x": rx, "y": list(r.values()),
+         "yaxis": "y2", "line": {"color": "#d62728"},
+         "hovertemplate": "R = %{y:.3f}"},
+    ]
+    layout = _layout("Names per confession (top; dotted: the run's mean) and the effective "
+                     "reproduction number R (bottom)", height=520)
+    layout["yaxis"] = {"domain": [0.56, 1], "title": {"text": "names / confession"},
+                       "rangemode": "tozero"}
+    layout["yaxis2"] = {"domain": [0, 0.44], "title": {"text": "R"}, "rangemode": "tozero"}
+    layout["xaxis"] = {"anchor": "y2"}
+    layout["shapes"] = [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y2",
+                         "y0": 1, "y1": 1, "line": {"dash": "dot", "color": "black"}}]
+    if mean is not None:
+        layout["shapes"].append({"type": "line", "xref": "paper", "x0": 0, "x1": 1,
+                                 "yref": "y", "y0": mean, "y1": mean,
+                                 "line": {"dash": "dot", "color": "#1f77b4"}})
+    return {"data": data, "layout": layout}
+
+
+# ------------------------------------------------------------------------------ naming graphs
+
+
+def confession_tree(run: RunFolder) -> tuple[dict[int, list[int]], dict[int, int], dict[int, int]]:
+    """children (confessor -> arrested by his naming), parent, and arrest day (first)."""
+    ev = run.events
+    sel = np.flatnonzero((ev["event"] == "arrested") & (ev["cause"] == "confession"))
+    parent: dict[int, int] = {}
+    day: dict[int, int] = {}
+    children: dict[int, list[int]] = defaultdict(list)
+    for k in sel.tolist():
+        p, b = int(ev["person"][k]), int(ev["by"][k])
+        if p in parent or b < 0 or p == b:
+            continue
+        parent[p] = b
+        day[p] = int(ev["day"][k])
+        children[b].append(p)
+    return children, parent, day
+
+
+def largest_cascade(run: RunFolder, cap: int = 300) -> dict[str, Any]:
+    """The largest tree of arrests by confession grown from one root (BFS, capped)."""
+    children, parent, day = confession_tree(run)
+    best_root, best = -1, 0
+    for root in children:
+        if root in parent:
+            continue
+        seen = {root}
+        stack = [root]
+        while stack:
+            x = stack.pop()
             for c in children.get(x, []):
-                if c in depth or len(nodes) >= cap:
-                    continue
-                depth[c] = depth[x] + 1
-                nodes.append(c)
-                edges.append((x, c))
-                q.append(c)
-        return {"root": best_root, "size": best, "nodes": nodes, "edges": edges,
-                "depth": max(depth.values()), "depths": depth, "day": day}
+                if c not in seen:
+                    seen.add(c)
+                    stack.append(c)
+        if len(seen) > best:
+            best_root, best = root, len(seen)
+    if best_root < 0:
+        return {"root": None, "size": 0, "nodes": [], "edges": [], "depth": 0}
+    nodes, edges, depth = [best_root], [], {best_root: 0}
+    q = deque([best_root])
+    while q and len(nodes) < cap:
+        x = q.popleft()
+        for c in children.get(x, []):
+            if c in depth or len(nodes) >= cap:
+                continue
+            depth[c] = depth[x] + 1
+            nodes.append(c)
+            edges.append((x, c))
+            q.append(c)
+    return {"root": best_root, "size": best, "nodes": nodes, "edges": edges,
+            "depth": max(depth.values()), "depths": depth, "day": day}
+
+
+def _graph_figure(run: RunFolder, nodes: list[int], edges: list[tuple[int, int]],
+                  pos: dict[int, tuple[float, float]], title: str,
+                  highlight: int | None = None, extra: dict[int, str] | None = None,
+                  height: int = 560) -> Figure:
+    ex: list[float | None] = []
+    ey: list[float | None] = []
+    for a, b in edges:
+        if a in pos and b in pos:
+            ex += [pos[a][0], pos[b][0], None]
+            ey += [pos[a][1], pos[b][1], None]
+    data: list[dict[str, Any]] = [{"type": "scatter", "mode": "lines", "x": ex, "y": ey,
+                                   "line": {"color": "#bbbbbb", "width": 1},
+                                   "hoverinfo": "skip", "showlegend": False}]
+    groups: dict[str, list[int]] = defaultdict(list)
+    for n in nodes:
+        groups[group_of(run, n)].append(n)
+    names = {k: v for k, v, _ in COHORTS} | {"relative": "relatives",
+                                              "elite": "other elite",
+                                              "ordinary": "ordinary people"}
+    order = [k for k, _, _ in COHORTS] + ["elite", "relative", "ordinary"]
+    others = sorted(g for g in groups if g not in order)
+    for g in order[:len(COHORTS)] + others + order[len(COHORTS):]:
+        if g not in groups:
+            continue
+        ids = groups[g]
+        colour = COHORT_COLOUR.get(g) or OTHER_COLOURS.get(g) or \
+            EXTRA_COLOURS[others.index(g) % len(EXTRA_COLOURS)]
+        texts = []
+        for n in ids:
+            p = run.people.get(n, {})
+            t = f"{person_label(run, n)}<br>{p.get('cohorts') or p.get('post', '')}" \
+                f"<br>at the end: {word_of(run, p.get('final_state') or '?')}"
+            if extra and n in extra:
+                t += f"<br>{extra[n]}"
+            texts.append(t)
+        data.append({"type": "scatter", "mode": "markers", "name": names.get(g, g),
+                     "x": [pos[n][0] for n in ids], "y": [pos[n][1] for n in ids],
+                     "text": texts, "hoverinfo": "text", "customdata": ids,
+                     "marker": {"size": [16 if n == highlight else 9 for n in ids],
+                                "color": colour,
+                                "line": {"color": ["black" if n == highlight else "white"
+                                                   for n in ids], "width": 1}}})
+    axis = {"visible": False, "showgrid": False, "zeroline": False}
+    legend = {"orientation": "h", "y": -0.05, "itemsizing": "constant"}
+    return {"data": data, "layout": _layout(title, xaxis=axis, yaxis=axis, legend=legend,
+                                            hovermode="closest", height=height)}
+
+
+def fig_cascade(run: RunFolder, cap: int = 300) -> Figure:
+    c = largest_cascade(run, cap)
+    if c["root"] is None:
+        return {"data": [], "layout": _layout("No arrest was caused by a confession")}
+    nodes, edges, depth = c["nodes"], c["edges"], c["depths"]
+    kids: dict[int, list[int]] = defaultdict(list)
+    for a, b in edges:
+        kids[a].append(b)
+    # tree layout: leaves at successive x, a parent above the mean of its children
+    pos: dict[int, tuple[float, float]] = {}
+    next_x = [0.0]
+
+    def place(root: int) -> None:
+        stack: list[tuple[int, bool]] = [(root, False)]
+        while stack:
+            n, done = stack.pop()
+            if done:
+                ch = kids.get(n, [])
+                x = float(np.mean([pos[k][0] for k in ch])) if ch else next_x[0]
+                if not ch:
+                    next_x[0] += 1.0
+                pos[n] = (x, -float(depth[n]))
+                continue
+            stack.append((n, True))
+            for k in reversed(kids.get(n, [])):
+                stack.append((k, False))
+
+    place(c["root"])
+    extra = {n: f"arrested {run.dates[c['day'][n]]} named by {person_label(run, p)}"
+             for p, n in edges if n in c["day"] and c["day"][n] < len(run.dates)}
+    shown = f"{len(nodes)} of {c['size']}" if len(nodes) < c["size"] else f"{c['size']}"
+    title = (f"The largest naming cascade: {shown} people arrested by confession, "
+             f"{c['depth']} generations deep<br><sup>root: {person_label(run, c['root'])}; "
+             "edges: who named whom</sup>")
+    return _graph_figure(run, nodes, edges, pos, title, highlight=c["root"], extra=extra)
+
+
+def neighbourhood(run: RunFolder, pid: int, radius: int = 2, cap: int = 150) -> Figure:
+    """The naming graph around a person: who named him, whom he named, and so on."""
+    ev = run.events
+    sel = np.flatnonzero(ev["event"] == "named")
+    nbr: dict[int, set[int]] = defaultdict(set)
+    edges_all: set[tuple[int, int]] = set()
+    for k in sel.tolist():
+        a, b = int(ev["by"][k]), int(ev["person"][k])
+        if a < 0:
+            continue
+        edges_all.add((a, b))
+        nbr[a].add(b)
+        nbr[b].add(a)
+    ring = {pid: 0}
+    parent: dict[int, int] = {}
+    q = deque([pid])
+    while q and len(ring) < cap:
+        x = q.popleft()
+        if ring[x] >= radius:
+            continue
+        for y in sorted(nbr.get(x, ())):
+            if y not in ring and len(ring) < cap:
+                ring[y] = ring[x] + 1
+                parent[y] = x
+                q.append(y)
+    nodes = list(ring)
+    edges = [(a, b) for a, b in edges_all if a in ring and b in ring]
+    # radial tree: each person's sector of the circle is split among those he reached
+    kids: dict[int, list[int]] = defaultdict(list)
+    for c, p in parent.items():
+        kids[p].append(c)
+    pos: dict[int, tuple[float, float]] = {pid: (0.0, 0.0)}
+    sectors = {pid: (0.0, 2 * math.pi)}
+    for n in nodes:  # BFS order: a parent before his children
+        lo, hi = sectors[n]
+        ch = kids.get(n, [])
+        for i, c in enumerate(ch):
+            a0 = lo + (hi - lo) * i / len(ch)
+            a1 = lo + (hi - lo) * (i + 1) / len(ch)
+            sectors[c] = (a0, a1)
+            a = (a0 + a1) / 2
+            r = ring[c]
+            pos[c] = (round(r * math.cos(a), 4), round(r * math.sin(a), 4))
+    extra = {}
+    for a, b in edges:
+        if a == pid:
+            extra[b] = "named by him"
+        elif b == pid:
+            extra[a] = "named him"
+    title = (f"Naming graph around {person_label(run, pid)}: {len(nodes) - 1} people within "
+             f"{radius} steps (edges: one named the other)")
+    return _graph_figure(run, nodes, edges, pos, title, highlight=pid, extra=extra,
+                              height=480)
+
+
+# ------------------------------------------------------------------------------ named people
+
+
+def fig_named(run: RunFolder) -> Figure:
+    named = run.summary.get("named", {})
+    names = list(named)
+    data = []
+    sim_x, sim_y, sim_t = [], [], []
+    real_x, real_y, real_t = [], [], []
+    for n in names:
+        v = named[n]
+        if v.get("date"):
+            sim_x.append(v["date"])
+            sim_y.append(n)
+            sim_t.append(f"{n}: {word_of(run, v['fate'])} {v['date']} (simulated)")
+        rd = _parse_date(v.get("real_date")) if v.get("real_fate") != "invented" else None
+        if rd:
+            real_x.append(rd)
+            real_y.append(n)
+            real_t.append(f"{n}: {v['real_fate']} {v['real_date']} (real)")
+    data.append({"type": "scatter", "mode": "markers", "name": "simulated fate",
+                 "x": sim_x, "y": sim_y, "text": sim_t, "hoverinfo": "text",
+                 "marker": {"symbol": "circle", "size": 11, "color": "#d62728"}})
+    if real_x:
+        data.append({"type": "scatter", "mode": "markers", "name": "real fate",
+                     "x": real_x, "y": real_y, "text": real_t, "hoverinfo": "text",
+                     "marker": {"symbol": "diamond-open", "size": 12, "color": "black",
+                                "line": {"width": 2}}})
+    d0, d1 = run.dates[0], run.dates[-1]
+    lo = f"{int(d0[:4]) - 1}{d0[4:]}"
+    hi = f"{int(d1[:4]) + 1}{d1[4:]}"
+    return {"data": data, "layout": _layout(
+        "Named people: date of the last change of state, simulated (dots) and real "
+        "(diamonds; dates outside the run's period are off the axis)",
+        hovermode="closest", height=max(300, 60 + 24 * len(names)),
+        xaxis={"range": [lo, hi], "type": "date"},
+        yaxis={"type": "category", "categoryorder": "array",
+               "categoryarray": list(reversed(names)), "automargin": True})}
+
+
+# ------------------------------------------------------------------------------ tables
+
+
+def table_parameters(run: RunFolder) -> str:
+    from .mechanisms import MECHANISMS
+    from .params import describe
+    from .scenario import ScenarioError, builtin_names, load
+
+    p = run.summary.get("parameters", {})
+    defaults: dict[str, Any] = {}
+    if run.summary.get("scenario") in builtin_names():
+        try:
+            sc = load(run.summary["scenario"])
+            for key in MECHANISMS:
+                for r in describe(sc.mechanism_params(key), key):
+                    defaults[r["name"]] = r["value"]
+        except ScenarioError:
+            pass
+    meta = {}
+    for key, mod in MECHANISMS.items():
+        for r in describe(mod.Params(), key):
+            meta[r["name"]] = r
+    rows: list[list[Any]] = []
+    for name, value in p.items():
+        m = meta.get(name, {})
+        rng = "" if m.get("lo") is None else f"{m['lo']:g} – {m['hi']:g}"
+        changed = name in defaults and defaults[name] != value
+        shown: Any = ("html", f"<b>{_e(value)}</b> (scenario: {_e(defaults[name])})") \
+            if changed else value
+        rows.append([name, shown, m.get("unit", ""), rng, m.get("meaning", "")])
+    return _table(["parameter", "value", "unit", "range", "meaning"], rows, "params")
+
+
+def table_yearly(run: RunFolder) -> str:
+    y = run.summary["yearly"]
+    head = ["year"]
+    for _, name, _ in YEARLY_MEASURES[:4]:
+        head += [f"{word_of(run, name)}: simulated", "record", "sim ÷ record"]
+    rows = []
+    for yr, v in y.items():
+        r: list[Any] = [yr]
+        for key, _, rid in YEARLY_MEASURES[:4]:
+            row = _rec(run, f"SU-Y{yr}-{rid}")
+            rv = row.value if row is not None else None
+            r += [_num(v[key]), _num(rv),
+                  f"{v[key] / rv:.2f}" if rv else "—"]
+        rows.append(r)
+    return _table(head, rows, "yearly")
+
+
+def table_cohorts(run: RunFolder) -> str:
+    c = run.summary["cohorts"]
+    rows = []
+    for k in cohort_keys(c):
+        name = cohort_name(k)
+        v = c[k]
+        rec = []
+        for measure in ("arrested", "shot"):
+            rid = COHORT_RECORD.get((k, measure))
+            row = _rec(run, rid) if rid else None
+            if row is not None and row.value is not None:
+                rec.append(f"{measure} {row.value:,.0f} ({rid})")
+        rows.append([name, _num(v["size"]), _num(v["arrested"]), _num(v["shot"]),
+                     "; ".join(rec) or ("not in the record" if record_of(run) else "—")])
+    return _table(["cohort", "size", "arrested", word_of(run, "shot"), "record"], rows,
+                  "cohorts")
+
+
+def table_limits(run: RunFolder) -> str:
+    rows = []
+    for key, op in run.summary.get("operations", {}).items():
+        li, lf = op["limits_initial"], op["limits_final"]
+        rows.append([key, op.get("order") or op.get("name", ""),
+                     f"{li['cat1']:,} → {lf['cat1']:,}", f"{li['cat2']:,} → {lf['cat2']:,}",
+                     f"{op.get('granted', 0)} of {op.get('petitions', 0)}",
+                     _num(op.get("arrests")), _num(op.get("convictions")),
+                     _num(op.get("shot"))])
+    out = _table(["operation", "order", f"{run.words['limit_cat1']} initial → final",
+                  f"{run.words['limit_cat2']} initial → final", "petitions granted",
+                  "arrests", "convictions", word_of(run, "shot")], rows, "limits")
+    notes = []
+    for rid in ("SU-447-Q1-INIT", "SU-447-Q2-INIT", "SU-447-INFLATION-CAT1",
+                "SU-447-INFLATION-CAT2"):
+        row = _rec(run, rid)
+        if row is not None and row.value is not None:
+            notes.append(f"{row.quantity}: {row.value:,g} ({rid})")
+    if notes:
+        out += "<p class=note>The record: " + _e("; ".join(notes)) + ".</p>"
+    return out
+
+
+def table_named(run: RunFolder) -> str:
+    """Simulated and real fates; "same fate?" with a date tolerance; who named him before
+    his arrest (what can explain it) and afterwards (or after his death)."""
+    def some(names: list[str]) -> str:
+        return "; ".join(names[:4]) + (f" … ({len(names)} in all)" if len(names) > 4 else "")
+
+    rows = []
+    for n, v in run.summary.get("named", {}).items():
+        agree, gap = same_fate(v)
+        arrested = v.get("arrested")
+        before = some(v.get("named_by", []))
+        rows.append([n, f"{word_of(run, v['fate'])} {v.get('date') or ''}".strip(),
+                     f"{v.get('real_fate', '')} {v.get('real_date', '')}".strip(), agree,
+                     "—" if gap is None else f"{gap:+,} days",
+                     (f"(arrested {arrested}) " if arrested and before else "") + before,
+                     some(v.get("named_after", []))])
+    return _table(["name", "simulated fate", "real fate", "same fate?",
+                   "simulated − real date", "named before his arrest",
+                   "named afterwards (or after his death)"], rows, "named")
+
+
+def table_claims(run: RunFolder) -> str:
+    from .compare import RunData, claims
+
+    rows = [[c["id"], c["claim"], c["record"], c["model"]]
+            for c in claims(RunData(summary=run.summary))]
+    return _table(["claim", "the source says", "the record says", "the model says"], rows,
+                  "claims")
+
+
+def table_targets(run: RunFolder) -> str:
+    from .compare import RunData, compare
+
+    c = compare(RunData(run))
+    rows = []
+    for t in c["targets"]:
+        rng = "" if t["low"] == t["high"] else f" ({t['low']:,.0f}–{t['high']:,.0f})"
+        rows.append([t["id"], t["quantity"], t["period"], f"{t['record']:,.0f}{rng}",
+                     _num(t["simulated"], 2 if t["simulated"] < 100 else 0),
+                     t["tolerance"], "yes" if t["within"] else "no",
+                     "fitted" if t["fit"] else ""])
+    sc = c["score"]
+    head = (f"<p>Score: mean |ln(simulated / record)| over fitted targets "
+            f"{sc['mean_abs_log_error_fitted']:.3f}; {sc['within_tolerance']} of "
+            f"{sc['targets']} targets within tolerance ({sc['fitted_within_tolerance']} of "
+            f"{sc['fitted']} fitted).</p>")
+    return head + _table(["row", "quantity", "period", "record", "simulated", "tolerance",
+                          "within", ""], rows, "targets")
+
+
+def totals(run: RunFolder) -> dict[str, Any]:
+    """Headline numbers (for the dashboard and the comparison)."""
+    y = run.summary["yearly"]
+    tot = {k: sum(v[k] for v in y.values()) for k, _, _ in YEARLY_MEASURES}
+    ch = run.summary.get("channels", {})
+    return {
+        **tot,
+        "top_down_share": ch.get("top_down"), "bottom_up_share": ch.get("bottom_up"),
+        "mean_names_per_confession": run.summary.get("cascade", {}).get(
+            "mean_names_per_confession"),
+        "deepest_chain": run.summary.get("cascade", {}).get("deepest_chain"),
+        "halt": halt_date(run.summary),
+    }
+
+
+# ------------------------------------------------------------------------------ all sections
+
+
+def sections(run: RunFolder) -> list[Section]:
+    """Every section of the report, in order: id, title, note, figure and/or table."""
+    rec_note = ("" if record_of(run) else
+                "The historical record is the USSR's; this scenario is not, so the record "
+                "is not drawn. ")
+    # "against the record" only where the record has rows for this scenario's country
+    against = " against the record" if record_of(run) else ""
+    w = run.words
+    key = limits_operation(run)
+    op = run.summary.get("operations", {}).get(key or "", {})
+    limits_title = ("Order 00447 limits by region" if key == "order_00447" else
+                    f"{op.get('name') or key or 'Operation'} limits by region")
+    out: list[Section] = [
+        {"id": "parameters", "title": "Parameters",
+         "note": "Every value the run used (bold: changed from the scenario's own value).",
+         "table": table_parameters(run), "collapsed": True},
+        {"id": "arrests", "title": "Arrests by channel",
+         "note": rec_note + "Who started each arrest: orders and quotas from the top, "
+                 "confessions, denunciations, vigilance, association from below.",
+         "figure": fig_arrests_by_channel(run)},
+        {"id": "sentences", "title": "Convictions and death sentences",
+         "figure": fig_sentences(run)},
+        {"id": "cumulative", "title": f"Cumulative totals{against}",
+         "figure": fig_cumulative(run)},
+        {"id": "operations-daily", "title": "Arrests by operation",
+         "figure": fig_operations_daily(run)},
+        {"id": "operations", "title": f"{w['mass_operations'].capitalize()}{against}",
+         "figure": fig_operations(run)},
+        {"id": "yearly", "title": f"Yearly totals{against}",
+         "figure": fig_yearly(run), "table": table_yearly(run)},
+        {"id": "cohorts", "title": "Cohort attrition",
+         "note": f"Shares of each elite cohort arrested and {word_of(run, 'shot')} by the "
+                 "end of the run.",
+         "figure": fig_cohorts(run), "table": table_cohorts(run)},
+        {"id": "limits", "title": limits_title,
+         "note": "The limits of the operation in each region when it began and at the "
+                 "end, after the regions' petitions for more.",
+         "figure": fig_limits(run), "table": table_limits(run)},
+        {"id": "cascade-rates", "title": "Names per confession and the reproduction number",
+         "note": "R of a month: arrests caused by the naming, defending or kinship of those "
+                 "arrested in that month, per arrest of the month (1 = self-sustaining).",
+         "figure": fig_cascade_rates(run)},
+        {"id": "cascade", "title": "The largest naming cascade",
+         "note": "Each dot is a person arrested because someone named him in a "
+                 "confession; an edge goes from the confessor down to the one he named. "
+                 "Coloured by cohort; at most 300 people are drawn.",
+         "figure": fig_cascade(run)},
+        {"id": "named", "title": "The named people: simulated and real fates",
+         "note": f"Same fate: the same state at the end and, when both dates are known, "
+                 f"within {SAME_FATE_DAYS} days (6 months) of each other (a real date "
+                 "known only to the month or year counts from its nearest day); the "
+                 "difference is the simulated date minus the real one. Named before his "
+                 "arrest: the namings that can explain it (or, never arrested, those of the "
+                 "whole run); named afterwards: on or after his arrest, or after his death.",
+         "figure": fig_named(run), "table": table_named(run)},
+        {"id": "claims", "title": "The source article's claims",
+         "note": "What the article says, what the historical record says, what this run "
+                 "says.", "table": table_claims(run)},
+    ]
+    if record_of(run):
+        out.append({"id": "targets", "title": "Every target of the record",
+                    "table": table_targets(run), "collapsed": True})
+    return out
+
+
+class RunView(RunFolder):
+    """A finished run folder with every chart of the report as a method: a facade over the
+    figure and table functions of this module, kept so that existing callers (the report,
+    the dashboard, the API, `pair`) work unchanged.  New code calls the functions on a
+    `runs.RunFolder`.  A damaged folder or file is refused with `ChartError`."""
+
+    error = ChartError
+
+    def __init__(self, run_dir: Path | str) -> None:
+        super().__init__(run_dir)
+        #: the record drawn with this run (its own copy: the functions share one, read-only)
+        self.record: dict[str, Row] = dict(record_of(self))
+
+    @property
+    def s(self) -> dict[str, Any]:
+        """summary.json (the reader's `summary`)."""
+        return self.summary
+
+    # the private helpers too: the ensemble report draws the record with `_record_steps`
+    def _table(self, name: str, require: list[str] | None = None) -> Any:
+        return self.table(name.removesuffix(".parquet"), require=require)
+
+    def _read(self, name: str) -> dict[str, Any]:
+        return self.table(name).to_pydict()
+
+    def _year_bounds(self, year: str) -> tuple[str, str] | None:
+        return _year_bounds(self, year)
+
+    def _record_steps(self, key: str, scale_by_days: bool = True) -> dict[str, Any] | None:
+        return _record_steps(self, key, scale_by_days)
 
     def _graph_figure(self, nodes: list[int], edges: list[tuple[int, int]],
                       pos: dict[int, tuple[float, float]], title: str,
                       highlight: int | None = None, extra: dict[int, str] | None = None,
                       height: int = 560) -> Figure:
-        ex: list[float | None] = []
-        ey: list[float | None] = []
-        for a, b in edges:
-            if a in pos and b in pos:
-                ex += [pos[a][0], pos[b][0], None]
-                ey += [pos[a][1], pos[b][1], None]
-        data: list[dict[str, Any]] = [{"type": "scatter", "mode": "lines", "x": ex, "y": ey,
-                                       "line": {"color": "#bbbbbb", "width": 1},
-                                       "hoverinfo": "skip", "showlegend": False}]
-        groups: dict[str, list[int]] = defaultdict(list)
-        for n in nodes:
-            groups[self.group_of(n)].append(n)
-        names = {k: v for k, v, _ in COHORTS} | {"relative": "relatives",
-                                                  "elite": "other elite",
-                                                  "ordinary": "ordinary people"}
-        order = [k for k, _, _ in COHORTS] + ["elite", "relative", "ordinary"]
-        others = sorted(g for g in groups if g not in order)
-        for g in order[:len(COHORTS)] + others + order[len(COHORTS):]:
-            if g not in groups:
-                continue
-            ids = groups[g]
-            colour = COHORT_COLOUR.get(g) or OTHER_COLOURS.get(g) or \
-                EXTRA_COLOURS[others.index(g) % len(EXTRA_COLOURS)]
-            texts = []
-            for n in ids:
-                p = self.people.get(n, {})
-                t = f"{self.label(n)}<br>{p.get('cohorts') or p.get('post', '')}" \
-                    f"<br>at the end: {self.word(p.get('final_state') or '?')}"
-                if extra and n in extra:
-                    t += f"<br>{extra[n]}"
-                texts.append(t)
-            data.append({"type": "scatter", "mode": "markers", "name": names.get(g, g),
-                         "x": [pos[n][0] for n in ids], "y": [pos[n][1] for n in ids],
-                         "text": texts, "hoverinfo": "text", "customdata": ids,
-                         "marker": {"size": [16 if n == highlight else 9 for n in ids],
-                                    "color": colour,
-                                    "line": {"color": ["black" if n == highlight else "white"
-                                                       for n in ids], "width": 1}}})
-        axis = {"visible": False, "showgrid": False, "zeroline": False}
-        legend = {"orientation": "h", "y": -0.05, "itemsizing": "constant"}
-        return {"data": data, "layout": _layout(title, xaxis=axis, yaxis=axis, legend=legend,
-                                                hovermode="closest", height=height)}
+        return _graph_figure(self, nodes, edges, pos, title, highlight, extra, height)
+
+    def group_of(self, pid: int) -> str:
+        return group_of(self, pid)
+
+    def label(self, pid: int) -> str:
+        return person_label(self, pid)
+
+    def rec(self, rid: str) -> Row | None:
+        return _rec(self, rid)
+
+    def word(self, key: str) -> str:
+        return word_of(self, key)
+
+    def fig_arrests_by_channel(self) -> Figure:
+        return fig_arrests_by_channel(self)
+
+    def fig_sentences(self) -> Figure:
+        return fig_sentences(self)
+
+    def fig_cumulative(self) -> Figure:
+        return fig_cumulative(self)
+
+    def fig_operations(self) -> Figure:
+        return fig_operations(self)
+
+    def fig_operations_daily(self) -> Figure:
+        return fig_operations_daily(self)
+
+    def fig_yearly(self) -> Figure:
+        return fig_yearly(self)
+
+    def fig_cohorts(self) -> Figure:
+        return fig_cohorts(self)
+
+    def limits_operation(self) -> str | None:
+        return limits_operation(self)
+
+    def fig_limits(self) -> Figure:
+        return fig_limits(self)
+
+    def fig_cascade_rates(self) -> Figure:
+        return fig_cascade_rates(self)
+
+    def confession_tree(self) -> tuple[dict[int, list[int]], dict[int, int], dict[int, int]]:
+        return confession_tree(self)
+
+    def largest_cascade(self, cap: int = 300) -> dict[str, Any]:
+        return largest_cascade(self, cap)
 
     def fig_cascade(self, cap: int = 300) -> Figure:
-        c = self.largest_cascade(cap)
-        if c["root"] is None:
-            return {"data": [], "layout": _layout("No arrest was caused by a confession")}
-        nodes, edges, depth = c["nodes"], c["edges"], c["depths"]
-        kids: dict[int, list[int]] = defaultdict(list)
-        for a, b in edges:
-            kids[a].append(b)
-        # tree layout: leaves at successive x, a parent above the mean of its children
-        pos: dict[int, tuple[float, float]] = {}
-        next_x = [0.0]
-
-        def place(root: int) -> None:
-            stack: list[tuple[int, bool]] = [(root, False)]
-            while stack:
-                n, done = stack.pop()
-                if done:
-                    ch = kids.get(n, [])
-                    x = float(np.mean([pos[k][0] for k in ch])) if ch else next_x[0]
-                    if not ch:
-                        next_x[0] += 1.0
-                    pos[n] = (x, -float(depth[n]))
-                    continue
-                stack.append((n, True))
-                for k in reversed(kids.get(n, [])):
-                    stack.append((k, False))
-
-        place(c["root"])
-        extra = {n: f"arrested {self.dates[c['day'][n]]} named by {self.label(p)}"
-                 for p, n in edges if n in c["day"] and c["day"][n] < len(self.dates)}
-        shown = f"{len(nodes)} of {c['size']}" if len(nodes) < c["size"] else f"{c['size']}"
-        title = (f"The largest naming cascade: {shown} people arrested by confession, "
-                 f"{c['depth']} generations deep<br><sup>root: {self.label(c['root'])}; "
-                 "edges: who named whom</sup>")
-        return self._graph_figure(nodes, edges, pos, title, highlight=c["root"], extra=extra)
+        return fig_cascade(self, cap)
 
     def neighbourhood(self, pid: int, radius: int = 2, cap: int = 150) -> Figure:
-        """The naming graph around a person: who named him, whom he named, and so on."""
-        ev = self.events
-        sel = np.flatnonzero(ev["event"] == "named")
-        nbr: dict[int, set[int]] = defaultdict(set)
-        edges_all: set[tuple[int, int]] = set()
-        for k in sel.tolist():
-            a, b = int(ev["by"][k]), int(ev["person"][k])
-            if a < 0:
-                continue
-            edges_all.add((a, b))
-            nbr[a].add(b)
-            nbr[b].add(a)
-        ring = {pid: 0}
-        parent: dict[int, int] = {}
-        q = deque([pid])
-        while q and len(ring) < cap:
-            x = q.popleft()
-            if ring[x] >= radius:
-                continue
-            for y in sorted(nbr.get(x, ())):
-                if y not in ring and len(ring) < cap:
-                    ring[y] = ring[x] + 1
-                    parent[y] = x
-                    q.append(y)
-        nodes = list(ring)
-        edges = [(a, b) for a, b in edges_all if a in ring and b in ring]
-        # radial tree: each person's sector of the circle is split among those he reached
-        kids: dict[int, list[int]] = defaultdict(list)
-        for c, p in parent.items():
-            kids[p].append(c)
-        pos: dict[int, tuple[float, float]] = {pid: (0.0, 0.0)}
-        sectors = {pid: (0.0, 2 * math.pi)}
-        for n in nodes:  # BFS order: a parent before his children
-            lo, hi = sectors[n]
-            ch = kids.get(n, [])
-            for i, c in enumerate(ch):
-                a0 = lo + (hi - lo) * i / len(ch)
-                a1 = lo + (hi - lo) * (i + 1) / len(ch)
-                sectors[c] = (a0, a1)
-                a = (a0 + a1) / 2
-                r = ring[c]
-                pos[c] = (round(r * math.cos(a), 4), round(r * math.sin(a), 4))
-        extra = {}
-        for a, b in edges:
-            if a == pid:
-                extra[b] = "named by him"
-            elif b == pid:
-                extra[a] = "named him"
-        title = (f"Naming graph around {self.label(pid)}: {len(nodes) - 1} people within "
-                 f"{radius} steps (edges: one named the other)")
-        return self._graph_figure(nodes, edges, pos, title, highlight=pid, extra=extra,
-                                  height=480)
+        return neighbourhood(self, pid, radius, cap)
 
-    # ------------------------------------------------------------------ named people
     def fig_named(self) -> Figure:
-        named = self.s.get("named", {})
-        names = list(named)
-        data = []
-        sim_x, sim_y, sim_t = [], [], []
-        real_x, real_y, real_t = [], [], []
-        for n in names:
-            v = named[n]
-            if v.get("date"):
-                sim_x.append(v["date"])
-                sim_y.append(n)
-                sim_t.append(f"{n}: {self.word(v['fate'])} {v['date']} (simulated)")
-            rd = _parse_date(v.get("real_date")) if v.get("real_fate") != "invented" else None
-            if rd:
-                real_x.append(rd)
-                real_y.append(n)
-                real_t.append(f"{n}: {v['real_fate']} {v['real_date']} (real)")
-        data.append({"type": "scatter", "mode": "markers", "name": "simulated fate",
-                     "x": sim_x, "y": sim_y, "text": sim_t, "hoverinfo": "text",
-                     "marker": {"symbol": "circle", "size": 11, "color": "#d62728"}})
-        if real_x:
-            data.append({"type": "scatter", "mode": "markers", "name": "real fate",
-                         "x": real_x, "y": real_y, "text": real_t, "hoverinfo": "text",
-                         "marker": {"symbol": "diamond-open", "size": 12, "color": "black",
-                                    "line": {"width": 2}}})
-        d0, d1 = self.dates[0], self.dates[-1]
-        lo = f"{int(d0[:4]) - 1}{d0[4:]}"
-        hi = f"{int(d1[:4]) + 1}{d1[4:]}"
-        return {"data": data, "layout": _layout(
-            "Named people: date of the last change of state, simulated (dots) and real "
-            "(diamonds; dates outside the run's period are off the axis)",
-            hovermode="closest", height=max(300, 60 + 24 * len(names)),
-            xaxis={"range": [lo, hi], "type": "date"},
-            yaxis={"type": "category", "categoryorder": "array",
-                   "categoryarray": list(reversed(names)), "automargin": True})}
+        return fig_named(self)
 
-    # ------------------------------------------------------------------ tables
     def table_parameters(self) -> str:
-        from .mechanisms import MECHANISMS
-        from .params import describe
-        from .scenario import ScenarioError, builtin_names, load
-
-        p = self.s.get("parameters", {})
-        defaults: dict[str, Any] = {}
-        if self.s.get("scenario") in builtin_names():
-            try:
-                sc = load(self.s["scenario"])
-                for key in MECHANISMS:
-                    for r in describe(sc.mechanism_params(key), key):
-                        defaults[r["name"]] = r["value"]
-            except ScenarioError:
-                pass
-        meta = {}
-        for key, mod in MECHANISMS.items():
-            for r in describe(mod.Params(), key):
-                meta[r["name"]] = r
-        rows: list[list[Any]] = []
-        for name, value in p.items():
-            m = meta.get(name, {})
-            rng = "" if m.get("lo") is None else f"{m['lo']:g} – {m['hi']:g}"
-            changed = name in defaults and defaults[name] != value
-            shown: Any = ("html", f"<b>{_e(value)}</b> (scenario: {_e(defaults[name])})") \
-                if changed else value
-            rows.append([name, shown, m.get("unit", ""), rng, m.get("meaning", "")])
-        return _table(["parameter", "value", "unit", "range", "meaning"], rows, "params")
+        return table_parameters(self)
 
     def table_yearly(self) -> str:
-        y = self.s["yearly"]
-        head = ["year"]
-        for _, name, _ in YEARLY_MEASURES[:4]:
-            head += [f"{self.word(name)}: simulated", "record", "sim ÷ record"]
-        rows = []
-        for yr, v in y.items():
-            r: list[Any] = [yr]
-            for key, _, rid in YEARLY_MEASURES[:4]:
-                row = self.rec(f"SU-Y{yr}-{rid}")
-                rv = row.value if row is not None else None
-                r += [_num(v[key]), _num(rv),
-                      f"{v[key] / rv:.2f}" if rv else "—"]
-            rows.append(r)
-        return _table(head, rows, "yearly")
+        return table_yearly(self)
 
     def table_cohorts(self) -> str:
-        c = self.s["cohorts"]
-        rows = []
-        for k in cohort_keys(c):
-            name = cohort_name(k)
-            v = c[k]
-            rec = []
-            for measure in ("arrested", "shot"):
-                rid = COHORT_RECORD.get((k, measure))
-                row = self.rec(rid) if rid else None
-                if row is not None and row.value is not None:
-                    rec.append(f"{measure} {row.value:,.0f} ({rid})")
-            rows.append([name, _num(v["size"]), _num(v["arrested"]), _num(v["shot"]),
-                         "; ".join(rec) or ("not in the record" if self.record else "—")])
-        return _table(["cohort", "size", "arrested", self.word("shot"), "record"], rows,
-                      "cohorts")
+        return table_cohorts(self)
 
     def table_limits(self) -> str:
-        rows = []
-        for key, op in self.s.get("operations", {}).items():
-            li, lf = op["limits_initial"], op["limits_final"]
-            rows.append([key, op.get("order") or op.get("name", ""),
-                         f"{li['cat1']:,} → {lf['cat1']:,}", f"{li['cat2']:,} → {lf['cat2']:,}",
-                         f"{op.get('granted', 0)} of {op.get('petitions', 0)}",
-                         _num(op.get("arrests")), _num(op.get("convictions")),
-                         _num(op.get("shot"))])
-        out = _table(["operation", "order", f"{self.words['limit_cat1']} initial → final",
-                      f"{self.words['limit_cat2']} initial → final", "petitions granted",
-                      "arrests", "convictions", self.word("shot")], rows, "limits")
-        notes = []
-        for rid in ("SU-447-Q1-INIT", "SU-447-Q2-INIT", "SU-447-INFLATION-CAT1",
-                    "SU-447-INFLATION-CAT2"):
-            row = self.rec(rid)
-            if row is not None and row.value is not None:
-                notes.append(f"{row.quantity}: {row.value:,g} ({rid})")
-        if notes:
-            out += "<p class=note>The record: " + _e("; ".join(notes)) + ".</p>"
-        return out
+        return table_limits(self)
 
     def table_named(self) -> str:
-        """Simulated and real fates; "same fate?" with a date tolerance; who named him before
-        his arrest (what can explain it) and afterwards (or after his death)."""
-        def some(names: list[str]) -> str:
-            return "; ".join(names[:4]) + (f" … ({len(names)} in all)" if len(names) > 4 else "")
-
-        rows = []
-        for n, v in self.s.get("named", {}).items():
-            agree, gap = same_fate(v)
-            arrested = v.get("arrested")
-            before = some(v.get("named_by", []))
-            rows.append([n, f"{self.word(v['fate'])} {v.get('date') or ''}".strip(),
-                         f"{v.get('real_fate', '')} {v.get('real_date', '')}".strip(), agree,
-                         "—" if gap is None else f"{gap:+,} days",
-                         (f"(arrested {arrested}) " if arrested and before else "") + before,
-                         some(v.get("named_after", []))])
-        return _table(["name", "simulated fate", "real fate", "same fate?",
-                       "simulated − real date", "named before his arrest",
-                       "named afterwards (or after his death)"], rows, "named")
+        return table_named(self)
 
     def table_claims(self) -> str:
-        from .compare import RunData, claims
-
-        rows = [[c["id"], c["claim"], c["record"], c["model"]]
-                for c in claims(RunData(summary=self.s))]
-        return _table(["claim", "the source says", "the record says", "the model says"], rows,
-                      "claims")
+        return table_claims(self)
 
     def table_targets(self) -> str:
-        from .compare import RunData, compare
-
-        c = compare(RunData(self.dir))
-        rows = []
-        for t in c["targets"]:
-            rng = "" if t["low"] == t["high"] else f" ({t['low']:,.0f}–{t['high']:,.0f})"
-            rows.append([t["id"], t["quantity"], t["period"], f"{t['record']:,.0f}{rng}",
-                         _num(t["simulated"], 2 if t["simulated"] < 100 else 0),
-                         t["tolerance"], "yes" if t["within"] else "no",
-                         "fitted" if t["fit"] else ""])
-        sc = c["score"]
-        head = (f"<p>Score: mean |ln(simulated / record)| over fitted targets "
-                f"{sc['mean_abs_log_error_fitted']:.3f}; {sc['within_tolerance']} of "
-                f"{sc['targets']} targets within tolerance ({sc['fitted_within_tolerance']} of "
-                f"{sc['fitted']} fitted).</p>")
-        return head + _table(["row", "quantity", "period", "record", "simulated", "tolerance",
-                              "within", ""], rows, "targets")
+        return table_targets(self)
 
     def totals(self) -> dict[str, Any]:
-        """Headline numbers (for the dashboard and the comparison)."""
-        y = self.s["yearly"]
-        tot = {k: sum(v[k] for v in y.values()) for k, _, _ in YEARLY_MEASURES}
-        ch = self.s.get("channels", {})
-        return {
-            **tot,
-            "top_down_share": ch.get("top_down"), "bottom_up_share": ch.get("bottom_up"),
-            "mean_names_per_confession": self.s.get("cascade", {}).get(
-                "mean_names_per_confession"),
-            "deepest_chain": self.s.get("cascade", {}).get("deepest_chain"),
-            "halt": halt_date(self.s),
-        }
+        return totals(self)
 
-    # ------------------------------------------------------------------ all sections
     def sections(self) -> list[Section]:
-        """Every section of the report, in order: id, title, note, figure and/or table."""
-        rec_note = ("" if self.record else
-                    "The historical record is the USSR's; this scenario is not, so the record "
-                    "is not drawn. ")
-        # "against the record" only where the record has rows for this scenario's country
-        against = " against the record" if self.record else ""
-        w = self.words
-        key = self.limits_operation()
-        op = self.s.get("operations", {}).get(key or "", {})
-        limits_title = ("Order 00447 limits by region" if key == "order_00447" else
-                        f"{op.get('name') or key or 'Operation'} limits by region")
-        out: list[Section] = [
-            {"id": "parameters", "title": "Parameters",
-             "note": "Every value the run used (bold: changed from the scenario's own value).",
-             "table": self.table_parameters(), "collapsed": True},
-            {"id": "arrests", "title": "Arrests by channel",
-             "note": rec_note + "Who started each arrest: orders and quotas from the top, "
-                     "confessions, denunciations, vigilance, association from below.",
-             "figure": self.fig_arrests_by_channel()},
-            {"id": "sentences", "title": "Convictions and death sentences",
-             "figure": self.fig_sentences()},
-            {"id": "cumulative", "title": f"Cumulative totals{against}",
-             "figure": self.fig_cumulative()},
-            {"id": "operations-daily", "title": "Arrests by operation",
-             "figure": self.fig_operations_daily()},
-            {"id": "operations", "title": f"{w['mass_operations'].capitalize()}{against}",
-             "figure": self.fig_operations()},
-            {"id": "yearly", "title": f"Yearly totals{against}",
-             "figure": self.fig_yearly(), "table": self.table_yearly()},
-            {"id": "cohorts", "title": "Cohort attrition",
-             "note": f"Shares of each elite cohort arrested and {self.word('shot')} by the "
-                     "end of the run.",
-             "figure": self.fig_cohorts(), "table": self.table_cohorts()},
-            {"id": "limits", "title": limits_title,
-             "note": "The limits of the operation in each region when it began and at the "
-                     "end, after the regions' petitions for more.",
-             "figure": self.fig_limits(), "table": self.table_limits()},
-            {"id": "cascade-rates", "title": "Names per confession and the reproduction number",
-             "note": "R of a month: arrests caused by the naming, defending or kinship of those "
-                     "arrested in that month, per arrest of the month (1 = self-sustaining).",
-             "figure": self.fig_cascade_rates()},
-            {"id": "cascade", "title": "The largest naming cascade",
-             "note": "Each dot is a person arrested because someone named him in a "
-                     "confession; an edge goes from the confessor down to the one he named. "
-                     "Coloured by cohort; at most 300 people are drawn.",
-             "figure": self.fig_cascade()},
-            {"id": "named", "title": "The named people: simulated and real fates",
-             "note": f"Same fate: the same state at the end and, when both dates are known, "
-                     f"within {SAME_FATE_DAYS} days (6 months) of each other (a real date "
-                     "known only to the month or year counts from its nearest day); the "
-                     "difference is the simulated date minus the real one. Named before his "
-                     "arrest: the namings that can explain it (or, never arrested, those of the "
-                     "whole run); named afterwards: on or after his arrest, or after his death.",
-             "figure": self.fig_named(), "table": self.table_named()},
-            {"id": "claims", "title": "The source article's claims",
-             "note": "What the article says, what the historical record says, what this run "
-                     "says.", "table": self.table_claims()},
-        ]
-        if self.record:
-            out.append({"id": "targets", "title": "Every target of the record",
-                        "table": self.table_targets(), "collapsed": True})
-        return out
+        return sections(self)
 
 
 # ------------------------------------------------------------------------------ two runs
 
 
-def compare_sections(a: RunView, b: RunView, label_a: str = "A",
+def compare_sections(a: RunFolder, b: RunFolder, label_a: str = "A",
                      label_b: str = "B") -> list[Section]:
     """Two runs on the same axes: daily arrests, yearly totals, channels, cohorts, totals."""
-    ta, tb = a.totals(), b.totals()
+    ta, tb = totals(a), totals(b)
     rows = []
     for k, v in ta.items():
         w = tb.get(k)
@@ -1151,7 +1256,7 @@ def compare_sections(a: RunView, b: RunView, label_a: str = "A",
                          f"{diff:+,.{digits}f}{rel}"])
         else:
             rows.append([k.replace("_", " "), v or "—", w or "—", ""])
-    totals = _table(["", label_a, label_b, f"{label_b} − {label_a}"], rows, "compare")
+    totals_table = _table(["", label_a, label_b, f"{label_b} − {label_a}"], rows, "compare")
     data = []
     for v, lab, dash in ((a, label_a, "solid"), (b, label_b, "dot")):
         data.append({"type": "scatter", "mode": "lines", "name": f"{lab}: arrests",
@@ -1159,17 +1264,17 @@ def compare_sections(a: RunView, b: RunView, label_a: str = "A",
                      "line": {"dash": dash, "width": 2, "color": "#444444"},
                      "hovertemplate": "%{y:,.0f}"})
         data.append({"type": "scatter", "mode": "lines",
-                     "name": f"{lab}: {v.word('death sentences')}",
+                     "name": f"{lab}: {word_of(v, 'death sentences')}",
                      "x": v.dates, "y": _round(_smooth(v.daily["shot"]), 1),
                      "line": {"dash": dash, "width": 2, "color": "#d62728"},
                      "hovertemplate": "%{y:,.0f}"})
     daily = {"data": data, "layout": _layout(
-        f"Arrests and {a.word('death sentences')} a day, {label_a} and {label_b} "
+        f"Arrests and {word_of(a, 'death sentences')} a day, {label_a} and {label_b} "
         f"({SMOOTH_DAYS}-day mean)",
         yaxis={"title": {"text": "a day"}, "rangemode": "tozero"})}
     ch = []
     for v, lab in ((a, label_a), (b, label_b)):
-        c = v.s.get("channels", {})
+        c = v.summary.get("channels", {})
         keys = [k for k, _, _ in CHANNELS]
         ch.append({"type": "bar", "name": lab, "x": [n for _, n, _ in CHANNELS],
                    "y": [round(100 * c.get(k, 0.0), 2) for k in keys],
@@ -1180,19 +1285,19 @@ def compare_sections(a: RunView, b: RunView, label_a: str = "A",
                                               yaxis={"title": {"text": "% of arrests"}})}
     co = []
     for v, lab in ((a, label_a), (b, label_b)):
-        c = v.s["cohorts"]
+        c = v.summary["cohorts"]
         keys = [k for k in cohort_keys(c) if c[k]["size"]]
-        co.append({"type": "bar", "name": f"{lab}: {v.word('shot')}",
+        co.append({"type": "bar", "name": f"{lab}: {word_of(v, 'shot')}",
                    "x": [cohort_name(k) for k in keys],
                    "y": [round(100 * c[k]["shot"] / c[k]["size"], 1) for k in keys],
                    "hovertemplate": "%{x}: %{y}%"})
-    cohorts = {"data": co, "layout": _layout(f"Share of each cohort {a.word('shot')}",
+    cohorts = {"data": co, "layout": _layout(f"Share of each cohort {word_of(a, 'shot')}",
                                              barmode="group",
                                              hovermode="closest",
                                               legend=TOP_LEGEND, xaxis={"automargin": True},
                                              yaxis={"title": {"text": "%"}, "range": [0, 105]})}
     return [
-        {"id": "cmp-totals", "title": "Totals", "table": totals},
+        {"id": "cmp-totals", "title": "Totals", "table": totals_table},
         {"id": "cmp-daily", "title": "Daily series", "figure": daily},
         {"id": "cmp-channels", "title": "Channels", "figure": channels},
         {"id": "cmp-cohorts", "title": "Cohorts", "figure": cohorts},
@@ -1249,50 +1354,7 @@ def person_timeline(story: dict[str, Any]) -> Figure:
         xaxis=xaxis)}
 
 
-class People(Mapping[int, dict[str, Any]]):
-    """people.parquet as a mapping id -> row, read a row at a time when asked (a run at
-    scale 1 lists millions of people; a report asks about a few hundred)."""
-
-    def __init__(self, table: Any) -> None:
-        self._t = table
-        ids = table["person"].to_numpy()
-        self._order = None
-        if ids.size > 1 and not bool((ids[1:] > ids[:-1]).all()):  # written sorted; be safe
-            self._order = np.argsort(ids, kind="stable")
-            ids = ids[self._order]
-        self._ids = ids
-
-    def _row(self, pid: int) -> int:
-        k = int(np.searchsorted(self._ids, pid))
-        if k < self._ids.size and int(self._ids[k]) == pid:
-            return k if self._order is None else int(self._order[k])
-        return -1
-
-    def __getitem__(self, pid: int) -> dict[str, Any]:
-        k = self._row(int(pid))
-        if k < 0:
-            raise KeyError(pid)
-        return self._t.slice(k, 1).to_pylist()[0]
-
-    def __contains__(self, pid: object) -> bool:
-        return isinstance(pid, int | np.integer) and self._row(int(pid)) >= 0
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._ids.tolist())
-
-    def __len__(self) -> int:
-        return int(self._ids.size)
-
-    def named(self) -> list[tuple[str, int]]:
-        """(name, id) of the named people."""
-        if "name" not in self._t.column_names:
-            return []
-        names = self._t["name"].to_pylist()
-        ids = self._t["person"].to_numpy()
-        return [(n, int(i)) for n, i in zip(names, ids.tolist()) if n]
-
-
-def find_people(view: RunView, query: str, limit: int = 20) -> list[dict[str, Any]]:
+def find_people(view: RunFolder, query: str, limit: int = 20) -> list[dict[str, Any]]:
     """People of the run matching a name (case-insensitive, part of it) or an id."""
     q = query.strip().lstrip("#").lower()
     out = []
@@ -1303,9 +1365,9 @@ def find_people(view: RunView, query: str, limit: int = 20) -> list[dict[str, An
     if not out:
         named = view.people.named()
         out = [i for n, i in sorted(named) if q in n.lower()][:limit]
-    return [{"id": i, "label": view.label(i),
+    return [{"id": i, "label": person_label(view, i),
              "final_state": view.people[i].get("final_state", ""),
-             "fate": view.word(view.people[i].get("final_state") or ""),
+             "fate": word_of(view, view.people[i].get("final_state") or ""),
              "cohorts": view.people[i].get("cohorts", "")} for i in out[:limit]]
 
 

@@ -23,6 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .history import Row, by_id
+from .runfolder import FolderError
+from .runs import RunFolder
 from .tables import distinct, member
 
 
@@ -31,35 +33,49 @@ class CompareError(Exception):
 
 
 class RunData:
-    """A finished run folder, loaded lazily."""
+    """A run to measure against the record: a finished run folder (read through
+    `runs.RunFolder`, or one already open), a summary alone, or a `Sim` in memory."""
 
-    def __init__(self, run_dir: Path | str | None = None,
+    def __init__(self, run_dir: Path | str | RunFolder | None = None,
                  summary: dict[str, Any] | None = None, sim: Any = None) -> None:
-        self.dir = Path(run_dir) if run_dir is not None else None
+        #: the folder's reader (None for a summary alone or a Sim in memory)
+        self.run: RunFolder | None = None
+        self.dir: Path | None = None
+        if isinstance(run_dir, RunFolder):
+            self.run, self.dir = run_dir, run_dir.dir
+        elif run_dir is not None:
+            self.dir = Path(run_dir)
         self.sim = sim
         if summary is None and sim is not None:
             from .results import summary as make_summary
 
             summary = make_summary(sim, cascade=False)
+        if summary is None and self.run is not None:
+            summary = self.run.summary
         if summary is None:
-            from .runfolder import FolderError, open_run
-
             if self.dir is None:
                 raise CompareError("no run folder")
             try:
-                summary = open_run(self.dir)
+                self.run = RunFolder(self.dir)
             except FolderError as e:
                 raise CompareError(str(e)) from None
+            summary = self.run.summary
         self.s = summary
         self._ops: dict[str, np.ndarray] | None = None
 
     def _table(self, name: str, columns: list[str] | None = None) -> Any:
-        from .runfolder import FolderError, read_table
+        """A Parquet table of the folder (`name` as 'events.parquet') -> CompareError."""
+        from .runfolder import read_table
 
-        assert self.dir is not None
+        if self.run is None:  # a folder given with its summary: read as it is, not opened
+            assert self.dir is not None
+            try:
+                return read_table(self.dir, name, columns)
+            except FolderError as e:
+                raise CompareError(str(e)) from None
         try:
-            return read_table(self.dir, name, columns)
-        except FolderError as e:
+            return self.run.table(name.removesuffix(".parquet"), columns)
+        except self.run.error as e:  # FolderError, or the error of a RunFolder subclass
             raise CompareError(str(e)) from None
 
     def yearly(self, year: str, key: str) -> float | None:

@@ -42,8 +42,8 @@ def side_by_side(run_a: Path, run_b: Path) -> dict[str, Any]:
             for what in ("arrested", "shot"):
                 cohorts.append(_row(f"{cohort_name(k)} {what}", coa[k][what], cob[k][what]))
     record = []
-    for d in (run_a, run_b):
-        sc = against_record(RunData(d))["score"]
+    for v in views:  # the folders already open: not read again
+        sc = against_record(RunData(v))["score"]
         record.append({"within_tolerance": sc["within_tolerance"], "targets": sc["targets"]})
     return {
         "runs": [{"dir": str(d), "scenario": v.s["scenario"], "seed": v.s["seed"],

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from .words import event_word, merged
+from .runfolder import FolderError
+from .runs import RunFolder
+from .words import event_word
 
 
 class StoryError(Exception):
@@ -23,43 +24,21 @@ def _label(people: dict[int, dict[str, Any]], i: int) -> str:
     return f"#{i} ({p['post'].replace('_', ' ')}, {p['region']})"
 
 
-def _summary(run_dir: Path) -> dict[str, Any]:
-    try:
-        s = json.loads((run_dir / "summary.json").read_text())
-    except (OSError, ValueError):
-        return {}
-    return s if isinstance(s, dict) else {}
-
-
-def _population_size(run_dir: Path) -> int | None:
-    """How many people the run simulated (from summary.json), if known."""
-    try:
-        return int(_summary(run_dir)["people"]["simulated"])
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def _labels(run_dir: Path) -> dict[str, str]:
-    """The run's words (summary.json's `labels`; the USSR's for a run written before them)."""
-    labels = _summary(run_dir).get("labels")
-    return merged(labels if isinstance(labels, dict) else None)
-
-
 #: events that end a person's freedom or life: namings from then on cannot explain his arrest
 ENDS = ("arrested", "shot", "died")
 
 
-def story(run_dir: Path, who: str) -> dict[str, Any]:
-    from .runfolder import FolderError, open_run, read_table
-
-    run_dir = Path(run_dir)
+def story(run_dir: Path | RunFolder, who: str) -> dict[str, Any]:
+    """The story of a person (a name or an id) of a run folder (a path, or one already open
+    through `runs.RunFolder`: the dashboard's)."""
+    refused = (FolderError, run_dir.error) if isinstance(run_dir, RunFolder) else FolderError
     try:
-        open_run(run_dir)
-        people_t = read_table(run_dir, "people.parquet", columns=[
+        run = run_dir if isinstance(run_dir, RunFolder) else RunFolder(run_dir)
+        people_t = run.table("people", columns=[
             "person", "name", "post", "region", "cohorts", "final_state"]).to_pylist()
-        ev = read_table(run_dir, "events.parquet", columns=[
+        ev = run.table("events", columns=[
             "person", "day", "date", "event", "cause", "by", "operation"]).to_pydict()
-    except FolderError as e:
+    except refused as e:
         raise StoryError(str(e)) from None
     people = {int(p["person"]): p for p in people_t}
     by_name = {p["name"].lower(): int(p["person"]) for p in people_t if p["name"]}
@@ -72,10 +51,10 @@ def story(run_dir: Path, who: str) -> dict[str, Any]:
             raise StoryError(f"person {who!r}: unknown; allowed: an id or one of the names: "
                              f"{', '.join(sorted(p['name'] for p in people_t if p['name']))}"
                              ) from None
-        n = _population_size(run_dir)
-        if pid < 0 or (n is not None and pid >= n):
+        n = int(run.summary["people"]["simulated"])  # validated: a positive number
+        if pid < 0 or pid >= n:
             raise StoryError(f"person {who!r}: no such id; allowed: an id from 0 to "
-                             f"{'N-1' if n is None else n - 1} or one of the names: "
+                             f"{n - 1} or one of the names: "
                              f"{', '.join(sorted(p['name'] for p in people_t if p['name']))}")
     n = len(ev["person"])
     own, acts = [], []
@@ -86,7 +65,7 @@ def story(run_dir: Path, who: str) -> dict[str, Any]:
         elif row["by"] == pid:
             acts.append(row)
 
-    words = _labels(run_dir)
+    words = run.words
 
     def line(r: dict[str, Any], subject: int) -> dict[str, Any]:
         return {"date": r["date"].isoformat(), "event": r["event"],

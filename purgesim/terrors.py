@@ -18,11 +18,11 @@ POLICE = {"USSR": "state_security", "France": "revolutionary_committees"}
 
 
 def _load(run_dir: Path) -> tuple[dict[str, Any], Any]:
-    from .runfolder import open_run, read_table
+    """The summary and the daily arrests and death sentences (refused: `FolderError`)."""
+    from .runs import RunFolder
 
-    s = open_run(run_dir)
-    daily = read_table(run_dir, "daily.parquet", columns=["date", "arrests", "shot"])
-    return s, daily
+    run = RunFolder(run_dir)
+    return run.summary, run.table("daily", columns=["date", "arrests", "shot"])
 
 
 def measures(run_dir: Path) -> dict[str, Any]:

@@ -586,7 +586,7 @@ def create_app(root: Path | str = "runs/dashboard", max_workers: int = 2, max_qu
         v = view_of(rid)
 
         def work() -> dict[str, Any]:
-            s = make_story(v.dir, who)
+            s = make_story(v, who)  # the open view: the folder is not read again
             if len(s["events"]) > 500:
                 s["events"] = s["events"][:500]
             if len(s["acts"]) > 500:
