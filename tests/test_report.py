@@ -3,6 +3,7 @@ for a USSR run and not for the invented toy country, and the `report` command.""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import sys
@@ -177,3 +178,12 @@ def test_run_no_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert code == 0, err
     assert (tmp_path / "r" / "summary.json").is_file()
     assert not (tmp_path / "r" / "report.html").exists()
+
+
+def test_the_report_states_the_calibration_from_the_one_source(toy_report: str,
+                                                               toy_run: Path) -> None:
+    from purgesim.calstatus import status
+
+    s = json.loads((toy_run / "summary.json").read_text())
+    assert f"Calibration: {html.escape(status(s['scenario'], s['parameters']))}" in toy_report
+    assert "may be uncalibrated" not in toy_report
