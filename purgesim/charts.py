@@ -23,6 +23,7 @@ import json
 import math
 import re
 from collections import defaultdict, deque
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -519,6 +520,25 @@ def fig_operations_daily(run: RunFolder) -> Figure:
         yaxis={"title": {"text": "arrests a day"}, "rangemode": "tozero"})}
 
 
+def yearly_record_ticks(lookup: Callable[[str], Row | None], key: str, name: str, rid: str,
+                        years: list[str]) -> dict[str, Any] | None:
+    """The record's yearly figures (rows SU-Y<year>-<rid>) as black ticks over the bars of a
+    yearly chart (a run's and an ensemble's); None when the record has none of them."""
+    xs, ys = [], []
+    for yr in years:
+        row = lookup(f"SU-Y{yr}-{rid}")
+        if row is not None and row.value is not None:
+            xs.append(yr)
+            ys.append(row.value)
+    if not xs:
+        return None
+    return {"type": "scatter", "mode": "markers", "name": f"record: {name}",
+            "x": xs, "y": ys, "offsetgroup": key, "showlegend": False,
+            "marker": {"symbol": "line-ew", "size": 22, "color": "black",
+                       "line": {"width": 3, "color": "black"}},
+            "hovertemplate": f"record {name} %{{x}}: %{{y:,}}<extra></extra>"}
+
+
 def fig_yearly(run: RunFolder) -> Figure:
     y = run.summary["yearly"]
     years = list(y)
@@ -530,18 +550,9 @@ def fig_yearly(run: RunFolder) -> Figure:
                      "y": [y[yr][key] for yr in years], "marker": {"color": colour},
                      "offsetgroup": key, "hovertemplate": f"{name} %{{x}}: %{{y:,}}"
                                                           "<extra>simulated</extra>"})
-        xs, ys = [], []
-        for yr in years:
-            row = _rec(run, f"SU-Y{yr}-{rid}")
-            if row is not None and row.value is not None:
-                xs.append(yr)
-                ys.append(row.value)
-        if xs:
-            data.append({"type": "scatter", "mode": "markers", "name": f"record: {name}",
-                         "x": xs, "y": ys, "offsetgroup": key, "showlegend": False,
-                         "marker": {"symbol": "line-ew", "size": 22, "color": "black",
-                                    "line": {"width": 3, "color": "black"}},
-                         "hovertemplate": f"record {name} %{{x}}: %{{y:,}}<extra></extra>"})
+        ticks_trace = yearly_record_ticks(lambda rid_: _rec(run, rid_), key, name, rid, years)
+        if ticks_trace is not None:
+            data.append(ticks_trace)
     ticks = " (bars: simulated; black ticks: the record)" if record_of(run) else ""
     return {"data": data, "layout": _layout(
         f"Yearly totals{ticks}", barmode="group",

@@ -319,7 +319,7 @@ def _band_figure(ms: MultiSim, title: str, series: list[tuple[str, str, str]],
 
 def _yearly_figure(e: Mapping[str, Any], record: Mapping[str, Any],
                    words: Mapping[str, str]) -> dict[str, Any]:
-    from .charts import YEARLY_MEASURES, _layout
+    from .charts import YEARLY_MEASURES, _layout, yearly_record_ticks
 
     years = list(e["yearly"])
     colours = ["#555555", "#1f77b4", "#d62728", "#2ca02c"]
@@ -336,18 +336,9 @@ def _yearly_figure(e: Mapping[str, Any], record: Mapping[str, Any],
                                  "array": [iv["q95"] - m for iv, m in zip(ivs, med)],
                                  "arrayminus": [m - iv["q05"] for iv, m in zip(ivs, med)]},
                      "hovertemplate": f"{name} %{{x}}: median %{{y:,.0f}}<extra></extra>"})
-        xs, ys = [], []
-        for y in years:
-            row = record.get(f"SU-Y{y}-{rid}")
-            if row is not None and row.value is not None:
-                xs.append(y)
-                ys.append(row.value)
-        if xs:
-            data.append({"type": "scatter", "mode": "markers", "name": f"record: {name}",
-                         "x": xs, "y": ys, "offsetgroup": key, "showlegend": False,
-                         "marker": {"symbol": "line-ew", "size": 22, "color": "black",
-                                    "line": {"width": 3, "color": "black"}},
-                         "hovertemplate": f"record {name} %{{x}}: %{{y:,}}<extra></extra>"})
+        ticks_trace = yearly_record_ticks(record.get, key, name, rid, years)
+        if ticks_trace is not None:
+            data.append(ticks_trace)
     return {"data": data, "layout": _layout(
         "Yearly totals (bars: median over seeds, whiskers: 5–95%; black ticks: the record)",
         barmode="group", scattermode="group", hovermode="closest",
