@@ -458,3 +458,20 @@ def _get_ok(url: str) -> Any:
     except httpx.HTTPError:
         return None
     return r if r.status_code == 200 else None
+
+
+def test_an_ensemble_folder_in_the_root_is_not_listed_as_a_damaged_run(tmp_path: Path,
+                                                                       toy_run: Path) -> None:
+    from purgesim.runfolder import write_marker
+
+    ens = tmp_path / f"{0xe45:012x}"  # named like a dashboard run
+    ens.mkdir()
+    shutil.copytree(toy_run, ens / "seed1")
+    write_marker(ens, "ensemble", runs=1, report=False)
+    good = f"{0x600d:012x}"
+    shutil.copytree(toy_run, tmp_path / good)
+    with TestClient(create_app(tmp_path), raise_server_exceptions=False) as c:
+        runs = {j["id"]: j for j in c.get("/api/runs").json()}
+    assert ens.name not in runs
+    assert runs[good]["status"] == "done"
+    assert (ens / "seed1" / "summary.json").is_file()  # and nothing of it was touched

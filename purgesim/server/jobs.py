@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..runfolder import read_marker
+
 RUN_ID = re.compile(r"[0-9a-f]{12}")
 MARKER = ".purgesim-dashboard"  # written by the server in every run folder it creates
 MARKER_FORMAT = 1
@@ -215,6 +217,9 @@ class RunManager:
                 continue
             if not stat.S_ISDIR(st.st_mode):
                 continue  # a file or a symbolic link: not a run folder of ours
+            marker = read_marker(d)
+            if marker is not None and marker.get("kind") == "ensemble":
+                continue  # an ensemble (run --seeds) put here: not one of the dashboard's runs
             found.append((st.st_mtime, d))
         for mtime, d in sorted(found):
             problem = damage(d)
