@@ -135,6 +135,21 @@ def _regions_of(ids: np.ndarray, region_start: np.ndarray, n_elite: int, hsize: 
     return out
 
 
+@njit(cache=True, inline="always")
+def _workplace(i: int, region_start: np.ndarray, key_work: np.ndarray,
+               wsize: int) -> tuple[int, int, int, int, np.uint64, int, int]:
+    """Where a person of the mass block works: (region, its first id, its size, his place
+    in it, the region's workplace key, his position in the workplace permutation, the
+    first position of his workplace, which is its boss)."""
+    r = _region_of(i, region_start)
+    base = region_start[r]
+    n = region_start[r + 1] - base
+    loc = i - base
+    kw = np.uint64(key_work[r])
+    p = permute(loc, n, kw)
+    return r, base, n, loc, kw, p, (p // wsize) * wsize
+
+
 @njit(cache=True)
 def ties_of(
     i: int,
@@ -215,13 +230,7 @@ def ties_of(
             out_kind[m] = 3
             m += 1
         return m
-    r = _region_of(i, region_start)
-    base = region_start[r]
-    n = region_start[r + 1] - base
-    loc = i - base
-    kw = np.uint64(key_work[r])
-    p = permute(loc, n, kw)
-    w0 = (p // wsize) * wsize
+    r, base, n, loc, kw, p, w0 = _workplace(i, region_start, key_work, wsize)
     for q in range(w0, min(w0 + wsize, n)):
         if q != p:
             out_ids[m] = base + unpermute(q, n, kw)
@@ -249,12 +258,7 @@ def boss_of(i: int, geo: np.ndarray, region_start: np.ndarray, key_work: np.ndar
             return -1
         s = e_superior[i // hsize]
         return s * hsize if s >= 0 else -1
-    r = _region_of(i, region_start)
-    base = region_start[r]
-    n = region_start[r + 1] - base
-    kw = np.uint64(key_work[r])
-    p = permute(i - base, n, kw)
-    w0 = (p // wsize) * wsize
+    _, base, n, _, kw, p, w0 = _workplace(i, region_start, key_work, wsize)
     if w0 == p:
         return -1
     return base + unpermute(w0, n, kw)
@@ -622,13 +626,7 @@ def sample_ties(
             continue
         f = factor[a] * 1.0
         h0 = (c // hsize) * hsize
-        r = _region_of(c, region_start)
-        base = region_start[r]
-        n = region_start[r + 1] - base
-        loc = c - base
-        kw = np.uint64(key_work[r])
-        pw = permute(loc, n, kw)
-        w0 = (pw // wsize) * wsize
+        r, base, n, loc, kw, pw, w0 = _workplace(c, region_start, key_work, wsize)
         n_work = min(w0 + wsize, n) - w0 - 1
         n_fam = hsize - 1
         n_acq = 2 * kring if n > 2 else 0
