@@ -28,7 +28,6 @@ import html
 import json
 import math
 import os
-import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -161,13 +160,10 @@ def write_ensemble(scenario: Scenario, seeds: list[int], out: Path, *, force: bo
     A report that cannot be made is left out and `warn` told why (the runs are still worth
     keeping), as for a single run."""
     from .api import InputError, MultiSim
-    from .runfolder import atomic_write, replace_folder, temp_name, write_marker
+    from .runfolder import atomic_write, staged, write_marker
 
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_name(out)
-    try:
-        tmp.mkdir(mode=0o700)
+    with staged(out, force, check) as tmp:
         try:
             ms = MultiSim(scenario, seeds=seeds, workers=workers).run(out=tmp)
         except InputError as e:
@@ -186,12 +182,6 @@ def write_ensemble(scenario: Scenario, seeds: list[int], out: Path, *, force: bo
                 if warn is not None:
                     warn(f"report not written: {e}")
         write_marker(tmp, KIND, runs=len(seeds), report=has_report)
-        if check is not None:
-            check()
-        replace_folder(tmp, out, force)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return data
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -431,13 +430,10 @@ def write_run(sim: Sim, out: Path, seconds: float, force: bool = False,
     ``purgesim-run.json`` is written last and says whether the folder has its report.
     `check` is called just before the folder is put in place: it may raise to stop (the
     command line re-raises a stop signal a library swallowed while the files were written)."""
-    from .runfolder import replace_folder, temp_name, write_marker
+    from .runfolder import staged, write_marker
 
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_name(out)
-    try:
-        tmp.mkdir(mode=0o700)
+    with staged(out, force, check) as tmp:
         s = summary(sim)
         (tmp / "summary.json").write_text(json.dumps(s, indent=2, sort_keys=False) + "\n")
         (tmp / "timing.json").write_text(json.dumps(timing(sim, seconds), indent=2) + "\n")
@@ -457,10 +453,4 @@ def write_run(sim: Sim, out: Path, seconds: float, force: bool = False,
             report(tmp, out.name)
             has_report = (tmp / "report.html").is_file()
         write_marker(tmp, "run", report=has_report)
-        if check is not None:
-            check()
-        replace_folder(tmp, out, force)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return s

@@ -33,7 +33,8 @@ import re
 import secrets
 import shutil
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -203,6 +204,28 @@ def recover(out: Path | str) -> list[str]:
             shutil.rmtree(p, ignore_errors=True)
             done.append(f"removed {e.name}")
     return done
+
+
+@contextmanager
+def staged(out: Path | str, force: bool,
+           check: Callable[[], None] | None = None) -> Iterator[Path]:
+    """A folder written under a temporary sibling name (the body writes into it, its marker
+    last) and put in place at `out` when the body ends (`replace_folder`); on any exception,
+    a stop included, the temporary folder is removed and `out` left as it was.  `check` is
+    called just before the folder is put in place: it may raise to stop (the command line
+    re-raises a stop signal a library swallowed while the files were written)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_name(out)
+    try:
+        tmp.mkdir(mode=0o700)
+        yield tmp
+        if check is not None:
+            check()
+        replace_folder(tmp, out, force)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def temp_name(out: Path) -> Path:

@@ -439,3 +439,27 @@ def test_atomic_write_leaves_old_content_on_failure(tmp_path: Path) -> None:
             pytest.raises(OSError):
         runfolder.atomic_write(f, "new")
     assert f.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_a_staged_folder_is_put_in_place_only_when_its_body_and_check_succeed(
+        tmp_path: Path) -> None:
+    from purgesim.runfolder import staged, write_marker
+
+    out = tmp_path / "run"
+    (tmp_path / "keep.txt").write_text("not ours")
+    for failing in ("body", "check"):
+        def check(failing: str = failing) -> None:
+            if failing == "check":
+                raise KeyboardInterrupt
+        with pytest.raises((RuntimeError, KeyboardInterrupt)):
+            with staged(out, False, check) as tmp:
+                (tmp / "summary.json").write_text("{}")
+                write_marker(tmp, "run")
+                if failing == "body":
+                    raise RuntimeError("stopped while writing")
+        assert not out.exists()
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]  # nothing left
+    with staged(out, False) as tmp:
+        (tmp / "summary.json").write_text("{}")
+        write_marker(tmp, "run")
+    assert (out / "summary.json").is_file() and not tmp.exists()
