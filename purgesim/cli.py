@@ -155,6 +155,13 @@ def _reader_errors(what: str) -> tuple[type[BaseException], ...]:
     return (KeyError, TypeError, IndexError, ValueError, AttributeError)
 
 
+def _misshapen(run_dir: Path, e: BaseException) -> UserError:
+    """The one-line error for a run folder whose files a reader could not make sense of."""
+    return UserError(f"run folder {str(run_dir)!r}: its files are not of the shape purgesim "
+                     f"writes ({type(e).__name__}: {str(e)[:80]}); allowed: a complete "
+                     "folder written by 'purgesim run'")
+
+
 @app.command()
 def run(
     scenario: Annotated[str, typer.Argument(help="built-in scenario name or a .toml file")],
@@ -497,9 +504,7 @@ def story(
     except StoryError as e:
         raise UserError(str(e)) from None
     except _reader_errors("story") as e:
-        raise UserError(f"run folder {str(run_dir)!r}: its files are not of the shape purgesim "
-                        f"writes ({type(e).__name__}: {str(e)[:80]}); allowed: a complete "
-                        "folder written by 'purgesim run'") from None
+        raise _misshapen(run_dir, e) from None
     if json_:
         typer.echo(json.dumps(s, indent=1))
         return
@@ -600,9 +605,7 @@ def compare(
     except CompareError as e:
         raise UserError(str(e)) from None
     except _reader_errors("compare") as e:
-        raise UserError(f"run folder {str(run_dir)!r}: its files are not of the shape purgesim "
-                        f"writes ({type(e).__name__}: {str(e)[:80]}); allowed: a complete "
-                        "folder written by 'purgesim run'") from None
+        raise _misshapen(run_dir, e) from None
     if json_:
         typer.echo(json.dumps(c, indent=1, default=float))
         return
@@ -900,9 +903,7 @@ def report(
     except ReportError as e:
         raise UserError(str(e)) from None
     except _reader_errors("report") as e:
-        raise UserError(f"run folder {str(run_dir)!r}: its files are not of the shape purgesim "
-                        f"writes ({type(e).__name__}: {str(e)[:80]}); allowed: a complete "
-                        "folder written by 'purgesim run'") from None
+        raise _misshapen(run_dir, e) from None
     typer.echo(str(path))
 
 
