@@ -24,10 +24,12 @@ class State(IntEnum):
     RELEASED = 7  # free again after arrest or camp
     DIED = 8  # died in camp, or dead before the run began
     ABROAD = 9  # out of reach (Trotsky)
+    DISMISSED = 10  # removed from his post for political reasons (an officer discharged from
+    # the army, a state-security officer dismissed): at large, may be arrested or reinstated
 
 
 #: states in which a person can be accused, named or denounced and can act (denounce, defend)
-AT_LARGE = (State.FREE, State.RELEASED, State.EXILE)
+AT_LARGE = (State.FREE, State.RELEASED, State.EXILE, State.DISMISSED)
 #: state code -> at large (a lookup table: faster than isin, usable in numba kernels)
 AT_LARGE_LUT = np.zeros(256, dtype=np.bool_)
 AT_LARGE_LUT[[int(s) for s in AT_LARGE]] = True
@@ -48,6 +50,8 @@ class Event(IntEnum):
     PROMOTED = 12  # person took the post of `by`
     CHIEF_REPLACED = 13  # person = outgoing chief, by = incoming chief
     INVESTIGATION_CLOSED = 14  # without confession
+    DISMISSED = 15  # removed from his post for political reasons (cause says why)
+    REINSTATED = 16  # given his post back after appeal or review
 
 
 class Cause(IntEnum):
@@ -66,7 +70,14 @@ class Cause(IntEnum):
     SENTENCE = 10  # outcomes decided by a tribunal, not a cause of arrest
     HALT = 11  # (h) released by the review after the halt
     TERM_END = 12  # released at the end of a camp term
+    ARMY = 13  # (j) the army's own channels after the Tukhachevsky affair (military councils,
+    # the NKVD's Special Departments in the army, the political administration)
+    POLICE_PURGE = 14  # the purge of the NKVD's own staff by a new chief's men (1938-39)
+    REVIEW = 15  # released or reinstated after an appeal or a review of the case (1938-40)
 
+
+#: causes recorded on outcomes (sentences, releases, reinstatements), never on an arrest
+NOT_ARREST_CAUSES = (Cause.NONE, Cause.SENTENCE, Cause.HALT, Cause.TERM_END, Cause.REVIEW)
 
 TOP_DOWN = (Cause.ORDER, Cause.QUOTA, Cause.CHIEF_REPLACEMENT)
 BOTTOM_UP = (Cause.CONFESSION, Cause.DENUNCIATION, Cause.VIGILANCE, Cause.DEFENDER, Cause.RELATIVE)

@@ -19,7 +19,17 @@ import pyarrow.parquet as pq
 from numba import njit
 
 from . import __version__
-from .codes import BOTTOM_UP, COHORT_KEYS, TOP_DOWN, Cause, Cohort, Event, Post, State
+from .codes import (
+    BOTTOM_UP,
+    COHORT_KEYS,
+    NOT_ARREST_CAUSES,
+    TOP_DOWN,
+    Cause,
+    Cohort,
+    Event,
+    Post,
+    State,
+)
 from .params import describe
 from .tables import contained, distinct, member
 from .words import merged
@@ -330,12 +340,12 @@ def daily_table(sim: Sim) -> pa.Table:
     dates = [sim.sc.date_of(d) for d in range(sim.n_days)]
     cols: dict[str, Any] = {"date": pa.array(dates, pa.date32())}
     for c in Cause:
-        if c in (Cause.NONE, Cause.SENTENCE, Cause.HALT, Cause.TERM_END):
+        if c in NOT_ARREST_CAUSES:
             continue
         cols[f"arrests_{c.name.lower()}"] = rec.arrests[:, int(c)]
     cols["arrests"] = rec.arrests.sum(axis=1)
     for c in Cause:
-        if c in (Cause.NONE, Cause.SENTENCE, Cause.HALT, Cause.TERM_END):
+        if c in NOT_ARREST_CAUSES:
             continue
         cols[f"suspects_{c.name.lower()}"] = rec.suspects[:, int(c)]
     for k, v in rec.flow.items():

@@ -32,7 +32,7 @@ S = rng.Streams("denunciation", "count", "pick", "elite_count", "elite_superior"
 #: what the registry reads (purgesim.mechanisms): letter, place, phases of the day, states
 SPEC = Spec(letter="c", position=40,
             phases=(Phase(60, "denunciations"),),
-            states=(State.FREE, State.RELEASED, State.EXILE))
+            states=(State.FREE, State.RELEASED, State.EXILE, State.DISMISSED))
 
 
 class Params(MechanismParams):
