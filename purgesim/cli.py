@@ -770,7 +770,7 @@ def calibrate(
 ) -> None:
     """ABC-SMC calibration (pyabc) of the scenario's free parameters; resumable.
 
-    Needs the fit extra: pip install 'purgesim[fit]'."""
+    Needs the fit extra: pip install 'purgesim\\[fit]'."""
     import os
 
     require_fit("calibrate")
@@ -848,7 +848,7 @@ def sensitivity(
 ) -> None:
     """Morris elementary effects (SALib): which free parameters drive which targets.
 
-    Needs the fit extra: pip install 'purgesim[fit]'."""
+    Needs the fit extra: pip install 'purgesim\\[fit]'."""
     import os
 
     require_fit("sensitivity")

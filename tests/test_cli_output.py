@@ -161,3 +161,12 @@ def test_compare_two_with_a_folder_that_is_not_a_run_exits_2(toy_run: Path,
     assert res.stdout == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     shutil.rmtree(tmp_path / "empty")
+
+
+@pytest.mark.parametrize("command", ["calibrate", "sensitivity"])
+def test_help_keeps_the_extra_in_brackets(command: str, tmp_path: Path) -> None:
+    """Rich markup would eat ``[fit]`` in a help text ('pip install purgesim' installs
+    nothing that helps): the help names the extra as it must be typed."""
+    r = run_cli(command, "--help", cwd=tmp_path, **NARROW)
+    assert r.returncode == 0, r.stderr
+    assert "purgesim[fit]" in r.stdout
