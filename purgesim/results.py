@@ -399,7 +399,11 @@ def people_table(sim: Sim) -> pa.Table:
     masks = np.zeros(ids.size, dtype=np.int64)
     masks[head] = pop.e_cohorts[ids[head] // pop.hsize]
     uniq, which = np.unique(masks, return_inverse=True)
-    cohorts = np.array([",".join(v for c, v in COHORT_KEYS.items() if int(m) & (1 << int(c)))
+    # under the scenario's labels, as the cohort attrition of summary.json (France's
+    # "convention", not the USSR's "congress_17"); a cohort a scenario leaves unnamed is left out
+    labels = sim.sc.cohort_labels
+    cohorts = np.array([",".join(labels.get(v, v) for c, v in COHORT_KEYS.items()
+                                 if int(m) & (1 << int(c)) and labels.get(v, v))
                         for m in uniq], dtype=object)[which]
     names = np.full(ids.size, "", dtype=object)
     for name, i in pop.names.items():

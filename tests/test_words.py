@@ -193,3 +193,14 @@ def test_toy_charts_do_not_claim_a_record(toy_run: Path) -> None:
     text = json.dumps(view.sections(), ensure_ascii=False)
     assert "against the record" not in text
     assert "the record's yearly figures" not in text and "black ticks" not in text
+
+
+def test_france_people_belong_to_french_cohorts(france_run: Path) -> None:
+    """The people table (and the story header read from it) names France's cohorts by the
+    scenario's `cohort_labels`, never the USSR's codes."""
+    people = pq.read_table(france_run / "people.parquet", columns=["name", "cohorts"])
+    cohorts = set(",".join(people.column("cohorts").to_pylist()).split(","))
+    assert "convention" in cohorts
+    assert not cohorts & {"congress_17", "central_committee_1934", "politburo_1934",
+                          "marshals", "first_government_1917"}
+    assert "convention" in story(france_run, "Danton")["cohorts"]
