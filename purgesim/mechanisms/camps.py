@@ -57,8 +57,8 @@ class Params(MechanismParams):
                                  meaning="yearly camp mortality for years the scenario does "
                                          "not list")
     short_term_share: float = P(0.0, 0.0, 1.0, unit="share",
-                                meaning="share of camp sentences with the short term "
-                                        "(the others carry the tribunal's term)")
+                                meaning="share of the convicted sent to camp who get the "
+                                        "short term (the others: the tribunal's term)")
     short_term_years: int = P(3, 1, 25, unit="years", meaning="the short camp term")
     review_share: float = P(0.0, 0.0, 1.0, unit="share",
                             meaning="share of the political prisoners in camp when the review "
@@ -76,10 +76,12 @@ class Params(MechanismParams):
                                 meaning="mean term of the prisoners the model does not "
                                         "simulate (exponential)")
 
-    @field_validator("review_start", "review_end")
+    @field_validator("review_start", "review_end", mode="before")
     @classmethod
-    def _date(cls, v: str) -> str:
-        if v:
+    def _date(cls, v: Any) -> Any:
+        if isinstance(v, dt.date):  # a TOML date or --set camps.review_start=1939-01-01
+            return v.isoformat()
+        if isinstance(v, str) and v:
             try:
                 dt.date.fromisoformat(v)
             except ValueError:
