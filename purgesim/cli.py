@@ -641,6 +641,17 @@ def compare(
 
     console.print(f"calibration: {status(c['scenario'], run.s.get('parameters', {}))}",
                   highlight=False)
+    if c.get("missing"):
+        console.print(f"targets this run cannot answer (it does not cover them): "
+                      f"{', '.join(c['missing'])}", highlight=False, soft_wrap=True)
+    if c.get("kept_back"):
+        t = Table(title="camp and colony population: predictions kept back (never fitted)")
+        for col in ("date", "record rows", "record", "simulated", "error"):
+            t.add_column(col, overflow="fold")
+        for r in c["kept_back"]:
+            t.add_row(r["date"], " + ".join(r["rows"]), amount(r["record"]),
+                      amount(r["simulated"]), f"{100 * r['rel_error']:+.0f}%")
+        console.print(t)
     t = Table(title="the source article's claims, checked")
     for col in ("claim", "record", "model"):
         t.add_column(col, overflow="fold")
