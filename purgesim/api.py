@@ -465,7 +465,8 @@ class Sim(_RunBase):
     """A run of one scenario at one scale and seed, from Python.
 
     `scenario` is a built-in name (``ps.scenarios()``) or a path to a .toml file; `pars`
-    takes the names of ``--set`` (``ps.params(scenario)``).  The same scenario, scale,
+    takes the names of ``--set`` (``ps.params(scenario)``); `end` (YYYY-MM-DD) ends the run
+    earlier, as ``purgesim run --end``.  The same scenario, scale,
     seed and pars give the same results bit for bit; two runs that differ only in `pars`
     share their random numbers (common random numbers), so their difference is the effect
     of the change.
