@@ -105,7 +105,11 @@ class RunData:
         return float(sum(v for v in vals if v is not None)) if vals else None
 
     def op_until(self, key: str, what: str, until: str) -> float | None:
-        """Cumulative `what` of an operation up to and including a date (operations.parquet)."""
+        """Cumulative `what` of an operation up to and including a date (operations.parquet);
+        None if the run ended before that date (--end)."""
+        period = self.s.get("period")
+        if period and until > period["end"]:
+            return None
         if self.sim is not None:
             sim = self.sim
             if key not in sim.op_keys:

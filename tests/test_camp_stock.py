@@ -149,6 +149,12 @@ def test_the_1940_targets_are_fitted_like_1939() -> None:
 
 
 def test_a_run_ended_early_reports_the_targets_it_cannot_answer_as_missing() -> None:
+    sim = simulate("ussr-1937", sets=["end=1937-08-20"], scale=0.0005)
+    c = compare(RunData(sim=sim))
+    # an operation's count up to a date the run did not reach is not answered
+    assert "SU-447-370901-ARR" in c["missing"]
+    assert "SU-447-370815-ARR" in {r["id"] for r in c["targets"]}
+    assert {"SU-Y1937-CONV", "SU-Y1939-CONV"} <= set(c["missing"])
     sim = simulate("ussr-1937", sets=["end=1939-06-30"], scale=0.0005)
     c = compare(RunData(sim=sim))
     answered = {r["id"] for r in c["targets"]}
