@@ -106,10 +106,11 @@ def _sets(pars: Mapping[str, Any] | None) -> list[str]:
 
 
 def _load(scenario: str | os.PathLike[str] | Scenario, pars: Mapping[str, Any] | None,
-          scale: float | None, seed: int | None) -> Scenario:
-    """The validated scenario, with the command line's messages (``--set`` read ``pars``)."""
+          scale: float | None, seed: int | None, end: str | None = None) -> Scenario:
+    """The validated scenario, with the command line's messages (``--set`` read ``pars``);
+    `end` (YYYY-MM-DD) ends the run earlier, as ``purgesim run --end``."""
     from .scenario import Scenario as Sc
-    from .scenario import _describe_error, apply_sets, load
+    from .scenario import _describe_error, apply_sets, early_end, load
 
     sets = _sets(pars)
     for what, v in (("scale", scale), ("seed", seed)):
@@ -120,6 +121,8 @@ def _load(scenario: str | os.PathLike[str] | Scenario, pars: Mapping[str, Any] |
             from pydantic import ValidationError
 
             data = apply_sets(scenario.model_dump(), sets)
+            if end is not None:
+                data["end"] = early_end(data, str(end))
             if scale is not None:
                 data["scale"] = float(scale)
             if seed is not None:
@@ -132,9 +135,10 @@ def _load(scenario: str | os.PathLike[str] | Scenario, pars: Mapping[str, Any] |
             raise InputError(f"scenario: value {scenario!r} is not allowed; allowed: "
                              f"{', '.join(builtin_names())} or a path to a .toml file")
         return load(os.fspath(scenario), sets, scale=None if scale is None else float(scale),
-                    seed=None if seed is None else int(seed))
+                    seed=None if seed is None else int(seed),
+                    end=None if end is None else str(end))
     except ScenarioError as e:
-        raise InputError(str(e).replace("--set ", "pars ").replace(
+        raise InputError(str(e).replace("--set ", "pars ").replace("--end", "end").replace(
             "'purgesim params SCENARIO'", "ps.params(scenario)")) from None
 
 
@@ -461,7 +465,8 @@ class Sim(_RunBase):
     """A run of one scenario at one scale and seed, from Python.
 
     `scenario` is a built-in name (``ps.scenarios()``) or a path to a .toml file; `pars`
-    takes the names of ``--set`` (``ps.params(scenario)``).  The same scenario, scale,
+    takes the names of ``--set`` (``ps.params(scenario)``); `end` (YYYY-MM-DD) ends the run
+    earlier, as ``purgesim run --end``.  The same scenario, scale,
     seed and pars give the same results bit for bit; two runs that differ only in `pars`
     share their random numbers (common random numbers), so their difference is the effect
     of the change.
@@ -492,8 +497,9 @@ Input should be less than or equal to 1; allowed: a number, 0 <= p_work <= 1
 
     def __init__(self, scenario: str | os.PathLike[str] | Scenario = "toy", *,
                  scale: float | None = None, seed: int | None = None,
-                 pars: Mapping[str, Any] | None = None, label: str | None = None) -> None:
-        self.scenario: Scenario = _load(scenario, pars, scale, seed)
+                 pars: Mapping[str, Any] | None = None, label: str | None = None,
+                 end: str | None = None) -> None:
+        self.scenario: Scenario = _load(scenario, pars, scale, seed, end)
         self.pars: dict[str, Any] = _flat_pars(pars)
         self.label = label or self.scenario.name
         self.seconds: float | None = None

@@ -180,6 +180,9 @@ def run(
              "ensemble.json with medians and 5-95% intervals, report.html with bands")] = None,
     workers: Annotated[Optional[int], typer.Option(
         help="processes for --seeds (default 2, or 1 on one core)")] = None,
+    end: Annotated[Optional[str], typer.Option(
+        help="end the run earlier, on this day (YYYY-MM-DD, not after the scenario's end)")]
+        = None,
 ) -> None:
     """Run a scenario and write its outputs (summary.json, Parquet series, event log) and its
     HTML report (report.html in the run folder); with --seeds N, an ensemble of N runs."""
@@ -187,11 +190,15 @@ def run(
 
     if seeds is not None or workers is not None:
         _check_ensemble_options(seeds, workers, profile, check)
+    sets = set_ or []
+    if end is not None:  # checked against the scenario's own dates, then an ordinary --set
+        sc = load(scenario, sets, scale=scale, seed=seed, end=end)
+        sets = [*sets, f"end={sc.end.isoformat()}"]
     if seeds is not None and seeds > 1:
-        run_ensemble(scenario, scale, seed, set_ or [], out, force, seeds, workers, quiet,
+        run_ensemble(scenario, scale, seed, sets, out, force, seeds, workers, quiet,
                      no_report)
         return
-    sc = load(scenario, set_ or [], scale=scale, seed=seed)
+    sc = load(scenario, sets, scale=scale, seed=seed)
     out = out or _default_out(scenario, sc.seed, sc.scale)
     _check_out(out, force)
     report_fn = None
@@ -634,6 +641,17 @@ def compare(
 
     console.print(f"calibration: {status(c['scenario'], run.s.get('parameters', {}))}",
                   highlight=False)
+    if c.get("missing"):
+        console.print(f"targets this run cannot answer (it does not cover them): "
+                      f"{', '.join(c['missing'])}", highlight=False, soft_wrap=True)
+    if c.get("kept_back"):
+        t = Table(title="camp and colony population: predictions kept back (never fitted)")
+        for col in ("date", "record rows", "record", "simulated", "error"):
+            t.add_column(col, overflow="fold")
+        for r in c["kept_back"]:
+            t.add_row(r["date"], " + ".join(r["rows"]), amount(r["record"]),
+                      amount(r["simulated"]), f"{100 * r['rel_error']:+.0f}%")
+        console.print(t)
     t = Table(title="the source article's claims, checked")
     for col in ("claim", "record", "model"):
         t.add_column(col, overflow="fold")

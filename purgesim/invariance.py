@@ -38,6 +38,14 @@ def figures(s: dict[str, Any]) -> dict[str, float]:
         out[f"channels.{k}"] = float(v)
     for r, v in s.get("regions", {}).items():
         out[f"regions.{r}.arrests"] = float(v["arrests"])
+    camps = s.get("camps") or {}
+    for date, v in camps.get("stock", {}).items():
+        for k in ("camp_population", "camp_political", "prison_political"):
+            out[f"camps.stock.{date}.{k}"] = float(v[k])
+    for y, v in camps.get("yearly", {}).items():
+        out[f"camps.yearly.{y}.deaths"] = float(v["deaths"])
+        for cause, n in v["releases_political"].items():
+            out[f"camps.yearly.{y}.releases_political.{cause}"] = float(n)
     police = s.get("police", {})
     if "officers_arrested" in police:
         out["police.officers_arrested"] = float(police["officers_arrested"])

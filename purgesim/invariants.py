@@ -6,7 +6,9 @@ Each is a statement about the model that must hold whatever the parameters:
 2. the case tables agree with the states: one queue entry per suspect, one interrogation
    file per prisoner under interrogation, one trial file per prisoner awaiting trial;
 3. stocks are conserved: the recorder's custody and camp stocks equal the weighted counts of
-   people in those states;
+   people in those states; each camp compartment (the model's political prisoners, and the
+   prisoners it does not simulate) equals its start plus admissions minus deaths and releases
+   to date;
 4. every arrest has a cause;
 5. nobody dead or in camp acts: today's denouncers are not dead, shot or in camp; today's
    confessors are awaiting trial; officers who let an accusation go were at large.
@@ -55,6 +57,7 @@ def check_day(sim: Sim, day: int) -> None:
     camp = np.flatnonzero(st == State.CAMP)
     if not np.isclose(pop.weight(camp).sum(), sim.rec._camp, rtol=1e-9, atol=1e-6):
         _fail(day, "camp stock is not conserved")
+    _camp_accounts(sim, day)
     log = sim.log.rows
     today = log[log["day"] == day]
     arrests = today[today["event"] == Event.ARRESTED]
@@ -69,3 +72,23 @@ def check_day(sim: Sim, day: int) -> None:
     dropped_by = today["by"][(today["event"] == Event.DROPPED) & (today["by"] >= 0)]
     if dropped_by.size and np.isin(st[dropped_by], [State.SHOT, State.DIED, State.CAMP]).any():
         _fail(day, "an officer who is dead or in camp handled an accusation")
+
+
+def _camp_accounts(sim: Sim, day: int) -> None:
+    """Camp stock = start + admissions - deaths - releases, for both compartments, from the
+    daily series (independent of the running stocks they are compared with)."""
+    rec = sim.rec
+    n = day + 1
+    own = (rec.camp_start + rec.flow["camp"][:n].sum() - rec.flow["camp_deaths"][:n].sum()
+           - rec.camp_released[:n].sum() - rec.camp_retried[:n].sum())
+    if not np.isclose(own, rec._camp, rtol=1e-9, atol=1e-6):
+        _fail(day, f"camp stock {rec._camp:.6g} is not start + admissions - deaths - "
+                   f"releases ({own:.6g})")
+    camps = sim.mechs["camps"]
+    other = (camps.other_start + camps.other_in[:n].sum() - camps.other_died[:n].sum()
+             - camps.other_released[:n].sum())
+    if not np.isclose(other, camps.other_stock[day], rtol=1e-9, atol=1e-6):
+        _fail(day, f"stock of the prisoners not simulated {camps.other_stock[day]:.6g} is not "
+                   f"start + admissions - deaths - releases ({other:.6g})")
+    if (camps.other_stock[:n] < -1e-6).any():
+        _fail(day, "negative stock of prisoners not simulated")

@@ -52,12 +52,19 @@ class Recorder:
         self.shot_region = np.zeros((D, R))
         self.flow = {k: np.zeros(D) for k in FLOWS}
         self.custody = np.zeros(D)
-        self.camp_population = np.zeros(D)
+        self.camp_population = np.zeros(D)  # the model's political prisoners (weighted)
+        #: releases from camp by cause (TERM_END, REVIEW, HALT), and prisoners taken back
+        #: from camp to be tried again
+        self.camp_released = np.zeros((D, N_CAUSES))
+        self.camp_retried = np.zeros(D)
         self._custody = 0.0
         from .codes import State
 
         in_camp = np.flatnonzero(sim.pop.state == State.CAMP)  # e.g. prisoners of 1935
         self._camp = float(sim.pop.weight(in_camp).sum())
+        #: the camp stock's account: start + admissions - deaths - releases - retried
+        self.camp_start = self._camp
+        self._camp_in = self._camp_died = self._camp_out = 0.0
 
     def _w(self, ids: np.ndarray) -> np.ndarray:
         return self.sim.pop.weight(ids)
@@ -97,16 +104,26 @@ class Recorder:
                 np.add.at(self.shot_op[d], ops[has_op].astype(np.int64), w[has_op])
         if outcome == "camp":
             self._camp += total
+            self._camp_in += total
 
-    def left_camp(self, ids: np.ndarray, died: bool) -> None:
+    def left_camp(self, ids: np.ndarray, died: bool, cause: int = Cause.NONE) -> None:
+        """Prisoners who died in camp, or were released from it for `cause`."""
         total = self._w(ids).sum()
         self._camp -= total
         self.flow["camp_deaths" if died else "releases"][self.sim.day] += total
+        if died:
+            self._camp_died += total
+        else:
+            self._camp_out += total
+            self.camp_released[self.sim.day, int(cause)] += total
 
     def left_camp_for_trial(self, ids: np.ndarray) -> None:
         """Prisoners taken from camp to be tried again (Zinoviev and Kamenev, 1936): they
         leave the camp count without a release or a death."""
-        self._camp -= self._w(ids).sum()
+        total = self._w(ids).sum()
+        self._camp -= total
+        self._camp_out += total
+        self.camp_retried[self.sim.day] += total
 
     def released_from_custody(self, ids: np.ndarray) -> None:
         total = self._w(ids).sum()

@@ -323,6 +323,8 @@ def summary(sim: Sim, *, cascade: bool = True) -> dict[str, Any]:
                    **sim.mechs["vigilance"].summary()},
         "mechanisms": {k: {"enabled": bool(m.on), **_jsonable(m.summary())}
                        for k, m in sim.mechs.items() if k not in ("orders",)},
+        "period": {"start": sim.sc.start.isoformat(), "end": sim.sc.end.isoformat()},
+        "camps": camp_stats(sim),
         "final_states": {State(s).name.lower(): int(n) for s, n in
                          enumerate(state_counts(pop.state, len(State)))},
     }
@@ -351,8 +353,88 @@ def daily_table(sim: Sim) -> pa.Table:
     for k, v in rec.flow.items():
         cols[k] = v
     cols["custody"] = rec.custody
-    cols["camp_population"] = rec.camp_population
+    camps = sim.mechs["camps"]
+    # the camp and colony population as the NKVD counted it (both compartments), and its parts
+    cols["camp_population"] = rec.camp_population + camps.other_stock
+    cols["camp_political"] = rec.camp_population
+    cols["camp_other"] = camps.other_stock
+    cols["camp_deaths_other"] = camps.other_died
+    cols["camp_releases_other"] = camps.other_released
     return pa.table(cols)
+
+
+def camp_stock_table(sim: Sim) -> pa.Table:
+    """The daily stock of the camps and prisons (end of each day), for the report: the camp and
+    colony population (`camp_population` = `camp_political` + `camp_other`), its admissions,
+    deaths and releases by compartment, and the people in custody (`prison_political`: the
+    model's political detainees only; ordinary prisoners are not modelled)."""
+    rec = sim.rec
+    camps = sim.mechs["camps"]
+    dates = [sim.sc.date_of(d) for d in range(sim.n_days)]
+    released = rec.camp_released.sum(axis=1) + rec.camp_retried
+    return pa.table({
+        "date": pa.array(dates, pa.date32()),
+        "camp_population": rec.camp_population + camps.other_stock,
+        "camp_political": rec.camp_population,
+        "camp_other": camps.other_stock,
+        "admissions_political": rec.flow["camp"],
+        "admissions_other": camps.other_in,
+        "deaths_political": rec.flow["camp_deaths"],
+        "deaths_other": camps.other_died,
+        "releases_political": released,
+        "releases_other": camps.other_released,
+        "prison_political": rec.custody,
+    })
+
+
+def camp_stats(sim: Sim) -> dict[str, Any]:
+    """summary.json's `camps`: the camp and colony population and the people in custody on the
+    first day, on 1 January of each year and at the end; admissions, deaths and releases by
+    year (releases of the model's prisoners by cause).  Kept-back predictions: never fitted."""
+    rec = sim.rec
+    camps = sim.mechs["camps"]
+    sc = sim.sc
+
+    def stock(d: int) -> dict[str, float]:  # end of day d (d = -1: the start of the run)
+        if d < 0:
+            pol, oth, cus = rec.camp_start, camps.other_start, 0.0
+        else:
+            pol, oth, cus = (float(rec.camp_population[d]), float(camps.other_stock[d]),
+                             float(rec.custody[d]))
+        return {"camp_population": round(pol + oth), "camp_political": round(pol),
+                "camp_other": round(oth), "prison_political": round(cus)}
+
+    stocks = {sc.start.isoformat(): stock(-1)}
+    for y in range(sc.start.year + 1, sc.end.year + 2):
+        d = sc.day_of(dt.date(y, 1, 1)) - 1  # the end of 31 December of the year before
+        if 0 <= d < sim.n_days:
+            stocks[dt.date(y, 1, 1).isoformat()] = stock(d)
+    end = (sc.end + dt.timedelta(days=1)).isoformat()
+    stocks.setdefault(end, stock(sim.n_days - 1))
+    names = {int(c): c.name.lower() for c in Cause}
+    yearly = {}
+    for y, sl in _years(sim).items():
+        rel = rec.camp_released[sl].sum(axis=0)
+        by_cause = {names[c]: round(float(v)) for c, v in enumerate(rel) if v > 0}
+        retried = float(rec.camp_retried[sl].sum())
+        if retried > 0:
+            by_cause["taken_for_trial"] = round(retried)
+        yearly[y] = {
+            "admissions_political": round(float(rec.flow["camp"][sl].sum())),
+            "admissions_other": round(float(camps.other_in[sl].sum())),
+            "deaths_political": round(float(rec.flow["camp_deaths"][sl].sum())),
+            "deaths_other": round(float(camps.other_died[sl].sum())),
+            "deaths": round(float(rec.flow["camp_deaths"][sl].sum()
+                                  + camps.other_died[sl].sum())),
+            "releases_political": by_cause,
+            "releases_other": round(float(camps.other_released[sl].sum())),
+        }
+    return {"note": "camp_population = camp_political (the model's prisoners, weighted) + "
+                    "camp_other (the stock at the start and the ordinary admissions, not "
+                    "simulated); prison_political = the model's political detainees in "
+                    "custody only. Dates are 00:00 of the day (stocks at the end of the day "
+                    "before).",
+            "stock": stocks, "yearly": yearly}
 
 
 def long_table(sim: Sim, names: list[str], key: str, **series: np.ndarray) -> pa.Table:

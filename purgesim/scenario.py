@@ -545,10 +545,34 @@ def _describe_error(e: ValidationError) -> str:
     return f"field '{loc}': value {shown} is not allowed: {msg}"
 
 
+def _as_date(v: Any) -> dt.date | None:
+    if isinstance(v, dt.date):
+        return v
+    try:
+        return dt.date.fromisoformat(str(v))
+    except ValueError:
+        return None
+
+
+def early_end(data: dict[str, Any], end: str) -> dt.date:
+    """The date of `--end`: a run of the scenario `data` ended earlier than its own end (the
+    first part of its timeline).  ScenarioError, naming the value and what is allowed,
+    unless it is a date after the start and not after the scenario's end."""
+    start, last = _as_date(data.get("start")), _as_date(data.get("end"))
+    allowed = (f"a date YYYY-MM-DD after the start {start} and not after the scenario's "
+               f"end {last}" if start and last else "a date YYYY-MM-DD")
+    d = _as_date(end)
+    if d is None or (start is not None and d <= start) or (last is not None and d > last):
+        raise ScenarioError(f"--end: value {end!r} is not allowed; allowed: {allowed}")
+    return d
+
+
 def load(name_or_path: str, sets: list[str] | None = None, scale: float | None = None,
-         seed: int | None = None) -> Scenario:
+         seed: int | None = None, end: str | None = None) -> Scenario:
     data = raw_scenario(name_or_path)
     data = apply_sets(data, sets or [])
+    if end is not None:
+        data["end"] = early_end(data, end)
     if scale is not None:
         data["scale"] = scale
     if seed is not None:

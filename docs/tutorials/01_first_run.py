@@ -3,7 +3,7 @@
 #
 # This tutorial runs the `toy` scenario (an invented country of a few thousand people, every
 # mechanism of the purge machine switched on), reads its results as pandas DataFrames and
-# draws the report's charts; then it runs the USSR 1936-1939 at a small scale and sets its
+# draws the report's charts; then it runs the USSR 1936-1940 at a small scale and sets its
 # yearly totals beside the historical record.
 #
 # It is a plain Python file in the "percent" format: each `# %%` starts a cell.  Run it with
@@ -86,7 +86,7 @@ assert run.summary == sim.summary
 run
 
 # %% [markdown]
-# ## The USSR, 1936-1939, at a small scale
+# ## The USSR, 1936-1940, at a small scale
 #
 # At scale 0.002 one simulated person of the mass stands for 500 people (the elite, about
 # 165,000 post-holders, is always simulated one by one).  The figures are full-population

@@ -2,7 +2,7 @@
 # # A person's story and the naming graph
 #
 # Every arrest, confession, naming and sentence is in the run's event log.  This tutorial
-# follows one person (Bukharin, in a run of the USSR 1936-1939), shows who named him and
+# follows one person (Bukharin, in a run of the USSR 1936-1940), shows who named him and
 # whom he named, and draws the naming graph around him and the largest naming cascade.
 
 # %%

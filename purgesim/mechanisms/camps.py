@@ -1,20 +1,36 @@
-"""Camps: prisoners die at the yearly rate of the Gulag records and leave when their term ends.
+"""Camps: the Gulag's stock, its political prisoners and the rest, day by day.
 
-On admission each prisoner's day of death is drawn once from the cumulative hazard of the
-scenario's yearly camp mortality (`camp_mortality`, from the record's Gulag deaths over the
-camp population, times `mortality_factor`), and compared with the end of his term; whichever
-comes first is scheduled.  Nothing is done for a prisoner until that day.
+Two compartments make up the camp population the NKVD counted (camps and colonies):
 
-Outputs: DIED and RELEASED (cause TERM_END) events.  Invariant: only people in camp die or
-are released here.
+* the political prisoners of the model, admitted on conviction.  On admission each prisoner's
+  term is drawn (`short_term_share` of them get `short_term_years`, the others the tribunal's
+  term) and his day of death is drawn once from the cumulative hazard of the scenario's
+  yearly camp mortality (`camp_mortality`, from the record's Gulag deaths over the camp
+  population, times `mortality_factor`); whichever comes first is scheduled.  The review of
+  1939-40 (`review_share`, `review_start`, `review_end`) releases a share of the prisoners in
+  camp when it begins, each on a day drawn in the review's window (cause REVIEW).  Nothing is
+  done for a prisoner until his day.
+* the others: the stock at the start of the run (`stock_at_start`, the record's camp and
+  colony population less the model's own prisoners) and the ordinary, non-political
+  admissions (`other_admissions`, persons a year), people the model does not simulate.
+  They are an aggregate of real people (scale-free): they die at the same yearly mortality
+  and leave at the end of terms drawn from an exponential distribution of mean
+  `other_term_years`.  The series does not depend on the run: it is computed once.
+
+Outputs: DIED and RELEASED (cause TERM_END or REVIEW) events; the aggregate's daily stock,
+admissions, deaths and releases (`other_stock`, `other_in`, `other_died`, `other_released`).
+Invariants: only people in camp die or are released here; each compartment's stock equals
+its start plus admissions minus deaths and releases, every day.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from typing import Any
 
 import numpy as np
+from pydantic import field_validator, model_validator
 
 from .. import rng
 from ..codes import Cause, Event, State
@@ -23,8 +39,10 @@ from .base import Mechanism as Base
 from .base import Phase, Spec
 from .contract import Engine
 
-S = rng.Streams("camps", "death")
+S = rng.Streams("camps", "death", "term", "review", "review_day")
 
+#: what a scheduled day does to a prisoner
+DIES, TERM_ENDS, REVIEWED = 0, 1, 2
 
 #: what the registry reads (purgesim.mechanisms): letter, place, phases of the day, states
 SPEC = Spec(letter="-", position=100,
@@ -38,6 +56,49 @@ class Params(MechanismParams):
     default_mortality: float = P(0.03, 0.0, 1.0, unit="1/year",
                                  meaning="yearly camp mortality for years the scenario does "
                                          "not list")
+    short_term_share: float = P(0.0, 0.0, 1.0, unit="share",
+                                meaning="share of the convicted sent to camp who get the "
+                                        "short term (the others: the tribunal's term)")
+    short_term_years: int = P(3, 1, 25, unit="years", meaning="the short camp term")
+    review_share: float = P(0.0, 0.0, 1.0, unit="share",
+                            meaning="share of the political prisoners in camp when the review "
+                                    "begins whom it releases (cause REVIEW)")
+    review_start: str = P("", meaning="first day of the review of sentences (YYYY-MM-DD; "
+                                      "empty: no review)")
+    review_end: str = P("", meaning="last day of the review of sentences (YYYY-MM-DD)")
+    stock_at_start: float = P(0.0, 0.0, 1e8, unit="persons",
+                              meaning="camp and colony population on the first day of the "
+                                      "run, all prisoners (the record's count)")
+    other_admissions: float = P(0.0, 0.0, 1e8, unit="persons/year",
+                                meaning="admissions to the camps and colonies of people the "
+                                        "model does not simulate (ordinary criminals)")
+    other_term_years: float = P(3.0, 0.1, 50.0, unit="years",
+                                meaning="mean term of the prisoners the model does not "
+                                        "simulate (exponential)")
+
+    @field_validator("review_start", "review_end", mode="before")
+    @classmethod
+    def _date(cls, v: Any) -> Any:
+        if isinstance(v, dt.date):  # a TOML date or --set camps.review_start=1939-01-01
+            return v.isoformat()
+        if isinstance(v, str) and v:
+            try:
+                dt.date.fromisoformat(v)
+            except ValueError:
+                raise ValueError(f"value {v!r} is not allowed; allowed: a date YYYY-MM-DD "
+                                 "or empty") from None
+        return v
+
+    @model_validator(mode="after")
+    def _window(self) -> Params:
+        if self.review_start and self.review_end and self.review_end < self.review_start:
+            raise ValueError(f"review_end {self.review_end} is not allowed; allowed: a date "
+                             f"on or after review_start {self.review_start}")
+        return self
+
+
+def _day_of(sim: Engine, text: str) -> int:
+    return sim.sc.day_of(dt.date.fromisoformat(text))
 
 
 class Mechanism(Base):
@@ -56,11 +117,46 @@ class Mechanism(Base):
         self.due_kind: dict[int, list[np.ndarray]] = defaultdict(list)
         self.due_since: dict[int, list[np.ndarray]] = defaultdict(list)
         self.admitted: dict[int, int] = {}  # prisoner -> day of his latest admission
+        self.review_day = -1
+        self.review_last = -1
+        if self.p.review_share > 0 and self.p.review_start:
+            self.review_day = _day_of(sim, self.p.review_start)
+            self.review_last = (_day_of(sim, self.p.review_end) if self.p.review_end
+                                else self.review_day)
+        self.reviewed = 0.0
+        self._other(sim, rates[:D])
+
+    def _other(self, sim: Engine, rates: np.ndarray) -> None:
+        """The prisoners the model does not simulate, day by day (end-of-day stock)."""
+        D = rates.size
+        own = float(sim.rec._camp)  # the model's own prisoners at the start (Zinoviev...)
+        self.other_start = max(self.p.stock_at_start - own, 0.0)
+        self.other_in = np.full(D, self.p.other_admissions / 365.25)
+        self.other_died = np.zeros(D)
+        self.other_released = np.zeros(D)
+        self.other_stock = np.zeros(D)
+        if self.other_start == 0.0 and self.p.other_admissions == 0.0:
+            return
+        r = 1.0 / (self.p.other_term_years * 365.25)
+        leave = -np.expm1(-(rates + r))  # share of the stock leaving each day, either way
+        dies = rates / (rates + r)
+        s = self.other_start
+        died, rel, stock, inflow = self.other_died, self.other_released, self.other_stock, \
+            self.other_in
+        for d in range(D):
+            out = s * leave[d]
+            died[d] = out * dies[d]
+            rel[d] = out - died[d]
+            s = s + inflow[d] - out
+            stock[d] = s
 
     def admit(self, ids: np.ndarray, years: int) -> None:
         sim = self.sim
         day = sim.day
-        release = day + int(round(years * 365.25))
+        release = np.full(ids.size, day + int(round(years * 365.25)), dtype=np.int64)
+        if self.p.short_term_share > 0 and ids.size:
+            short = sim.draws(ids, S.term) < self.p.short_term_share
+            release[short] = day + int(round(self.p.short_term_years * 365.25))
         if self.on:
             u = sim.draws(ids, S.death)
             e = -np.log(np.maximum(1.0 - u, 1e-300))
@@ -70,11 +166,16 @@ class Mechanism(Base):
                                day + 1).astype(np.int64)
         else:
             death = np.full(ids.size, 10**9, dtype=np.int64)
+        self.admitted.update(dict.fromkeys(ids.tolist(), day))
         dies = death < release
         when = np.where(dies, death, release)
-        keep = when < sim.n_days
-        self.admitted.update(dict.fromkeys(ids.tolist(), day))
-        ids, dies, when = ids[keep], dies[keep], when[keep]
+        self._schedule(ids, np.where(dies, DIES, TERM_ENDS).astype(np.int8), when,
+                       np.full(ids.size, day, dtype=np.int64))
+
+    def _schedule(self, ids: np.ndarray, kind: np.ndarray, when: np.ndarray,
+                  since: np.ndarray) -> None:
+        keep = when < self.sim.n_days
+        ids, kind, when, since = ids[keep], kind[keep], when[keep], since[keep]
         order = np.argsort(when, kind="stable")  # grouped by day, admission order kept
         when = when[order]
         starts = np.flatnonzero(np.r_[True, when[1:] != when[:-1]]) if when.size else when
@@ -82,29 +183,55 @@ class Mechanism(Base):
             d = int(when[a])
             sel = order[a:b]
             self.due[d].append(ids[sel])
-            self.due_kind[d].append(dies[sel])
-            self.due_since[d].append(np.full(b - a, day, dtype=np.int64))
+            self.due_kind[d].append(kind[sel])
+            self.due_since[d].append(since[sel])
+
+    def begin_review(self, day: int) -> None:
+        """The review of 1939-40: a share of the prisoners in camp today will be released,
+        each on a day drawn in the review's window (after his death or term end: nothing)."""
+        sim = self.sim
+        if not self.admitted:
+            return
+        ids = np.fromiter(self.admitted.keys(), dtype=np.int64, count=len(self.admitted))
+        since = np.fromiter(self.admitted.values(), dtype=np.int64, count=ids.size)
+        held = sim.pop.state[ids] == State.CAMP
+        ids, since = ids[held], since[held]
+        go = sim.draws(ids, S.review) < self.p.review_share
+        ids, since = ids[go], since[go]
+        span = self.review_last - day + 1
+        when = day + (sim.draws(ids, S.review_day) * span).astype(np.int64)
+        self._schedule(ids, np.full(ids.size, REVIEWED, dtype=np.int8), when, since)
 
     def step(self, day: int) -> None:
+        if day == self.review_day and self.on:
+            self.begin_review(day)
         if day not in self.due:
             return
         sim = self.sim
         ids = np.concatenate(self.due.pop(day))
-        dies = np.concatenate(self.due_kind.pop(day))
+        kind = np.concatenate(self.due_kind.pop(day))
         since = np.concatenate(self.due_since.pop(day))
         # only for a prisoner still serving the term this schedule belongs to
         current = np.fromiter(map(self.admitted.__getitem__, ids.tolist()), dtype=np.int64,
                               count=ids.size)
         ok = (sim.pop.state[ids] == State.CAMP) & (current == since)
-        ids, dies = ids[ok], dies[ok]
-        for mask, died in ((dies, True), (~dies, False)):
-            who = ids[mask]
+        ids, kind = ids[ok], kind[ok]
+        for k, state, event, cause in ((DIES, State.DIED, Event.DIED, Cause.NONE),
+                                       (TERM_ENDS, State.RELEASED, Event.RELEASED,
+                                        Cause.TERM_END),
+                                       (REVIEWED, State.RELEASED, Event.RELEASED,
+                                        Cause.REVIEW)):
+            who = ids[kind == k]
             if who.size == 0:
                 continue
-            sim.pop.state[who] = State.DIED if died else State.RELEASED
-            sim.record(who, Event.DIED if died else Event.RELEASED,
-                       0 if died else int(Cause.TERM_END))
-            sim.rec.left_camp(who, died)
+            who = np.unique(who)  # one prisoner may be due twice today (review and term)
+            who = who[sim.pop.state[who] == State.CAMP]
+            sim.pop.state[who] = state
+            sim.record(who, event, int(cause))
+            sim.rec.left_camp(who, k == DIES, cause)
+            if k == REVIEWED:
+                self.reviewed += float(sim.pop.weight(who).sum())
 
     def summary(self) -> dict[str, Any]:
-        return {}
+        return {"released_by_review": self.reviewed,
+                "other_at_start": self.other_start}

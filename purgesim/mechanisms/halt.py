@@ -178,7 +178,7 @@ class Mechanism(Base):
             go = held[sim.draws(held, S.release_detained) < self.p.release_detained]
             sim.pop.state[go] = State.RELEASED
             sim.record(go, Event.RELEASED, int(Cause.HALT))
-            sim.rec.left_camp(go, died=False)
+            sim.rec.left_camp(go, died=False, cause=Cause.HALT)
             self.released += float(sim.pop.weight(go).sum())
 
     def summary(self) -> dict[str, Any]:
