@@ -600,6 +600,94 @@ def fig_cohorts(run: RunFolder) -> Figure:
         yaxis={"title": {"text": "% of the cohort"}, "range": [0, 105]})}
 
 
+#: the NKVD's own counts of the camp and colony population (record rows, added up): kept-back
+#: predictions drawn beside the run, never fitted
+CAMP_COUNTS: list[tuple[str, tuple[str, ...]]] = [
+    ("1936-01-01", ("SU-ITL-360101", "SU-ITK-360101")),
+    ("1937-01-01", ("SU-GULAG-370101",)),
+    ("1940-01-01", ("SU-ITL-400101", "SU-ITK-400101")),
+]
+
+
+def camp_counts(run: RunFolder) -> list[tuple[str, float, str]]:
+    """(date, count, row ids) of the record's camp counts inside the run's period."""
+    out = []
+    if not record_of(run) or not run.dates:
+        return out
+    for date, rids in CAMP_COUNTS:
+        rows = [_rec(run, r) for r in rids]
+        if any(r is None or r.value is None for r in rows) or \
+                not run.dates[0] <= date <= run.dates[-1]:
+            continue
+        out.append((date, float(sum(r.value for r in rows if r is not None and r.value)),
+                    " + ".join(rids)))
+    return out
+
+
+def fig_camps(run: RunFolder) -> Figure:
+    """The camp and colony population and the people in custody, day by day, with the
+    NKVD's counts where the record has them (kept back: the model is not fitted to them)."""
+    d = run.daily
+    camp = word_of(run, "camp")
+    series = [("camp_population", f"{camp}: all prisoners", "#2ca02c", 2.5, "solid"),
+              ("camp_political", f"{camp}: the model's political prisoners", "#2ca02c", 1.5,
+               "dot"),
+              ("camp_other", f"{camp}: prisoners not simulated (aggregate)", "#8c564b", 1.5,
+               "dash"),
+              ("custody", "in custody (arrested, awaiting trial)", "#9467bd", 1.5, "solid")]
+    data = []
+    for col, name, colour, width, dash in series:
+        if col not in d or (col == "camp_other" and not np.any(d[col])):
+            continue
+        data.append({"type": "scatter", "mode": "lines", "name": name, "x": run.dates,
+                     "y": _round(d[col], 0), "line": {"color": colour, "width": width,
+                                                       "dash": dash},
+                     "hovertemplate": "%{y:,.0f}"})
+    counts = camp_counts(run)
+    if counts:
+        data.append({"type": "scatter", "mode": "markers",
+                     "name": "NKVD count (kept back, not fitted)",
+                     "x": [c[0] for c in counts], "y": [c[1] for c in counts],
+                     "text": [f"{c[1]:,.0f} on {c[0]} ({c[2]})" for c in counts],
+                     "hoverinfo": "text",
+                     "marker": {"symbol": "diamond", "size": 12, "color": "#2ca02c",
+                                "line": {"color": "black", "width": 1.5}}})
+    diamonds = " (diamonds: the NKVD's counts, not fitted)" if counts else ""
+    return {"data": data, "layout": _layout(
+        f"{camp.capitalize()} population and people in custody{diamonds}",
+        yaxis={"title": {"text": "people"}, "rangemode": "tozero"})}
+
+
+def table_camps(run: RunFolder) -> str:
+    """The stocks on 1 January and the yearly flows of summary.json's `camps`, with the
+    record's counts and Gulag deaths beside them (kept back: never fitted)."""
+    c = run.summary.get("camps")
+    if not c:
+        return "<p>This run has no camp accounts (written by an older purgesim).</p>"
+    counts = {date: (v, rids) for date, v, rids in camp_counts(run)}
+    rows = []
+    for date, st in c.get("stock", {}).items():
+        rec = counts.get(date)
+        rows.append([date, _num(st.get("camp_population")), _num(st.get("camp_political")),
+                     _num(st.get("camp_other")), _num(st.get("prison_political")),
+                     f"{rec[0]:,.0f} ({rec[1]})" if rec else ""])
+    stock = _table(["on", "camp population", "of them political (model)",
+                    "not simulated (aggregate)", "in custody", "NKVD count"], rows, "camps")
+    rows = []
+    for y, v in c.get("yearly", {}).items():
+        row = _rec(run, f"SU-GULAG-DEATH-{y}") if record_of(run) else None
+        rel = v.get("releases_political", {})
+        rows.append([y, _num(v.get("admissions_political")), _num(v.get("admissions_other")),
+                     _num(v.get("deaths")),
+                     f"{row.value:,.0f}" if row is not None and row.value is not None else "",
+                     ", ".join(f"{k.replace('_', ' ')} {n:,}" for k, n in rel.items()),
+                     _num(v.get("releases_other"))])
+    flows = _table(["year", "admitted (political, model)", "admitted (not simulated)",
+                    "deaths", "Gulag deaths (record)", "political released, by cause",
+                    "others released"], rows, "camps")
+    return stock + flows
+
+
 def limits_operation(run: RunFolder) -> str | None:
     ops = run.summary.get("operations", {})
     if "order_00447" in ops:
@@ -1117,6 +1205,12 @@ def sections(run: RunFolder) -> list[Section]:
                  "arrest: the namings that can explain it (or, never arrested, those of the "
                  "whole run); named afterwards: on or after his arrest, or after his death.",
          "figure": fig_named(run), "table": table_named(run)},
+        {"id": "camps", "title": f"{word_of(run, 'camp').capitalize()}s and custody",
+         "note": "The camp and colony population as the NKVD counted it: the model's own "
+                 "prisoners (weighted) plus an aggregate of those it does not simulate (the "
+                 "stock at the start, the ordinary admissions). The NKVD's counts are kept "
+                 "back: the model is never fitted to them, so the gap is a result.",
+         "figure": fig_camps(run), "table": table_camps(run)},
         {"id": "claims", "title": "The source article's claims",
          "note": "What the article says, what the historical record says, what this run "
                  "says.", "table": table_claims(run)},

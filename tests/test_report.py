@@ -17,7 +17,7 @@ from purgesim.report import render, write_report
 
 REQUIRED = ["parameters", "arrests", "sentences", "cumulative", "operations-daily",
             "operations", "yearly", "cohorts", "limits", "cascade-rates", "cascade", "named",
-            "claims"]
+            "camps", "claims"]
 
 
 class Refs(HTMLParser):
@@ -124,6 +124,12 @@ def test_ussr_record_on_the_same_axes(tmp_path: Path) -> None:
     assert "shot (record)" in cohort_names and "arrested (record)" in cohort_names
     assert "SU-C17-ARR" in secs["cohorts"]["table"]
     assert "targets" in secs
+    # the camps: the NKVD's counts beside the run, marked as kept back (never fitted)
+    camps = secs["camps"]["figure"]["data"]
+    counts = [t for t in camps if t["name"].startswith("NKVD count")]
+    assert counts and "1940-01-01" in counts[0]["x"] and "not fitted" in counts[0]["name"]
+    assert "SU-ITL-400101 + SU-ITK-400101" in secs["camps"]["table"]
+    assert "108,654" in secs["camps"]["table"]  # Gulag deaths 1938 (SU-GULAG-DEATH-1938)
     html = render(tmp_path / "ussr")
     assert "order_00447" in html
 
