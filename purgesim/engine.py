@@ -81,10 +81,20 @@ def _admit(ids: np.ndarray, state: np.ndarray, allowed: np.ndarray, leader: int,
 
 _ONE = np.zeros(1, dtype=np.int64)
 
+# The codes used on every call, as plain ints: an enum's attribute costs a lookup through
+# its metaclass each time (tens of thousands of times a run).
+_SUSPECT = int(State.SUSPECT)
+_ARRESTED = int(State.ARRESTED)
+_EV_SUSPECTED = int(Event.SUSPECTED)
+_EV_ARRESTED = int(Event.ARRESTED)
+#: the causes of arrest that an operation may absorb (`quotas.Mechanism.absorb`)
+_ABSORBABLE = frozenset(int(c) for c in (Cause.CONFESSION, Cause.DENUNCIATION,
+                                         Cause.DEFENDER))
+
 
 def _take(x: Any, keep: np.ndarray, dtype: Any) -> np.ndarray:
     """Column `x` (a scalar or one value per id) at the rows kept."""
-    if np.ndim(x) == 0:
+    if type(x) is not np.ndarray and np.ndim(x) == 0:
         return np.full(keep.size, x, dtype=dtype)
     return np.asarray(x, dtype=dtype)[keep]
 
@@ -191,10 +201,10 @@ class Sim:
     def record(self, ids: np.ndarray, event: Event, cause: int | np.ndarray = 0,
                by: int | np.ndarray = -1, op: int | np.ndarray = -1,
                day: int | None = None) -> None:
-        if len(ids) == 0:
+        k = len(ids)
+        if k == 0:
             return
-        self.log.append(person=ids, day=self.day if day is None else day, event=int(event),
-                        cause=cause, by=by, op=op)
+        self.log.put(k, ids, self.day if day is None else day, int(event), cause, by, op)
 
     def accuse(self, ids: np.ndarray, cause: Cause, by: np.ndarray | int = -1) -> np.ndarray:
         """Make people at large suspects (one entry per person, first accusation wins)."""
@@ -206,12 +216,14 @@ class Sim:
         if keep.size == 0:
             return ids[:0]
         ids, by_arr = ids[keep], _take(by, keep, np.int64)
-        prev = self.pop.state[ids].copy()
-        self.pop.state[ids] = State.SUSPECT
-        self.record(ids, Event.SUSPECTED, int(cause), by_arr)
-        self.queue.append(person=ids, region=self.pop.regions_of(ids), day=self.day,
-                          cause=int(cause), by=by_arr, prev=prev)
-        self.rec.suspected(ids, int(cause))
+        state = self.pop.state
+        prev = state[ids]  # a copy (fancy indexing)
+        state[ids] = _SUSPECT
+        cause = int(cause)
+        k = ids.shape[0]
+        self.log.put(k, ids, self.day, _EV_SUSPECTED, cause, by_arr, -1)
+        self.queue.put(k, ids, self.pop.regions_of(ids), self.day, cause, by_arr, prev)
+        self.rec.suspected(ids, cause)
         return ids
 
     def arrest(self, ids: np.ndarray, cause: Cause | np.ndarray, by: np.ndarray | int = -1,
@@ -228,15 +240,19 @@ class Sim:
         cause_arr = _take(cause, keep, np.uint8)
         by_arr = _take(by, keep, np.int64)
         op_arr = _take(op, keep, np.int16)
-        op_arr = self.mechs["quotas"].absorb(ids, cause_arr, op_arr)
-        was_suspect = self.pop.state[ids] == State.SUSPECT
+        # only arrests for some causes can join an operation (quotas.absorb); the others
+        # need not ask
+        if type(cause) is np.ndarray or int(cause) in _ABSORBABLE:
+            op_arr = self.mechs["quotas"].absorb(ids, cause_arr, op_arr)
+        state = self.pop.state
+        was_suspect = state[ids] == _SUSPECT
         if was_suspect.any():  # leave the police queue
             self.queue.keep(~member(self.queue.rows["person"], ids[was_suspect]))
-        self.pop.state[ids] = State.ARRESTED
-        self.record(ids, Event.ARRESTED, cause_arr, by_arr, op_arr)
+        state[ids] = _ARRESTED
+        k = ids.shape[0]
+        self.log.put(k, ids, self.day, _EV_ARRESTED, cause_arr, by_arr, op_arr)
         regions = self.pop.regions_of(ids)
-        self.interrogation.append(person=ids, region=regions, day=self.day,
-                                  cause=cause_arr, op=op_arr, by=by_arr, ready=-1, confessed=0)
+        self.interrogation.put(k, ids, regions, self.day, cause_arr, op_arr, by_arr, -1, 0)
         self.today_arrested.append(ids)
         self.rec.arrested(ids, cause_arr, op_arr, regions)
         return ids
