@@ -180,6 +180,17 @@ def poisson_keyed(lam: float, seed: int, day: int, subject: int, purpose: int) -
 
 
 @njit(cache=True)
+def poissons_keyed(lams: np.ndarray, seed: int, day: int, subjects: np.ndarray,
+                   purpose: int) -> np.ndarray:
+    """`poisson_keyed` for each (rate, subject) pair: one call for the regions of a day
+    instead of one each (the same counts)."""
+    out = np.empty(lams.shape[0], dtype=np.int64)
+    for i in range(lams.shape[0]):
+        out[i] = poisson_keyed(lams[i], seed, day, subjects[i], purpose)
+    return out
+
+
+@njit(cache=True)
 def uniforms_k(seed: int, day: int, subject: int, purpose: int, n: int) -> np.ndarray:
     """The first n draws of one keyed stream (k = 0 .. n-1)."""
     out = np.empty(n, dtype=np.float64)
