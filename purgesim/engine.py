@@ -92,6 +92,96 @@ _ABSORBABLE = frozenset(int(c) for c in (Cause.CONFESSION, Cause.DENUNCIATION,
                                          Cause.DEFENDER))
 
 
+@njit(cache=True)
+def _arrest_rows(ids: np.ndarray, causes: np.ndarray, bys: np.ndarray, ops: np.ndarray,
+                 day: int, state: np.ndarray, log: np.ndarray, log_n: int, cases: np.ndarray,
+                 cases_n: int, n_elite: int, hsize: int, e_region: np.ndarray,
+                 region_start: np.ndarray, w_mass: float, by_cause: np.ndarray,
+                 by_op: np.ndarray, by_region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The book-keeping of `Sim.arrest` for the people admitted, in one pass instead of a
+    dozen small NumPy calls (a run makes tens of thousands of arrests of a few people):
+    who was a suspect, the new state, a row of the event log and a case file each (the
+    tables' storage, rows from `log_n` and `cases_n`, capacity already made), and the day's
+    arrests added by cause, operation and region one by one in order (as
+    `recorder._add_arrests`).  Returns each person's weight and whether he was a suspect."""
+    n = ids.shape[0]
+    w = np.empty(n, dtype=np.float64)
+    was = np.empty(n, dtype=np.bool_)
+    for k in range(n):
+        i = ids[k]
+        was[k] = state[i] == _SUSPECT
+        state[i] = _ARRESTED
+        if i < n_elite:
+            region = e_region[i // hsize]
+            w[k] = 1.0
+        else:
+            region = np.searchsorted(region_start, i, side="right") - 1
+            w[k] = w_mass
+        r = log[log_n + k]
+        r.person = i
+        r.day = day
+        r.event = _EV_ARRESTED
+        r.cause = causes[k]
+        r.by = bys[k]
+        r.op = ops[k]
+        c = cases[cases_n + k]
+        c.person = i
+        c.region = region
+        c.day = day
+        c.cause = causes[k]
+        c.op = ops[k]
+        c.by = bys[k]
+        c.ready = -1
+        c.confessed = 0
+    for k in range(n):
+        by_cause[causes[k]] += w[k]
+    for k in range(n):
+        if ops[k] >= 0:
+            by_op[ops[k]] += w[k]
+    for k in range(n):
+        c = cases[cases_n + k]
+        by_region[c.region] += w[k]
+    return w, was
+
+
+@njit(cache=True)
+def _suspect_rows(ids: np.ndarray, cause: int, bys: np.ndarray, day: int, state: np.ndarray,
+                  log: np.ndarray, log_n: int, queue: np.ndarray, queue_n: int, n_elite: int,
+                  hsize: int, e_region: np.ndarray, region_start: np.ndarray,
+                  w_mass: float) -> np.ndarray:
+    """The book-keeping of `Sim.accuse` for the people admitted, in one pass: the new state,
+    a row of the event log and a row of the police queue each (with the state before),
+    written into the tables' storage from rows `log_n` and `queue_n` (capacity already
+    made).  Returns each person's weight."""
+    n = ids.shape[0]
+    w = np.empty(n, dtype=np.float64)
+    for k in range(n):
+        i = ids[k]
+        prev = state[i]
+        state[i] = _SUSPECT
+        if i < n_elite:
+            region = e_region[i // hsize]
+            w[k] = 1.0
+        else:
+            region = np.searchsorted(region_start, i, side="right") - 1
+            w[k] = w_mass
+        r = log[log_n + k]
+        r.person = i
+        r.day = day
+        r.event = _EV_SUSPECTED
+        r.cause = cause
+        r.by = bys[k]
+        r.op = -1
+        q = queue[queue_n + k]
+        q.person = i
+        q.region = region
+        q.day = day
+        q.cause = cause
+        q.by = bys[k]
+        q.prev = prev
+    return w
+
+
 def _take(x: Any, keep: np.ndarray, dtype: Any) -> np.ndarray:
     """Column `x` (a scalar or one value per id) at the rows kept."""
     if type(x) is not np.ndarray and np.ndim(x) == 0:
@@ -132,6 +222,7 @@ class Sim:
         self.prev_convicted = np.empty(0, dtype=np.int64)
         self.op_keys = [o.key for o in scenario.operations]
         self.rec = Recorder(self)
+        self._w_mass = 1.0 / self.pop.scale  # the weight of a mass person (Population.weight)
         leaders = self.pop.heads_with_post(Post.LEADER)
         self.leader = int(leaders[0]) if leaders.size and scenario.immune_leader else -1
         # the leader's inner circle (named, protected) and, in coup mode, the ruling faction
@@ -216,14 +307,18 @@ class Sim:
         if keep.size == 0:
             return ids[:0]
         ids, by_arr = ids[keep], _take(by, keep, np.int64)
-        state = self.pop.state
-        prev = state[ids]  # a copy (fancy indexing)
-        state[ids] = _SUSPECT
+        # the state, the event log and the police queue in one pass
+        pop, log, queue = self.pop, self.log, self.queue
         cause = int(cause)
         k = ids.shape[0]
-        self.log.put(k, ids, self.day, _EV_SUSPECTED, cause, by_arr, -1)
-        self.queue.put(k, ids, self.pop.regions_of(ids), self.day, cause, by_arr, prev)
-        self.rec.suspected(ids, cause)
+        log.reserve(k)
+        queue.reserve(k)
+        w = _suspect_rows(ids, cause, by_arr, self.day, pop.state, log.storage, log.n,
+                          queue.storage, queue.n, pop.n_elite, pop.hsize, pop.e_region,
+                          pop.region_start, self._w_mass)
+        log.n += k
+        queue.n += k
+        self.rec.suspected_weights(w, cause)
         return ids
 
     def arrest(self, ids: np.ndarray, cause: Cause | np.ndarray, by: np.ndarray | int = -1,
@@ -244,17 +339,22 @@ class Sim:
         # need not ask
         if type(cause) is np.ndarray or int(cause) in _ABSORBABLE:
             op_arr = self.mechs["quotas"].absorb(ids, cause_arr, op_arr)
-        state = self.pop.state
-        was_suspect = state[ids] == _SUSPECT
+        # the state, the event log, the case files and the day's records in one pass
+        pop, log, cases, rec = self.pop, self.log, self.interrogation, self.rec
+        k = ids.shape[0]
+        log.reserve(k)
+        cases.reserve(k)
+        d = self.day
+        w, was_suspect = _arrest_rows(
+            ids, cause_arr, by_arr, op_arr, d, pop.state, log.storage, log.n, cases.storage,
+            cases.n, pop.n_elite, pop.hsize, pop.e_region, pop.region_start, self._w_mass,
+            rec.arrests[d], rec.arrests_op[d], rec.arrests_region[d])
+        log.n += k
+        cases.n += k
+        rec.into_custody(w)
         if was_suspect.any():  # leave the police queue
             self.queue.keep(~member(self.queue.rows["person"], ids[was_suspect]))
-        state[ids] = _ARRESTED
-        k = ids.shape[0]
-        self.log.put(k, ids, self.day, _EV_ARRESTED, cause_arr, by_arr, op_arr)
-        regions = self.pop.regions_of(ids)
-        self.interrogation.put(k, ids, regions, self.day, cause_arr, op_arr, by_arr, -1, 0)
         self.today_arrested.append(ids)
-        self.rec.arrested(ids, cause_arr, op_arr, regions)
         return ids
 
     # ---------------------------------------------------------------- services between mechanisms

@@ -78,6 +78,10 @@ class Recorder:
     def suspected(self, ids: np.ndarray, cause: int) -> None:
         self.suspects[self.sim.day, cause] += self._w(ids).sum()
 
+    def suspected_weights(self, w: np.ndarray, cause: int) -> None:
+        """`suspected` given the people's weights (`engine._suspect_rows` computed them)."""
+        self.suspects[self.sim.day, cause] += w.sum()
+
     def arrested(self, ids: np.ndarray, causes: np.ndarray, ops: np.ndarray,
                  regions: np.ndarray | None = None) -> None:
         d = self.sim.day
@@ -86,6 +90,11 @@ class Recorder:
             regions = self.sim.pop.regions_of(ids)
         _add_arrests(self.arrests[d], self.arrests_op[d], self.arrests_region[d],
                      causes, ops, regions, w)
+        self._custody += w.sum()
+
+    def into_custody(self, w: np.ndarray) -> None:
+        """People arrested (their weights `w`) join the custody count; their arrests were
+        added by cause, operation and region with the event log (`engine._arrest_rows`)."""
         self._custody += w.sum()
 
     def sentenced(self, ids: np.ndarray, outcome: str, ops: np.ndarray) -> None:

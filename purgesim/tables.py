@@ -84,6 +84,16 @@ class Table:
             col[n:need] = v
         self.n = need
 
+    def reserve(self, k: int) -> None:
+        """Make room for `k` more rows (for a kernel that writes them into `storage`)."""
+        if self.n + k > self._data.shape[0]:
+            self._grow(self.n + k)
+
+    @property
+    def storage(self) -> np.ndarray:
+        """All the rows allocated, the first `n` in use."""
+        return self._data
+
     def _grow(self, need: int) -> None:
         cap = max(need, 2 * self._data.shape[0])
         new = np.zeros(cap, dtype=self.dtype)
