@@ -241,7 +241,7 @@ class Mechanism(Base):
         sim = self.sim
         R = sim.pop.n_regions
         fill = self.arrested[o] / np.maximum(self.limit[o].sum(axis=1), 1e-9)
-        regions = rng.subjects(o, np.arange(R, dtype=np.int64))
+        regions = self.subjects[o]  # rng.subjects(o, region)
         age = day - self.start[o]
         p_grant = self.p.approval_prob * 0.5 ** (age / self.p.approval_halflife)
         share = np.zeros(R)
