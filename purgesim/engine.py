@@ -186,14 +186,18 @@ def _take(x: Any, keep: np.ndarray, dtype: Any) -> np.ndarray:
     """Column `x` (a scalar or one value per id) at the rows kept.  A scalar's column is a
     view of a cached constant array: READ ONLY for the callers (absorb copies before it
     writes), and it saves an allocation on each of tens of thousands of calls."""
-    if type(x) is not np.ndarray and np.ndim(x) == 0:
-        n = keep.shape[0]
-        key = (int(x), dtype)
-        a = _CONSTANTS.get(key)
-        if a is None or a.shape[0] < n:
-            a = _CONSTANTS[key] = np.full(max(n, 1024), x, dtype=dtype)
-        return a[:n]
-    return np.asarray(x, dtype=dtype)[keep]
+    if type(x) is np.ndarray:
+        if x.ndim:
+            return np.asarray(x, dtype=dtype)[keep]
+        x = x.item()
+    elif not isinstance(x, int | np.integer) and np.ndim(x) != 0:
+        return np.asarray(x, dtype=dtype)[keep]
+    n = keep.shape[0]
+    key = (x, dtype)
+    a = _CONSTANTS.get(key)
+    if a is None or a.shape[0] < n:
+        a = _CONSTANTS[key] = np.full(max(n, 1024), x, dtype=dtype)
+    return a[:n]
 
 
 #: (value, dtype) -> an array of that value, for `_take`

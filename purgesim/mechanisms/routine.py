@@ -23,7 +23,7 @@ from .base import Mechanism as Base
 from .base import Phase, Spec
 
 S = rng.Streams("routine", "count", "element_count", "pick_element", "pick_any")
-
+_ROUTINE = int(Cause.ROUTINE)  # a plain int: an enum attribute costs a lookup each time
 
 #: what the registry reads (purgesim.mechanisms): letter, place, phases of the day, states
 SPEC = Spec(letter="-", position=30, phases=(Phase(50, "routine policing"),), states=())
@@ -68,8 +68,10 @@ class Mechanism(Base):
                             TRAIT_ELEMENT, TRAIT_ELEMENT, 2000)
             b = pick_people(sim.seed, day, r, S.pick_any, lo, hi, k - a.size,
                             pop, 0, 0, 20)
-            sim.arrest(a, Cause.ROUTINE)
-            sim.arrest(b, Cause.ROUTINE)
+            if a.size:  # (an arrest of nobody does nothing)
+                sim.arrest(a, _ROUTINE)
+            if b.size:
+                sim.arrest(b, _ROUTINE)
 
     def _regions(self, n: int) -> np.ndarray:
         """The regions' indices, the subjects of the count draws (made once)."""
