@@ -270,3 +270,17 @@ def test_sentences_added_in_one_call_equal_add_at() -> None:
     b_reg, b_op = np.zeros(5), np.zeros(4)
     _add_sentences(b_reg, b_op, regions, ops, w)
     assert np.array_equal(a_reg, b_reg) and np.array_equal(a_op, b_op)
+
+
+def test_take_gives_what_full_and_indexing_gave() -> None:
+    from purgesim.engine import _take
+
+    keep = np.array([0, 2, 3], dtype=np.int64)
+    for x, dtype in [(-1, np.int64), (Cause.QUOTA, np.uint8), (np.int16(4), np.int16),
+                     (np.array(7), np.int64), (2, np.int16)]:
+        got = _take(x, keep, dtype)
+        assert got.dtype == np.dtype(dtype) and np.array_equal(got, np.full(3, x, dtype))
+    assert _take(-1, np.zeros(5000, dtype=np.int64), np.int64).tolist() == [-1] * 5000
+    arr = np.array([5, 6, 7, 8])
+    assert np.array_equal(_take(arr, keep, np.int16), arr[keep].astype(np.int16))
+    assert _take([1, 2, 3, 4], keep, np.int64).tolist() == [1, 3, 4]
