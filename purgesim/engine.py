@@ -81,12 +81,127 @@ def _admit(ids: np.ndarray, state: np.ndarray, allowed: np.ndarray, leader: int,
 
 _ONE = np.zeros(1, dtype=np.int64)
 
+# The codes used on every call, as plain ints: an enum's attribute costs a lookup through
+# its metaclass each time (tens of thousands of times a run).
+_SUSPECT = int(State.SUSPECT)
+_ARRESTED = int(State.ARRESTED)
+_EV_SUSPECTED = int(Event.SUSPECTED)
+_EV_ARRESTED = int(Event.ARRESTED)
+#: the causes of arrest that an operation may absorb (`quotas.Mechanism.absorb`)
+_ABSORBABLE = frozenset(int(c) for c in (Cause.CONFESSION, Cause.DENUNCIATION,
+                                         Cause.DEFENDER))
+
+
+@njit(cache=True)
+def _arrest_rows(ids: np.ndarray, causes: np.ndarray, bys: np.ndarray, ops: np.ndarray,
+                 day: int, state: np.ndarray, log: np.ndarray, log_n: int, cases: np.ndarray,
+                 cases_n: int, n_elite: int, hsize: int, e_region: np.ndarray,
+                 region_start: np.ndarray, w_mass: float, by_cause: np.ndarray,
+                 by_op: np.ndarray, by_region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The book-keeping of `Sim.arrest` for the people admitted, in one pass instead of a
+    dozen small NumPy calls (a run makes tens of thousands of arrests of a few people):
+    who was a suspect, the new state, a row of the event log and a case file each (the
+    tables' storage, rows from `log_n` and `cases_n`, capacity already made), and the day's
+    arrests added by cause, operation and region one by one in order (as
+    `recorder._add_arrests`).  Returns each person's weight and whether he was a suspect."""
+    n = ids.shape[0]
+    w = np.empty(n, dtype=np.float64)
+    was = np.empty(n, dtype=np.bool_)
+    for k in range(n):
+        i = ids[k]
+        was[k] = state[i] == _SUSPECT
+        state[i] = _ARRESTED
+        if i < n_elite:
+            region = e_region[i // hsize]
+            w[k] = 1.0
+        else:
+            region = np.searchsorted(region_start, i, side="right") - 1
+            w[k] = w_mass
+        r = log[log_n + k]
+        r.person = i
+        r.day = day
+        r.event = _EV_ARRESTED
+        r.cause = causes[k]
+        r.by = bys[k]
+        r.op = ops[k]
+        c = cases[cases_n + k]
+        c.person = i
+        c.region = region
+        c.day = day
+        c.cause = causes[k]
+        c.op = ops[k]
+        c.by = bys[k]
+        c.ready = -1
+        c.confessed = 0
+    for k in range(n):
+        by_cause[causes[k]] += w[k]
+    for k in range(n):
+        if ops[k] >= 0:
+            by_op[ops[k]] += w[k]
+    for k in range(n):
+        c = cases[cases_n + k]
+        by_region[c.region] += w[k]
+    return w, was
+
+
+@njit(cache=True)
+def _suspect_rows(ids: np.ndarray, cause: int, bys: np.ndarray, day: int, state: np.ndarray,
+                  log: np.ndarray, log_n: int, queue: np.ndarray, queue_n: int, n_elite: int,
+                  hsize: int, e_region: np.ndarray, region_start: np.ndarray,
+                  w_mass: float) -> np.ndarray:
+    """The book-keeping of `Sim.accuse` for the people admitted, in one pass: the new state,
+    a row of the event log and a row of the police queue each (with the state before),
+    written into the tables' storage from rows `log_n` and `queue_n` (capacity already
+    made).  Returns each person's weight."""
+    n = ids.shape[0]
+    w = np.empty(n, dtype=np.float64)
+    for k in range(n):
+        i = ids[k]
+        prev = state[i]
+        state[i] = _SUSPECT
+        if i < n_elite:
+            region = e_region[i // hsize]
+            w[k] = 1.0
+        else:
+            region = np.searchsorted(region_start, i, side="right") - 1
+            w[k] = w_mass
+        r = log[log_n + k]
+        r.person = i
+        r.day = day
+        r.event = _EV_SUSPECTED
+        r.cause = cause
+        r.by = bys[k]
+        r.op = -1
+        q = queue[queue_n + k]
+        q.person = i
+        q.region = region
+        q.day = day
+        q.cause = cause
+        q.by = bys[k]
+        q.prev = prev
+    return w
+
 
 def _take(x: Any, keep: np.ndarray, dtype: Any) -> np.ndarray:
-    """Column `x` (a scalar or one value per id) at the rows kept."""
-    if np.ndim(x) == 0:
-        return np.full(keep.size, x, dtype=dtype)
-    return np.asarray(x, dtype=dtype)[keep]
+    """Column `x` (a scalar or one value per id) at the rows kept.  A scalar's column is a
+    view of a cached constant array: READ ONLY for the callers (absorb copies before it
+    writes), and it saves an allocation on each of tens of thousands of calls."""
+    if type(x) is np.ndarray:
+        if x.ndim:
+            return np.asarray(x, dtype=dtype)[keep]
+        x = x.item()
+    elif not isinstance(x, int | np.integer) and np.ndim(x) != 0:
+        return np.asarray(x, dtype=dtype)[keep]
+    n = keep.shape[0]
+    key = (x, dtype)
+    a = _CONSTANTS.get(key)
+    if a is None or a.shape[0] < n:
+        a = _CONSTANTS[key] = np.full(max(n, 1024), x, dtype=dtype)
+    return a[:n]
+
+
+#: (value, dtype) -> an array of that value, for `_take`
+_CONSTANTS: dict[tuple[int, Any], np.ndarray] = {}
 
 
 @dataclass
@@ -122,6 +237,7 @@ class Sim:
         self.prev_convicted = np.empty(0, dtype=np.int64)
         self.op_keys = [o.key for o in scenario.operations]
         self.rec = Recorder(self)
+        self._w_mass = 1.0 / self.pop.scale  # the weight of a mass person (Population.weight)
         leaders = self.pop.heads_with_post(Post.LEADER)
         self.leader = int(leaders[0]) if leaders.size and scenario.immune_leader else -1
         # the leader's inner circle (named, protected) and, in coup mode, the ruling faction
@@ -191,10 +307,10 @@ class Sim:
     def record(self, ids: np.ndarray, event: Event, cause: int | np.ndarray = 0,
                by: int | np.ndarray = -1, op: int | np.ndarray = -1,
                day: int | None = None) -> None:
-        if len(ids) == 0:
+        k = len(ids)
+        if k == 0:
             return
-        self.log.append(person=ids, day=self.day if day is None else day, event=int(event),
-                        cause=cause, by=by, op=op)
+        self.log.put(k, ids, self.day if day is None else day, int(event), cause, by, op)
 
     def accuse(self, ids: np.ndarray, cause: Cause, by: np.ndarray | int = -1) -> np.ndarray:
         """Make people at large suspects (one entry per person, first accusation wins)."""
@@ -206,12 +322,18 @@ class Sim:
         if keep.size == 0:
             return ids[:0]
         ids, by_arr = ids[keep], _take(by, keep, np.int64)
-        prev = self.pop.state[ids].copy()
-        self.pop.state[ids] = State.SUSPECT
-        self.record(ids, Event.SUSPECTED, int(cause), by_arr)
-        self.queue.append(person=ids, region=self.pop.regions_of(ids), day=self.day,
-                          cause=int(cause), by=by_arr, prev=prev)
-        self.rec.suspected(ids, int(cause))
+        # the state, the event log and the police queue in one pass
+        pop, log, queue = self.pop, self.log, self.queue
+        cause = int(cause)
+        k = ids.shape[0]
+        log.reserve(k)
+        queue.reserve(k)
+        w = _suspect_rows(ids, cause, by_arr, self.day, pop.state, log.storage, log.n,
+                          queue.storage, queue.n, pop.n_elite, pop.hsize, pop.e_region,
+                          pop.region_start, self._w_mass)
+        log.n += k
+        queue.n += k
+        self.rec.suspected_weights(w, cause)
         return ids
 
     def arrest(self, ids: np.ndarray, cause: Cause | np.ndarray, by: np.ndarray | int = -1,
@@ -228,17 +350,26 @@ class Sim:
         cause_arr = _take(cause, keep, np.uint8)
         by_arr = _take(by, keep, np.int64)
         op_arr = _take(op, keep, np.int16)
-        op_arr = self.mechs["quotas"].absorb(ids, cause_arr, op_arr)
-        was_suspect = self.pop.state[ids] == State.SUSPECT
+        # only arrests for some causes can join an operation (quotas.absorb); the others
+        # need not ask
+        if type(cause) is np.ndarray or int(cause) in _ABSORBABLE:
+            op_arr = self.mechs["quotas"].absorb(ids, cause_arr, op_arr)
+        # the state, the event log, the case files and the day's records in one pass
+        pop, log, cases, rec = self.pop, self.log, self.interrogation, self.rec
+        k = ids.shape[0]
+        log.reserve(k)
+        cases.reserve(k)
+        d = self.day
+        w, was_suspect = _arrest_rows(
+            ids, cause_arr, by_arr, op_arr, d, pop.state, log.storage, log.n, cases.storage,
+            cases.n, pop.n_elite, pop.hsize, pop.e_region, pop.region_start, self._w_mass,
+            rec.arrests[d], rec.arrests_op[d], rec.arrests_region[d])
+        log.n += k
+        cases.n += k
+        rec.into_custody(w)
         if was_suspect.any():  # leave the police queue
             self.queue.keep(~member(self.queue.rows["person"], ids[was_suspect]))
-        self.pop.state[ids] = State.ARRESTED
-        self.record(ids, Event.ARRESTED, cause_arr, by_arr, op_arr)
-        regions = self.pop.regions_of(ids)
-        self.interrogation.append(person=ids, region=regions, day=self.day,
-                                  cause=cause_arr, op=op_arr, by=by_arr, ready=-1, confessed=0)
         self.today_arrested.append(ids)
-        self.rec.arrested(ids, cause_arr, op_arr, regions)
         return ids
 
     # ---------------------------------------------------------------- services between mechanisms

@@ -36,6 +36,19 @@ def _add_arrests(by_cause: np.ndarray, by_op: np.ndarray, by_region: np.ndarray,
         by_region[regions[k]] += w[k]
 
 
+@njit(cache=True)
+def _add_sentences(by_region: np.ndarray, by_op: np.ndarray, regions: np.ndarray,
+                   ops: np.ndarray, w: np.ndarray) -> None:
+    """The day's sentences added by region and, for cases of an operation, by operation,
+    one by one in order (as the ``np.add.at`` calls it replaces did: the same sums to the
+    last bit), in one call."""
+    for k in range(w.shape[0]):
+        by_region[regions[k]] += w[k]
+    for k in range(w.shape[0]):
+        if ops[k] >= 0:
+            by_op[ops[k]] += w[k]
+
+
 class Recorder:
     def __init__(self, sim: Sim) -> None:
         self.sim = sim
@@ -72,6 +85,10 @@ class Recorder:
     def suspected(self, ids: np.ndarray, cause: int) -> None:
         self.suspects[self.sim.day, cause] += self._w(ids).sum()
 
+    def suspected_weights(self, w: np.ndarray, cause: int) -> None:
+        """`suspected` given the people's weights (`engine._suspect_rows` computed them)."""
+        self.suspects[self.sim.day, cause] += w.sum()
+
     def arrested(self, ids: np.ndarray, causes: np.ndarray, ops: np.ndarray,
                  regions: np.ndarray | None = None) -> None:
         d = self.sim.day
@@ -80,6 +97,11 @@ class Recorder:
             regions = self.sim.pop.regions_of(ids)
         _add_arrests(self.arrests[d], self.arrests_op[d], self.arrests_region[d],
                      causes, ops, regions, w)
+        self._custody += w.sum()
+
+    def into_custody(self, w: np.ndarray) -> None:
+        """People arrested (their weights `w`) join the custody count; their arrests were
+        added by cause, operation and region with the event log (`engine._arrest_rows`)."""
         self._custody += w.sum()
 
     def sentenced(self, ids: np.ndarray, outcome: str, ops: np.ndarray) -> None:
@@ -94,14 +116,10 @@ class Recorder:
             return
         self.flow["convictions"][d] += total
         regions = self.sim.pop.regions_of(ids)
-        np.add.at(self.convictions_region[d], regions, w)
-        has_op = ops >= 0
-        if has_op.any():
-            np.add.at(self.convictions_op[d], ops[has_op].astype(np.int64), w[has_op])
+        ops = np.ascontiguousarray(ops, dtype=np.int64)  # one compiled specialisation
+        _add_sentences(self.convictions_region[d], self.convictions_op[d], regions, ops, w)
         if outcome == "shot":
-            np.add.at(self.shot_region[d], regions, w)
-            if has_op.any():
-                np.add.at(self.shot_op[d], ops[has_op].astype(np.int64), w[has_op])
+            _add_sentences(self.shot_region[d], self.shot_op[d], regions, ops, w)
         if outcome == "camp":
             self._camp += total
             self._camp_in += total

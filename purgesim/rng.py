@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import sys
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -105,16 +106,24 @@ def subject(*parts: int) -> int:
 
 
 def subjects(*parts: np.ndarray | int) -> np.ndarray:
-    """`subject` over arrays (broadcast), checked the same way."""
-    arrays = [np.asarray(p, dtype=np.int64) for p in parts]
-    if len(arrays) > 3:
+    """`subject` over arrays (broadcast), checked the same way.  Scalar parts are packed as
+    Python ints (the weekly petitions call this for every region and unit)."""
+    if len(parts) > 3:
         raise ValueError("subjects: at most three indices")
-    out = np.zeros(np.broadcast(*arrays).shape, dtype=np.int64)
-    for a in arrays:
-        if a.size and (a.min() < 0 or a.max() >= SUBJECT_LIMIT):
-            raise ValueError(f"subject index out of range: allowed: 0 to {SUBJECT_LIMIT - 1}")
+    out: Any = 0
+    for p in parts:
+        if isinstance(p, int | np.integer):
+            a = int(p)
+            if not 0 <= a < SUBJECT_LIMIT:
+                raise ValueError(
+                    f"subject index out of range: allowed: 0 to {SUBJECT_LIMIT - 1}")
+        else:
+            a = np.asarray(p, dtype=np.int64)
+            if a.size and (a.min() < 0 or a.max() >= SUBJECT_LIMIT):
+                raise ValueError(
+                    f"subject index out of range: allowed: 0 to {SUBJECT_LIMIT - 1}")
         out = (out << SUBJECT_BITS) | a
-    return out | (len(arrays) << (3 * SUBJECT_BITS))
+    return np.asarray(out | (len(parts) << (3 * SUBJECT_BITS)), dtype=np.int64)
 
 
 @njit(cache=True, inline="always")
@@ -177,6 +186,17 @@ def poisson_keyed(lam: float, seed: int, day: int, subject: int, purpose: int) -
         z = np.sqrt(-2.0 * np.log(max(u1, 1e-300))) * np.cos(2.0 * np.pi * u2)
         return max(int(np.floor(lam + np.sqrt(lam) * z + 0.5)), 0)
     return poisson(lam, uniform(seed, day, subject, purpose))
+
+
+@njit(cache=True)
+def poissons_keyed(lams: np.ndarray, seed: int, day: int, subjects: np.ndarray,
+                   purpose: int) -> np.ndarray:
+    """`poisson_keyed` for each (rate, subject) pair: one call for the regions of a day
+    instead of one each (the same counts)."""
+    out = np.empty(lams.shape[0], dtype=np.int64)
+    for i in range(lams.shape[0]):
+        out[i] = poisson_keyed(lams[i], seed, day, subjects[i], purpose)
+    return out
 
 
 @njit(cache=True)

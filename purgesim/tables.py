@@ -45,7 +45,9 @@ class Table:
 
     def __init__(self, dtype: list[tuple[str, str]], capacity: int = 1024) -> None:
         self.dtype = np.dtype(dtype)
+        self.names = self.dtype.names
         self._data = np.zeros(capacity, dtype=self.dtype)
+        self._cols = [self._data[name] for name in self.names]  # column views, by position
         self.n = 0
 
     def append(self, **cols: np.ndarray | int | float) -> None:
@@ -61,16 +63,43 @@ class Table:
         k = 1 if k < 0 else k
         if k == 0:
             return
-        need = self.n + k
+        n = self.n
+        need = n + k
         if need > self._data.shape[0]:
-            cap = max(need, 2 * self._data.shape[0])
-            new = np.zeros(cap, dtype=self.dtype)
-            new[: self.n] = self._data[: self.n]
-            self._data = new
-        block = self._data[self.n : need]
+            self._grow(need)
+        data = self._data
         for name, v in cols.items():
-            block[name] = v
+            data[name][n:need] = v
         self.n = need
+
+    def put(self, k: int, *values: np.ndarray | int | float) -> None:
+        """Append `k` rows given one value per column in the table's order (an array of
+        `k` values or a scalar for all): `append` without the keyword parsing, for the
+        calls made tens of thousands of times a run (the event log, the case files)."""
+        n = self.n
+        need = n + k
+        if need > self._data.shape[0]:
+            self._grow(need)
+        for col, v in zip(self._cols, values):
+            col[n:need] = v
+        self.n = need
+
+    def reserve(self, k: int) -> None:
+        """Make room for `k` more rows (for a kernel that writes them into `storage`)."""
+        if self.n + k > self._data.shape[0]:
+            self._grow(self.n + k)
+
+    @property
+    def storage(self) -> np.ndarray:
+        """All the rows allocated, the first `n` in use."""
+        return self._data
+
+    def _grow(self, need: int) -> None:
+        cap = max(need, 2 * self._data.shape[0])
+        new = np.zeros(cap, dtype=self.dtype)
+        new[: self.n] = self._data[: self.n]
+        self._data = new
+        self._cols = [new[name] for name in self.names]
 
     @property
     def rows(self) -> np.ndarray:

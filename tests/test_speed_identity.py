@@ -152,3 +152,135 @@ def test_cascade_statistics_equal_the_python_loop() -> None:
     ref = _cascade_reference(sim)
     assert got["deepest_chain"] == ref["deepest_chain"] > 0
     assert got["reproduction_by_month"] == ref["reproduction_by_month"]
+
+
+def _admitted(pop, seed: int) -> np.ndarray:
+    """Distinct people of both blocks, region ends included, in no particular order."""
+    ids = np.unique(_some_people(pop, seed))
+    return np.random.default_rng(seed).permutation(ids)
+
+
+def test_arrest_rows_equal_the_plain_numpy_book_keeping(pop) -> None:
+    from purgesim.engine import LOG_DTYPE, _arrest_rows
+
+    ids = _admitted(pop, 3)
+    g = np.random.default_rng(4)
+    n = ids.size
+    causes = g.integers(0, len(Cause), n).astype(np.uint8)
+    bys = g.integers(-1, pop.n, n).astype(np.int64)
+    ops = g.integers(-1, 3, n).astype(np.int16)
+    start = g.integers(0, 12, pop.n).astype(pop.state.dtype)
+    start[ids[::3]] = int(State.SUSPECT)
+    w_mass = 1.0 / 0.003  # a weight that is not a whole number: sums must match bit for bit
+    # the plain code the kernel replaced (engine.arrest before, recorder._add_arrests)
+    state0 = start.copy()
+    was0 = state0[ids] == int(State.SUSPECT)
+    state0[ids] = int(State.ARRESTED)
+    regions0 = pop.regions_of(ids)
+    w0 = np.where(ids < pop.n_elite, 1.0, w_mass)
+    log0, cases0 = Table(LOG_DTYPE, 4), Table(CASE_DTYPE, 4)
+    log0.append(person=[7], day=1, event=2, cause=3, by=-1, op=-1)
+    log0.append(person=ids, day=9, event=int(Event.ARRESTED), cause=causes, by=bys, op=ops)
+    cases0.append(person=ids, region=regions0, day=9, cause=causes, op=ops, by=bys, ready=-1,
+                  confessed=0)
+    sums0 = [np.zeros(len(Cause)), np.zeros(3), np.zeros(pop.n_regions)]
+    np.add.at(sums0[0], causes.astype(np.int64), w0)
+    np.add.at(sums0[1], ops[ops >= 0].astype(np.int64), w0[ops >= 0])
+    np.add.at(sums0[2], regions0, w0)
+    # the kernel
+    state1 = start.copy()
+    log1, cases1 = Table(LOG_DTYPE, 4), Table(CASE_DTYPE, 4)
+    log1.put(1, 7, 1, 2, 3, -1, -1)
+    log1.reserve(n)
+    cases1.reserve(n)
+    sums1 = [np.zeros(len(Cause)), np.zeros(3), np.zeros(pop.n_regions)]
+    w1, was1 = _arrest_rows(ids, causes, bys, ops, 9, state1, log1.storage, log1.n,
+                            cases1.storage, cases1.n, pop.n_elite, pop.hsize, pop.e_region,
+                            pop.region_start, w_mass, *sums1)
+    log1.n += n
+    cases1.n += n
+    assert was0.any() and not was0.all()
+    assert np.array_equal(state0, state1) and np.array_equal(was0, was1)
+    assert np.array_equal(w0, w1) and w0.sum() == w1.sum()
+    assert np.array_equal(log0.rows, log1.rows) and np.array_equal(cases0.rows, cases1.rows)
+    for a, b in zip(sums0, sums1):
+        assert np.array_equal(a, b)
+
+
+def test_suspect_rows_equal_the_plain_numpy_book_keeping(pop) -> None:
+    from purgesim.engine import LOG_DTYPE, QUEUE_DTYPE, _suspect_rows
+
+    ids = _admitted(pop, 5)
+    g = np.random.default_rng(6)
+    n = ids.size
+    bys = g.integers(-1, pop.n, n).astype(np.int64)
+    start = g.integers(0, 12, pop.n).astype(pop.state.dtype)
+    w_mass = 1.0 / 0.003
+    state0 = start.copy()
+    prev = state0[ids]
+    state0[ids] = int(State.SUSPECT)
+    log0, queue0 = Table(LOG_DTYPE, 2), Table(QUEUE_DTYPE, 2)
+    log0.append(person=ids, day=4, event=int(Event.SUSPECTED), cause=5, by=bys, op=-1)
+    queue0.append(person=ids, region=pop.regions_of(ids), day=4, cause=5, by=bys, prev=prev)
+    state1 = start.copy()
+    log1, queue1 = Table(LOG_DTYPE, 2), Table(QUEUE_DTYPE, 2)
+    log1.reserve(n)
+    queue1.reserve(n)
+    w1 = _suspect_rows(ids, 5, bys, 4, state1, log1.storage, 0, queue1.storage, 0,
+                       pop.n_elite, pop.hsize, pop.e_region, pop.region_start, w_mass)
+    log1.n += n
+    queue1.n += n
+    assert np.array_equal(state0, state1)
+    assert np.array_equal(np.where(ids < pop.n_elite, 1.0, w_mass), w1)
+    assert np.array_equal(log0.rows, log1.rows) and np.array_equal(queue0.rows, queue1.rows)
+
+
+def test_table_put_equals_append() -> None:
+    from purgesim.engine import LOG_DTYPE
+
+    a, b = Table(LOG_DTYPE, 2), Table(LOG_DTYPE, 2)
+    ids = np.arange(5, dtype=np.int64)
+    for t in range(3):  # grows past its capacity
+        a.append(person=ids + t, day=t, event=3, cause=np.full(5, t, np.uint8), by=-1,
+                 op=ids.astype(np.int16))
+        b.put(5, ids + t, t, 3, np.full(5, t, np.uint8), -1, ids.astype(np.int16))
+    assert a.n == b.n == 15
+    assert np.array_equal(a.rows, b.rows)
+
+
+def test_poisson_counts_of_many_subjects_equal_one_by_one() -> None:
+    lams = np.array([0.0, -1.0, 1e-3, 0.7, 3.0, 49.9, 50.0, 50.1, 400.0, 1e5])
+    subjects = rng.subjects(2, np.arange(lams.size, dtype=np.int64))
+    got = rng.poissons_keyed(lams, 11, 300, subjects, 42)
+    want = [rng.poisson_keyed(float(x), 11, 300, int(s), 42) for x, s in zip(lams, subjects)]
+    assert got.tolist() == want
+    assert int(subjects[3]) == rng.subject(2, 3)
+
+
+def test_sentences_added_in_one_call_equal_add_at() -> None:
+    from purgesim.recorder import _add_sentences
+
+    g = np.random.default_rng(8)
+    regions = g.integers(0, 5, 300)
+    ops = g.integers(-1, 4, 300)
+    w = g.choice([1.0, 1.0 / 0.003, 1.0 / 0.007], 300)
+    a_reg, a_op = np.zeros(5), np.zeros(4)
+    np.add.at(a_reg, regions, w)
+    np.add.at(a_op, ops[ops >= 0], w[ops >= 0])
+    b_reg, b_op = np.zeros(5), np.zeros(4)
+    _add_sentences(b_reg, b_op, regions, ops, w)
+    assert np.array_equal(a_reg, b_reg) and np.array_equal(a_op, b_op)
+
+
+def test_take_gives_what_full_and_indexing_gave() -> None:
+    from purgesim.engine import _take
+
+    keep = np.array([0, 2, 3], dtype=np.int64)
+    for x, dtype in [(-1, np.int64), (Cause.QUOTA, np.uint8), (np.int16(4), np.int16),
+                     (np.array(7), np.int64), (2, np.int16)]:
+        got = _take(x, keep, dtype)
+        assert got.dtype == np.dtype(dtype) and np.array_equal(got, np.full(3, x, dtype))
+    assert _take(-1, np.zeros(5000, dtype=np.int64), np.int64).tolist() == [-1] * 5000
+    arr = np.array([5, 6, 7, 8])
+    assert np.array_equal(_take(arr, keep, np.int16), arr[keep].astype(np.int16))
+    assert _take([1, 2, 3, 4], keep, np.int64).tolist() == [1, 3, 4]

@@ -65,6 +65,8 @@ class Mechanism(Base):
         sups = sup[has][order]
         self.superiors, self.sub_lo = np.unique(sups, return_index=True)
         self.sub_hi = np.append(self.sub_lo[1:], sups.size)
+        self.region_size = np.diff(pop.region_start)  # simulated people in each region
+        self.region_ids = np.arange(pop.n_regions, dtype=np.int64)  # draw subjects
 
     def climate(self, day: int) -> np.ndarray:
         rec = self.sim.rec
@@ -80,13 +82,12 @@ class Mechanism(Base):
         climate = self.climate(day)
         who: list[int] = []
         whom: list[int] = []
-        for r in range(pop.n_regions):
+        # the day's counts of all regions at once (the same draws as region by region)
+        counts = rng.poissons_keyed(self.p.rate * climate * self.region_size, sim.seed, day,
+                                    self.region_ids, S.count)
+        for r in np.flatnonzero(counts).tolist():
             lo, hi = int(pop.region_start[r]), int(pop.region_start[r + 1])
-            k = rng.poisson_keyed(self.p.rate * climate[r] * (hi - lo), sim.seed, day, r,
-                                  S.count)
-            if k == 0:
-                continue
-            for d in pick_people(sim.seed, day, r, S.pick, lo, hi, k, pop,
+            for d in pick_people(sim.seed, day, r, S.pick, lo, hi, int(counts[r]), pop,
                                  0, 0, 20):
                 b = boss_of(int(d), pop.geo, pop.region_start, pop.key_work, pop.e_superior)
                 if b >= 0:

@@ -62,6 +62,8 @@ class Mechanism(Base):
         party = np.isin(pop.e_post, [Post.POLITBURO, Post.CENTRAL_COMMITTEE, Post.DELEGATE,
                                      Post.COMMISSAR])
         self.party_heads = heads[party]
+        self._n_opp: np.ndarray | None = None  # made on the first day (orders.step)
+        self._region_ids = np.empty(0, dtype=np.int64)
         self.show_trials: list[dict[str, Any]] = []
         # defendants kept for a show trial to come are not sentenced before it
         self.reserved: dict[int, int] = {}
@@ -176,14 +178,20 @@ class Mechanism(Base):
             return
         pop = sim.pop
         picked = []
-        for r in range(pop.n_regions):
+        if self._n_opp is None:  # former oppositionists expected in each region
+            sizes = np.diff(pop.region_start)
+            party = np.array([rg.party_share for rg in sim.sc.regions], dtype=np.float64)
+            opp = np.array([rg.opposition_share for rg in sim.sc.regions], dtype=np.float64)
+            self._n_opp = sizes * party * opp
+            self._region_ids = np.arange(pop.n_regions, dtype=np.int64)
+        # the day's counts of all regions at once (the same draws as region by region)
+        counts = rng.poissons_keyed(rate * self._n_opp, sim.seed, day, self._region_ids,
+                                    S.opposition_count)
+        for r in np.flatnonzero(counts).tolist():
             lo, hi = int(pop.region_start[r]), int(pop.region_start[r + 1])
-            rg = sim.sc.regions[r]
-            n_opp = (hi - lo) * rg.party_share * rg.opposition_share  # expected in the region
-            k = rng.poisson_keyed(rate * n_opp, sim.seed, day, r, S.opposition_count)
-            if k:
-                picked.append(pick_people(sim.seed, day, r, S.opposition_pick, lo, hi, k,
-                                          pop, TRAIT_OPPOSITION, TRAIT_OPPOSITION, 5000))
+            picked.append(pick_people(sim.seed, day, r, S.opposition_pick, lo, hi,
+                                      int(counts[r]), pop, TRAIT_OPPOSITION,
+                                      TRAIT_OPPOSITION, 5000))
         heads = self.opp_heads
         u = sim.draws(heads, S.elite_opposition)
         picked.append(heads[u < rate * self.p.elite_factor])

@@ -35,6 +35,8 @@ from .contract import Engine
 S = rng.Streams("quotas", "count", "pick", "pick_any", "petition_ask", "petition_grant",
                 "lagging_chief")
 
+_QUOTA = int(Cause.QUOTA)  # a plain int: an enum attribute costs a lookup on every call
+
 
 @njit(cache=True)
 def troika_categories(ops: np.ndarray, regions: np.ndarray, weights: np.ndarray,
@@ -142,6 +144,9 @@ class Mechanism(Base):
         # whoever else is found (Order 00447's "other anti-Soviet elements")
         self.absorb_order = sorted(range(O), key=lambda o: self.ops[o].target == "element")
         self._absorbing: tuple[int, list[int]] = (-1, [])  # (day, operations running)
+        #: the draw subject of each (operation, region): rng.subject(o, r)
+        self.subjects = np.array([rng.subjects(o, np.arange(R, dtype=np.int64))
+                                  for o in range(O)], dtype=np.int64).reshape(O, R)
 
     def _split(self, o: int, cat1: float, cat2: float) -> None:
         w = self.pool[o]
@@ -164,17 +169,19 @@ class Mechanism(Base):
             if not self.active(o, day):
                 continue
             mask, value = self.masks[o]
-            for r in range(pop.n_regions):
-                if self.pool[o, r] <= 0:
-                    continue
-                remaining = self.limit[o, r].sum() - self.arrested[o, r]
-                if remaining <= 0:
-                    continue
-                subject = rng.subject(o, r)
-                k = rng.poisson_keyed(self.p.pace * remaining * scale, sim.seed, day, subject,
-                                      S.count)
-                if k == 0:
-                    continue
+            # the day's counts of all regions at once (the same draws as region by region:
+            # a region's arrests change neither another's limit nor its count)
+            remaining = self.limit[o].sum(axis=1) - self.arrested[o]
+            go = (self.pool[o] > 0) & (remaining > 0)
+            if not go.any():
+                if (day - self.start[o]) % 7 == 6:
+                    self._weekly(o, day)
+                continue
+            counts = rng.poissons_keyed(self.p.pace * remaining * scale, sim.seed, day,
+                                        self.subjects[o], S.count)
+            for r in np.flatnonzero(go & (counts > 0)).tolist():
+                k = int(counts[r])
+                subject = int(self.subjects[o, r])
                 lo, hi = int(pop.region_start[r]), int(pop.region_start[r + 1])
                 if day - self.dry[o, r] < 7:  # found dry this week: do not search it again
                     ids = np.empty(0, dtype=np.int64)
@@ -187,7 +194,7 @@ class Mechanism(Base):
                     more = pick_people(sim.seed, day, subject, S.pick_any, lo, hi,
                                        k - ids.size, pop, 0, 0, 20)
                     ids = np.concatenate([ids, more])
-                done = sim.arrest(ids, Cause.QUOTA, op=o)
+                done = sim.arrest(ids, _QUOTA, op=o)
                 self.arrested[o, r] += done.size / scale
             if (day - self.start[o]) % 7 == 6:
                 self._weekly(o, day)
@@ -234,7 +241,7 @@ class Mechanism(Base):
         sim = self.sim
         R = sim.pop.n_regions
         fill = self.arrested[o] / np.maximum(self.limit[o].sum(axis=1), 1e-9)
-        regions = rng.subjects(o, np.arange(R, dtype=np.int64))
+        regions = self.subjects[o]  # rng.subjects(o, region)
         age = day - self.start[o]
         p_grant = self.p.approval_prob * 0.5 ** (age / self.p.approval_halflife)
         share = np.zeros(R)

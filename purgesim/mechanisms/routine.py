@@ -23,7 +23,7 @@ from .base import Mechanism as Base
 from .base import Phase, Spec
 
 S = rng.Streams("routine", "count", "element_count", "pick_element", "pick_any")
-
+_ROUTINE = int(Cause.ROUTINE)  # a plain int: an enum attribute costs a lookup each time
 
 #: what the registry reads (purgesim.mechanisms): letter, place, phases of the day, states
 SPEC = Spec(letter="-", position=30, phases=(Phase(50, "routine policing"),), states=())
@@ -54,21 +54,31 @@ class Mechanism(Base):
             if sim.mass_operation_running(day):
                 rate = self.p.rate_in_operations
         total = float(pop.region_start[-1] - pop.region_start[0])
-        for r in range(pop.n_regions):
+        sizes = np.diff(pop.region_start)
+        factors = np.array([rg.routine_factor for rg in sim.sc.regions], dtype=np.float64)
+        # the day's counts of all regions at once (the same draws as region by region)
+        lams = rate / 365.0 * pop.scale * sizes / total * factors
+        counts = rng.poissons_keyed(lams, sim.seed, day, self._regions(pop.n_regions), S.count)
+        for r in np.flatnonzero(counts).tolist():
             lo, hi = int(pop.region_start[r]), int(pop.region_start[r + 1])
-            f = sim.sc.regions[r].routine_factor
-            lam = rate / 365.0 * pop.scale * (hi - lo) / total * f
-            k = rng.poisson_keyed(lam, sim.seed, day, r, S.count)
-            if k == 0:
-                continue
+            k = int(counts[r])
             k_el = int(np.count_nonzero(rng.uniforms_k(sim.seed, day, r, S.element_count, k)
                                         < self.p.element_share))
             a = pick_people(sim.seed, day, r, S.pick_element, lo, hi, k_el, pop,
                             TRAIT_ELEMENT, TRAIT_ELEMENT, 2000)
             b = pick_people(sim.seed, day, r, S.pick_any, lo, hi, k - a.size,
                             pop, 0, 0, 20)
-            sim.arrest(a, Cause.ROUTINE)
-            sim.arrest(b, Cause.ROUTINE)
+            if a.size:  # (an arrest of nobody does nothing)
+                sim.arrest(a, _ROUTINE)
+            if b.size:
+                sim.arrest(b, _ROUTINE)
+
+    def _regions(self, n: int) -> np.ndarray:
+        """The regions' indices, the subjects of the count draws (made once)."""
+        r = getattr(self, "_region_ids", None)
+        if r is None or r.size != n:
+            r = self._region_ids = np.arange(n, dtype=np.int64)
+        return r
 
     def summary(self) -> dict[str, Any]:
         return {}

@@ -31,6 +31,7 @@ import numpy as np
 from .. import rng
 from ..codes import Cause, Event, State
 from ..params import MechanismParams, P
+from ..tables import member
 from .base import Mechanism as Base
 from .base import Phase, Spec
 from .contract import Engine
@@ -81,6 +82,15 @@ class Params(MechanismParams):
                                                 "(the French Law of 22 Prairial)")
 
 
+#: codes used on every sentence, as plain ints (an enum attribute costs a lookup each time)
+_RELEASED = int(State.RELEASED)
+_EV_RELEASED = int(Event.RELEASED)
+_SENTENCE = int(Cause.SENTENCE)
+_OUTCOMES = {"shot": (int(State.SHOT), int(Event.SHOT)),
+             "camp": (int(State.CAMP), int(Event.CAMP)),
+             "exile": (int(State.EXILE), int(Event.EXILE))}
+
+
 class Mechanism(Base):
     def __init__(self, sim: Engine, params: Params) -> None:
         super().__init__(sim, params)
@@ -109,10 +119,8 @@ class Mechanism(Base):
             held = quota & ~elite & (sim.draws(cases["person"], S.held)
                                      < self.p.p_held)
             ready[held] = HELD
-        cases = cases.copy()
-        cases["ready"] = ready
-        sim.awaiting.append(**{k: cases[k] for k in cases.dtype.names})
-        assert n == cases.size
+        sim.awaiting.put(n, cases["person"], cases["region"], cases["day"], cases["cause"],
+                         cases["op"], cases["by"], ready, cases["confessed"])
 
     def step(self, day: int) -> None:
         """Switched off, nobody is tried: cases wait in custody (a counterfactual)."""
@@ -124,7 +132,9 @@ class Mechanism(Base):
         due = t.rows["ready"] <= day
         reserved = sim.reserved_for_show_trial()
         if reserved and due.any():
-            due &= ~np.isin(t.rows["person"], list(reserved))
+            # np.isin's per-call setup dominated this line: `member` on the sorted keys
+            due &= ~member(t.rows["person"], np.sort(np.fromiter(reserved, np.int64,
+                                                                  len(reserved))))
         if not due.any():
             return
         cases = t.rows[due].copy()
@@ -210,14 +220,13 @@ class Mechanism(Base):
     def _apply(self, ids: np.ndarray, outcome: str, ops: np.ndarray) -> None:
         sim = self.sim
         if outcome == "acquitted":
-            sim.pop.state[ids] = State.RELEASED
-            sim.record(ids, Event.RELEASED, int(Cause.SENTENCE), -1, ops)
+            sim.pop.state[ids] = _RELEASED
+            sim.record(ids, _EV_RELEASED, _SENTENCE, -1, ops)
             sim.rec.sentenced(ids, "acquitted", ops)
             return
-        state, event = {"shot": (State.SHOT, Event.SHOT), "camp": (State.CAMP, Event.CAMP),
-                        "exile": (State.EXILE, Event.EXILE)}[outcome]
+        state, event = _OUTCOMES[outcome]
         sim.pop.state[ids] = state
-        sim.record(ids, event, int(Cause.SENTENCE), -1, ops)
+        sim.record(ids, event, _SENTENCE, -1, ops)
         sim.rec.sentenced(ids, outcome, ops)
         sim.today_convicted.append(ids)
         if outcome == "camp":
