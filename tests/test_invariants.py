@@ -180,7 +180,7 @@ CORRUPTIONS: dict[str, tuple[Callable[[Sim], None], str]] = {
                        _someone(s, State.FREE)), "did not confess"),
     "officer in camp drops a case": (
         lambda s: _log(s, _someone(s, State.FREE), Event.DROPPED, int(Cause.CONFESSION),
-                       _someone(s, State.CAMP)), "officer who is dead or in camp"),
+                       _someone(s, State.CAMP)), "officer who is dead, in camp or dismissed"),
 }
 
 
@@ -222,6 +222,13 @@ MOVES = {
     (S.AWAITING_TRIAL, E.RELEASED): S.RELEASED,
     (S.CAMP, E.DIED): S.DIED,
     (S.CAMP, E.RELEASED): S.RELEASED,
+    # removed from a post for political reasons (police_purge), then at large: he may be
+    # accused or arrested like anyone at large, or given his post back
+    (S.FREE, E.DISMISSED): S.DISMISSED,
+    (S.RELEASED, E.DISMISSED): S.DISMISSED,
+    (S.DISMISSED, E.SUSPECTED): S.SUSPECT,
+    (S.DISMISSED, E.ARRESTED): S.ARRESTED,
+    (S.DISMISSED, E.REINSTATED): S.FREE,
 }
 
 

@@ -30,10 +30,10 @@ from purgesim.codes import (
     NATION_KEYS,
     NATION_MASK,
     NATION_SHIFT,
+    POLICE_STAFF,
     TRAIT_ELEMENT,
     Cause,
     Event,
-    Post,
     State,
     Tie,
 )
@@ -42,7 +42,7 @@ from purgesim.results import summary
 
 TOY_HALT = dt.date(1937, 11, 1)
 TOY_CHIEF_CHANGE = dt.date(1937, 4, 1)
-POLICE_POSTS = (Post.POLICE_OFFICER, Post.POLICE_REGIONAL_CHIEF)
+POLICE_POSTS = POLICE_STAFF  # every level below the chief
 
 
 def in_pool(sim: Sim, ids: np.ndarray, target: str) -> np.ndarray:

@@ -37,9 +37,10 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
+from pydantic import model_validator
 
-from ..codes import POLICE_LEVELS, POLICE_STAFF, Cause, Event, State
 from .. import rng
+from ..codes import POLICE_LEVELS, POLICE_STAFF, Cause, Event, State
 from ..params import MechanismParams, P
 from .base import Mechanism as Base
 from .base import Phase, Spec
@@ -89,6 +90,16 @@ class Params(MechanismParams):
                             meaning="dismissed officers arrested later")
     later_arrest_delay: int = P(180, 0, 3650, unit="days",
                                 meaning="longest time from dismissal to the later arrest")
+
+    @model_validator(mode="after")
+    def _shares(self) -> Params:
+        for k in LEVELS:
+            a, d = getattr(self, f"arrest_{k}"), getattr(self, f"dismiss_{k}")
+            if a + d > 1.0 + 1e-12:
+                raise ValueError(f"field 'police_purge.dismiss_{k}': value {d:g} is not "
+                                 f"allowed: arrest_{k} + dismiss_{k} must be at most 1 "
+                                 f"(arrest_{k} = {a:g})")
+        return self
 
 
 class Mechanism(Base):
