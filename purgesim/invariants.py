@@ -10,7 +10,7 @@ Each is a statement about the model that must hold whatever the parameters:
 4. every arrest has a cause;
 5. nobody dead or in camp acts: today's denouncers are not dead, shot or in camp; today's
    confessors are awaiting trial; officers who let an accusation go were at large and not
-   dismissed;
+   dismissed (unless dismissed later the same day);
 6. a dismissed person (State.DISMISSED) is a post-holder of the elite block who was dismissed
    (a DISMISSED event with a cause) and has not been arrested since; every dismissal and
    reinstatement has a cause.
@@ -71,9 +71,13 @@ def check_day(sim: Sim, day: int) -> None:
     if named_by.size and (st[named_by] != State.AWAITING_TRIAL).any():
         _fail(day, "a name given by someone who did not confess today")
     dropped_by = today["by"][(today["event"] == Event.DROPPED) & (today["by"] >= 0)]
-    if dropped_by.size and np.isin(st[dropped_by], [State.SHOT, State.DIED, State.CAMP,
-                                                    State.DISMISSED]).any():
-        _fail(day, "an officer who is dead, in camp or dismissed handled an accusation")
+    if dropped_by.size and np.isin(st[dropped_by], [State.SHOT, State.DIED, State.CAMP]).any():
+        _fail(day, "an officer who is dead or in camp handled an accusation")
+    # a dismissed officer handles no case: one who handled a case today and is DISMISSED
+    # tonight was dismissed later today (the police purge runs after the police act)
+    gone = dropped_by[st[dropped_by] == State.DISMISSED] if dropped_by.size else dropped_by
+    if gone.size and not np.isin(gone, today["person"][today["event"] == Event.DISMISSED]).all():
+        _fail(day, "a dismissed officer handled an accusation")
     moved = today[np.isin(today["event"], [Event.DISMISSED, Event.REINSTATED])]
     if (moved["cause"] == Cause.NONE).any():
         _fail(day, "a dismissal or reinstatement without a cause")

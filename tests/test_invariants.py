@@ -180,7 +180,7 @@ CORRUPTIONS: dict[str, tuple[Callable[[Sim], None], str]] = {
                        _someone(s, State.FREE)), "did not confess"),
     "officer in camp drops a case": (
         lambda s: _log(s, _someone(s, State.FREE), Event.DROPPED, int(Cause.CONFESSION),
-                       _someone(s, State.CAMP)), "officer who is dead, in camp or dismissed"),
+                       _someone(s, State.CAMP)), "officer who is dead or in camp"),
 }
 
 

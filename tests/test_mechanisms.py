@@ -449,10 +449,12 @@ def test_police_always_act_when_act_base_is_one() -> None:
 
 def test_police_never_act_when_act_probability_is_zero() -> None:
     """act_base = 0 without pressure: every accusation handled is dropped, so the only arrests
-    are those ordered directly (orders, quotas, routine, the old chief)."""
+    are those ordered directly (orders, quotas, routine, the old chief, the purge of his
+    apparatus)."""
     sim = run_sim("toy", ["vigilance.act_base=0", "vigilance.pressure_gain=0"])
     arrests = log_of(sim, Event.ARRESTED)
-    direct = {Cause.ORDER, Cause.QUOTA, Cause.ROUTINE, Cause.CHIEF_REPLACEMENT}
+    direct = {Cause.ORDER, Cause.QUOTA, Cause.ROUTINE, Cause.CHIEF_REPLACEMENT,
+              Cause.POLICE_PURGE}
     assert set(arrests["cause"].tolist()) <= direct
     assert log_of(sim, Event.DROPPED).size > 20
 
