@@ -284,8 +284,7 @@ class Sim:
         (police_purge)."""
         old = self.police_chief
         self.mechs["purgers"].change_chief(new, day)
-        if old >= 0 and self.police_chief == new != old:
-            self.mechs["police_purge"].chief_replaced(old, new, day)
+        self.mechs["police_purge"].chief_replaced(old, self.police_chief, day)
 
     def confessed_today(self) -> np.ndarray:
         """The prisoners who signed a confession today (confession, b)."""

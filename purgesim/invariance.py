@@ -4,9 +4,9 @@
 what the model says.  This module runs a scenario at several scales and seeds, takes the
 figures a user reads in summary.json (yearly totals, each cohort's arrested and shot, the
 NKVD's arrested, shot and dismissed by level, each operation, channel shares, regional
-totals, the dates of endogenous events) and compares their means across scales: the difference of two means against its standard error, with a
-floor for small counts.  Used by tests/test_scale_invariance.py and
-benchmarks/bench_scale_invariance.py.
+totals, the dates of endogenous events) and compares their means across scales: the
+difference of two means against its standard error, with a floor for small counts.  Used
+by tests/test_scale_invariance.py and benchmarks/bench_scale_invariance.py.
 """
 
 from __future__ import annotations

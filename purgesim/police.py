@@ -1,7 +1,8 @@
 """The NKVD by level and year: what happened to the police's own (issue 16, item 2).
 
 The state-security officers are unweighted elite post-holders, each at one level
-(`codes.POLICE_LEVELS`): the people's commissar (the chief), the central apparatus, the
+(`codes.POLICE_LEVELS`): the people's commissar (whoever held the chief's office in the
+run), the central apparatus, the
 regional leadership (chiefs, deputies, heads of departments) and the operational staff.
 `police_by_level` counts, from the event log, each level's arrests, executions, dismissals
 and reinstatements by calendar year, and the arrests by cause (the purge of the old chief's
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from .codes import POLICE_LEVELS, Cause, Event
+from .codes import POLICE_LEVELS, Cause, Event, Post
 
 if TYPE_CHECKING:
     from .engine import Sim
@@ -45,18 +46,30 @@ def levels_of(sim: Sim, ids: np.ndarray) -> np.ndarray:
     for k, posts in enumerate(POLICE_LEVELS.values()):
         lv[np.isin(post, [int(p) for p in posts])] = k
     out[head] = lv
+    out[np.isin(ids, chiefs(sim))] = 0  # whoever held the chief's office: the commissar level
     return out
+
+
+def chiefs(sim: Sim) -> np.ndarray:
+    """Everyone who held the chief's office in the run: the first chief (post POLICE_CHIEF)
+    and each new chief who took office (`by` of the CHIEF_REPLACED events), sorted."""
+    log = sim.log.rows
+    new = log["by"][log["event"] == Event.CHIEF_REPLACED]
+    return np.union1d(sim.pop.heads_with_post(Post.POLICE_CHIEF), new[new >= 0])
 
 
 def police_by_level(sim: Sim) -> dict[str, Any]:
     """Each level's size and, by year, its arrests (events; by cause), executions,
-    dismissals, reinstatements and, for the commissar, replacements."""
+    dismissals, reinstatements and, for the commissar, replacements.  The commissar level is
+    everyone who held the chief's office in the run (Yagoda, Yezhov, Beria in `ussr-1937`),
+    whatever his post in the elite block (Yezhov and Beria sit in the Central Committee)."""
     pop = sim.pop
     sc = sim.sc
     keys = list(POLICE_LEVELS)
     sizes = np.zeros(len(keys), dtype=np.int64)
     for k, posts in enumerate(POLICE_LEVELS.values()):
         sizes[k] = int(np.isin(pop.e_post, [int(p) for p in posts]).sum())
+    sizes[0] = chiefs(sim).size  # the commissar "level": the people who held the office
     years = list(range(sc.start.year, sc.end.year + 1))
     bounds = np.array([max(sc.day_of(dt.date(y, 1, 1)), 0) for y in years[1:]], dtype=np.int64)
     log = sim.log.rows

@@ -200,7 +200,9 @@ def test_outputs_by_level_and_year_add_up(big: str) -> None:
     assert by == police_by_level(sim)
     assert list(by) == list(POLICE_LEVELS)
     log = sim.log.rows
-    police = sim.pop.cohort_members(Cohort.STATE_SECURITY)
+    police = np.union1d(sim.pop.cohort_members(Cohort.STATE_SECURITY),
+                        [sim.pop.names["Second Chief"]])  # the chief appointed in April
+    assert by["commissar"]["size"] == 2
     for ev, key in ((Event.ARRESTED, "arrested"), (Event.SHOT, "shot"),
                     (Event.DISMISSED, "dismissed")):
         n = int(np.isin(log["person"][log["event"] == ev], police).sum())

@@ -41,8 +41,8 @@ def test_plan_and_order_are_those_written_by_hand_before() -> None:
     assert PLAN == DAY
     assert list(MECHANISMS) == ORDER
     assert LETTERS == {"orders": "a", "confession": "b", "denunciation": "c", "vigilance": "d",
-                       "association": "e", "purgers": "f", "police_purge": "f", "trials": "g", "halt": "h",
-                       "quotas": "i", "routine": "-", "camps": "-"}
+                       "association": "e", "purgers": "f", "police_purge": "f", "trials": "g",
+                       "halt": "h", "quotas": "i", "routine": "-", "camps": "-"}
     assert Sim.plan_text().splitlines()[-1] == f"{len(DAY) + 1:2d}. recording"
 
 

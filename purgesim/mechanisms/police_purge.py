@@ -7,8 +7,9 @@ its posts over the following year, level by level, most by dismissal (for "compr
 material", "links with enemies", "violations of socialist legality"), some by arrest, and
 some of the dismissed were arrested later.  This module is that phase:
 
-* it opens at the `from_change`-th replacement of the chief in the run (and at every later
-  one; in `ussr-1937`, the second: Beria for Yezhov, 25 Nov 1938) and lasts `window` days;
+* it opens at the `from_change`-th change of chief of the scenario's timeline (and at every
+  later one; in `ussr-1937`, the second: Beria for Yezhov, 25 Nov 1938), if the new chief
+  takes office, and lasts `window` days;
 * each state-security officer serving on the day of the change (every level below the chief:
   codes.POLICE_LEVELS) is, over the window, either arrested (probability ``arrest_LEVEL``)
   or dismissed (``dismiss_LEVEL``) or left at his post, on a day drawn uniformly in the
@@ -65,9 +66,9 @@ _SERVING[[int(State.FREE), int(State.RELEASED)]] = True
 
 class Params(MechanismParams):
     from_change: int = P(2, 1, 100, unit="replacement",
-                         meaning="the replacement of the police chief (1 = the first in the "
-                                 "run) that opens the purge of the old chief's apparatus; "
-                                 "every later one opens it again")
+                         meaning="the change of police chief of the scenario's timeline (1 = "
+                                 "its first chief_change event) that opens the purge of the "
+                                 "old chief's apparatus; every later one opens it again")
     window: int = P(400, 1, 3650, unit="days",
                     meaning="period over which the new chief's men remove the old apparatus")
     dismiss_central_apparatus: float = P(
@@ -126,11 +127,14 @@ class Mechanism(Base):
                 np.array([getattr(p, f"dismiss_{k}") for k in LEVELS]))
 
     def chief_replaced(self, old: int, new: int, day: int) -> None:
-        """A new chief took office today (engine service `replace_police_chief`): from the
-        `from_change`-th replacement on, each serving officer's fate over the window is
-        drawn now (keyed on the day of the change), carried out on its day."""
+        """The scenario's change of chief of today (engine service `replace_police_chief`;
+        `new` is the chief serving after it: the old one if the appointment was skipped).
+        From the `from_change`-th change of the scenario's timeline on (counted whether or
+        not the appointment took place: the run's history may differ), if a new chief took
+        office, each serving officer's fate over the window is drawn now (keyed on the day
+        of the change), carried out on its day."""
         self.changes += 1
-        if not self.on or self.changes < self.p.from_change:
+        if not self.on or self.changes < self.p.from_change or old < 0 or new == old:
             return
         sim = self.sim
         self.opened.append({"date": sim.date(day), "old": sim.pop.label(old),
