@@ -79,7 +79,7 @@ class Cause(IntEnum):
 #: causes recorded on outcomes (sentences, releases, reinstatements), never on an arrest
 NOT_ARREST_CAUSES = (Cause.NONE, Cause.SENTENCE, Cause.HALT, Cause.TERM_END, Cause.REVIEW)
 
-TOP_DOWN = (Cause.ORDER, Cause.QUOTA, Cause.CHIEF_REPLACEMENT)
+TOP_DOWN = (Cause.ORDER, Cause.QUOTA, Cause.CHIEF_REPLACEMENT, Cause.POLICE_PURGE)
 BOTTOM_UP = (Cause.CONFESSION, Cause.DENUNCIATION, Cause.VIGILANCE, Cause.DEFENDER, Cause.RELATIVE)
 
 
@@ -110,6 +110,22 @@ class Post(IntEnum):
     POLICE_OFFICER = 14
     COMMISSAR = 15  # people's commissar (minister) or deputy: the state hierarchy
     NOTABLE = 16  # a public figure outside the assemblies (e.g. Hebert of the Paris Commune)
+    POLICE_CENTRAL = 17  # officer of the NKVD's central apparatus (GUGB NKVD USSR, Moscow)
+    POLICE_REGIONAL_DEPUTY = 18  # deputy chief or head of department of a regional NKVD
+
+
+#: the NKVD's staff below its chief, every level: a mechanism that treats "the officers" alike
+#: (they handle cases, they are clients of the chief, they are officials) reads this tuple
+POLICE_STAFF = (Post.POLICE_REGIONAL_CHIEF, Post.POLICE_OFFICER, Post.POLICE_CENTRAL,
+                Post.POLICE_REGIONAL_DEPUTY)
+
+#: the levels of the NKVD in the outputs (issue 16): level key -> the posts that make it up
+POLICE_LEVELS = {
+    "commissar": (Post.POLICE_CHIEF,),
+    "central_apparatus": (Post.POLICE_CENTRAL,),
+    "regional_leadership": (Post.POLICE_REGIONAL_CHIEF, Post.POLICE_REGIONAL_DEPUTY),
+    "operational": (Post.POLICE_OFFICER,),
+}
 
 
 class Cohort(IntEnum):

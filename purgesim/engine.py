@@ -410,8 +410,12 @@ class Sim:
             halt.do_halt(day)
 
     def replace_police_chief(self, new: int, day: int) -> None:
-        """A new head of the police takes office; the old one falls (purgers, f)."""
+        """A new head of the police takes office; the old one falls (purgers, f) and, from
+        the replacement the scenario names on, the new chief's men purge the old apparatus
+        (police_purge)."""
+        old = self.police_chief
         self.mechs["purgers"].change_chief(new, day)
+        self.mechs["police_purge"].chief_replaced(old, self.police_chief, day)
 
     def confessed_today(self) -> np.ndarray:
         """The prisoners who signed a confession today (confession, b)."""

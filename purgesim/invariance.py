@@ -2,11 +2,11 @@
 
 `scale` is a computing knob: it changes the cost of a run and the width of its noise, never
 what the model says.  This module runs a scenario at several scales and seeds, takes the
-figures a user reads in summary.json (yearly totals, each cohort's arrested and shot, each
-operation, channel shares, regional totals, the dates of endogenous events) and compares
-their means across scales: the difference of two means against its standard error, with a
-floor for small counts.  Used by tests/test_scale_invariance.py and
-benchmarks/bench_scale_invariance.py.
+figures a user reads in summary.json (yearly totals, each cohort's arrested and shot, the
+NKVD's arrested, shot and dismissed by level, each operation, channel shares, regional
+totals, the dates of endogenous events) and compares their means across scales: the
+difference of two means against its standard error, with a floor for small counts.  Used
+by tests/test_scale_invariance.py and benchmarks/bench_scale_invariance.py.
 """
 
 from __future__ import annotations
@@ -49,6 +49,9 @@ def figures(s: dict[str, Any]) -> dict[str, float]:
     police = s.get("police", {})
     if "officers_arrested" in police:
         out["police.officers_arrested"] = float(police["officers_arrested"])
+    for level, v in (police.get("by_level") or {}).items():  # the NKVD by level (issue 16)
+        for k in ("arrested", "shot", "dismissed"):
+            out[f"police.{level}.{k}"] = float(sum(y[k] for y in v["years"].values()))
     start = dt.date.fromisoformat(s["parameters"]["start"])
     for name, ev in (s.get("events") or {}).items():
         if isinstance(ev, dict) and ev.get("date"):

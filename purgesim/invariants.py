@@ -11,7 +11,11 @@ Each is a statement about the model that must hold whatever the parameters:
    to date;
 4. every arrest has a cause;
 5. nobody dead or in camp acts: today's denouncers are not dead, shot or in camp; today's
-   confessors are awaiting trial; officers who let an accusation go were at large.
+   confessors are awaiting trial; officers who let an accusation go were at large and not
+   dismissed (unless dismissed later the same day);
+6. a dismissed person (State.DISMISSED) is a post-holder of the elite block who was dismissed
+   (a DISMISSED event with a cause) and has not been arrested since; every dismissal and
+   reinstatement has a cause.
 """
 
 from __future__ import annotations
@@ -72,6 +76,16 @@ def check_day(sim: Sim, day: int) -> None:
     dropped_by = today["by"][(today["event"] == Event.DROPPED) & (today["by"] >= 0)]
     if dropped_by.size and np.isin(st[dropped_by], [State.SHOT, State.DIED, State.CAMP]).any():
         _fail(day, "an officer who is dead or in camp handled an accusation")
+    # a dismissed officer handles no case: one who handled a case today and is DISMISSED
+    # tonight was dismissed later today (the police purge runs after the police act)
+    gone = dropped_by[st[dropped_by] == State.DISMISSED] if dropped_by.size else dropped_by
+    if gone.size and not np.isin(gone, today["person"][today["event"] == Event.DISMISSED]).all():
+        _fail(day, "a dismissed officer handled an accusation")
+    moved = today[np.isin(today["event"], [Event.DISMISSED, Event.REINSTATED])]
+    if (moved["cause"] == Cause.NONE).any():
+        _fail(day, "a dismissal or reinstatement without a cause")
+    if counts[State.DISMISSED]:
+        _check_dismissed(pop, log, np.flatnonzero(st == State.DISMISSED), day)
 
 
 def _camp_accounts(sim: Sim, day: int) -> None:
@@ -92,3 +106,24 @@ def _camp_accounts(sim: Sim, day: int) -> None:
                    f"start + admissions - deaths - releases ({other:.6g})")
     if (camps.other_stock[:n] < -1e-6).any():
         _fail(day, "negative stock of prisoners not simulated")
+
+
+def _check_dismissed(pop: object, log: np.ndarray, dismissed: np.ndarray, day: int) -> None:
+    """Invariant 6: each dismissed person is an elite head whose last DISMISSED event comes
+    after his last arrest (dismissed, then at large; an arrest ends the dismissal)."""
+    n_elite, hsize = pop.n_elite, pop.hsize  # type: ignore[attr-defined]
+    if ((dismissed >= n_elite) | (dismissed % hsize != 0)).any():
+        _fail(day, "a dismissed person who holds no post")
+    rows = log[np.isin(log["event"], [Event.DISMISSED, Event.ARRESTED])
+               & np.isin(log["person"], dismissed)]
+    last_dismissal = np.full(dismissed.size, -1, dtype=np.int64)
+    last_arrest = np.full(dismissed.size, -1, dtype=np.int64)
+    at = np.searchsorted(dismissed, rows["person"])
+    order = np.arange(rows.size, dtype=np.int64)  # the log is in time order
+    is_dis = rows["event"] == Event.DISMISSED
+    np.maximum.at(last_dismissal, at[is_dis], order[is_dis])
+    np.maximum.at(last_arrest, at[~is_dis], order[~is_dis])
+    if (last_dismissal < 0).any():
+        _fail(day, "a person is DISMISSED without a dismissal")
+    if (last_arrest > last_dismissal).any():
+        _fail(day, "a person arrested after his dismissal is still DISMISSED")

@@ -402,6 +402,10 @@ class Population:
     def heads_with_post(self, post: Post) -> np.ndarray:
         return np.flatnonzero(self.e_post == int(post)) * self.hsize
 
+    def heads_with_posts(self, posts: tuple[Post, ...]) -> np.ndarray:
+        """The post-holders of any of `posts`, in order of id (e.g. codes.POLICE_STAFF)."""
+        return np.flatnonzero(np.isin(self.e_post, [int(p) for p in posts])) * self.hsize
+
     def pool_bits(self, mask: int, value: int) -> tuple[np.ndarray, np.ndarray]:
         """The bitmaps of people whose traits match (traits & mask == value), built once per
         pool (traits never change after the society is built): 1 bit a person, and 1 bit

@@ -31,6 +31,7 @@ from .codes import (
     State,
 )
 from .params import describe
+from .police import police_by_level
 from .tables import contained, distinct, member
 from .words import merged
 
@@ -320,7 +321,8 @@ def summary(sim: Sim, *, cascade: bool = True) -> dict[str, Any]:
         "police": {"officers": int(police.size),
                    "officers_arrested": int(ever.among(police).sum()),
                    "chiefs": sim.mechs["purgers"].summary()["chiefs"],
-                   **sim.mechs["vigilance"].summary()},
+                   **sim.mechs["vigilance"].summary(),
+                   "by_level": police_by_level(sim)},
         "mechanisms": {k: {"enabled": bool(m.on), **_jsonable(m.summary())}
                        for k, m in sim.mechs.items() if k not in ("orders",)},
         "period": {"start": sim.sc.start.isoformat(), "end": sim.sc.end.isoformat()},

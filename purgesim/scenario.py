@@ -85,6 +85,12 @@ class Cohorts(Strict):
     corps_division_commanders: int = Field(229, ge=1, le=MAX_ELITE)
     officers: int = Field(137000, ge=1, le=MAX_ELITE)
     state_security: int = Field(25000, ge=1, le=MAX_ELITE)
+    police_central_apparatus: int = Field(
+        0, ge=0, le=MAX_ELITE, description="state-security officers of the central apparatus "
+        "(in Moscow, the first region), counted within state_security")
+    police_regional_deputies: int = Field(
+        0, ge=0, le=MAX_ELITE, description="deputy chiefs and heads of departments of the "
+        "regional NKVDs, all regions together, counted within state_security")
     opposition_share_of_elite: float = Field(0.1, ge=0, le=1)
 
 
@@ -261,6 +267,17 @@ class ScenarioCore(Strict):
             raise ValueError(f"field 'cohorts': {elite:,} elite post-holders (cohorts, "
                              "factions, named people, regional police officers) are not "
                              f"allowed; allowed: at most {MAX_ELITE:,} in all")
+        levels = 1 + len(self.regions) + co.police_central_apparatus \
+            + co.police_regional_deputies
+        if (co.police_central_apparatus or co.police_regional_deputies) \
+                and levels + len(self.regions) > co.state_security:
+            raise ValueError(
+                f"field 'cohorts.police_central_apparatus': value "
+                f"{co.police_central_apparatus:,} (with police_regional_deputies "
+                f"{co.police_regional_deputies:,}) is not allowed: the chief, the "
+                f"{len(self.regions)} regional chiefs, the central apparatus, the deputies and "
+                "at least one operational officer per region must fit within "
+                f"state_security = {co.state_security:,}")
         names = {n.name for n in self.named}
         ops = {o.key for o in self.operations}
         for e in self.events:

@@ -286,7 +286,8 @@ def build_population(sc: Scenario) -> Population:
                      up, u, d)
         el.add_many(per_div + (1 if d < extra else 0), Post.OFFICER, OFF, cmd, u, d)
 
-    # --- police: the chief, regional chiefs, officers by region
+    # --- police: the chief and his central apparatus, the regional chiefs with their deputies
+    # and heads of departments, the operational officers by region (levels: codes.POLICE_LEVELS)
     police_lo = len(el.post)
     SS = _bit(Cohort.STATE_SECURITY)
     u = el.unit_open("NKVD leadership")
@@ -296,7 +297,9 @@ def build_population(sc: Scenario) -> Population:
     if pc_named:
         named_at[pc_named[0][0]] = chief
     reg_chiefs = [el.add(Post.POLICE_REGIONAL_CHIEF, SS, chief, u, r) for r in range(R)]
-    n_off = max(co.state_security - 1 - R, R)
+    n_central = co.police_central_apparatus
+    n_deputies = co.police_regional_deputies
+    n_off = max(co.state_security - 1 - R - n_central - n_deputies, R)
     given = [rg.police_officers for rg in sc.regions]
     if all(g is not None for g in given):
         alloc = np.array(given, dtype=np.int64)
@@ -304,6 +307,21 @@ def build_population(sc: Scenario) -> Population:
         pops = np.array([rg.population for rg in sc.regions], dtype=np.float64)
         alloc = np.maximum(np.floor(n_off * pops / pops.sum()).astype(np.int64), 1)
         alloc[np.argmax(pops)] += max(n_off - int(alloc.sum()), 0)
+    part = 0
+    left = n_central  # the central apparatus sits in the capital (the first region)
+    while left > 0:
+        size = min(40, left)
+        u = el.unit_open(f"NKVD central apparatus {part + 1}")
+        el.add_many(size, Post.POLICE_CENTRAL, SS, chief, u, 0)
+        left -= size
+        part += 1
+    if n_deputies:  # by region in proportion to its operational officers
+        dep = np.floor(n_deputies * alloc / alloc.sum()).astype(np.int64)
+        dep[np.argmax(alloc)] += n_deputies - int(dep.sum())
+        for r in range(R):
+            if dep[r]:
+                u = el.unit_open(f"NKVD {sc.regions[r].name} leadership")
+                el.add_many(int(dep[r]), Post.POLICE_REGIONAL_DEPUTY, SS, reg_chiefs[r], u, r)
     for r in range(R):
         left = int(alloc[r])
         part = 0

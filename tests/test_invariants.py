@@ -222,6 +222,13 @@ MOVES = {
     (S.AWAITING_TRIAL, E.RELEASED): S.RELEASED,
     (S.CAMP, E.DIED): S.DIED,
     (S.CAMP, E.RELEASED): S.RELEASED,
+    # removed from a post for political reasons (police_purge), then at large: he may be
+    # accused or arrested like anyone at large, or given his post back
+    (S.FREE, E.DISMISSED): S.DISMISSED,
+    (S.RELEASED, E.DISMISSED): S.DISMISSED,
+    (S.DISMISSED, E.SUSPECTED): S.SUSPECT,
+    (S.DISMISSED, E.ARRESTED): S.ARRESTED,
+    (S.DISMISSED, E.REINSTATED): S.FREE,
 }
 
 

@@ -30,10 +30,10 @@ from purgesim.codes import (
     NATION_KEYS,
     NATION_MASK,
     NATION_SHIFT,
+    POLICE_STAFF,
     TRAIT_ELEMENT,
     Cause,
     Event,
-    Post,
     State,
     Tie,
 )
@@ -42,7 +42,7 @@ from purgesim.results import summary
 
 TOY_HALT = dt.date(1937, 11, 1)
 TOY_CHIEF_CHANGE = dt.date(1937, 4, 1)
-POLICE_POSTS = (Post.POLICE_OFFICER, Post.POLICE_REGIONAL_CHIEF)
+POLICE_POSTS = POLICE_STAFF  # every level below the chief
 
 
 def in_pool(sim: Sim, ids: np.ndarray, target: str) -> np.ndarray:
@@ -449,10 +449,12 @@ def test_police_always_act_when_act_base_is_one() -> None:
 
 def test_police_never_act_when_act_probability_is_zero() -> None:
     """act_base = 0 without pressure: every accusation handled is dropped, so the only arrests
-    are those ordered directly (orders, quotas, routine, the old chief)."""
+    are those ordered directly (orders, quotas, routine, the old chief, the purge of his
+    apparatus)."""
     sim = run_sim("toy", ["vigilance.act_base=0", "vigilance.pressure_gain=0"])
     arrests = log_of(sim, Event.ARRESTED)
-    direct = {Cause.ORDER, Cause.QUOTA, Cause.ROUTINE, Cause.CHIEF_REPLACEMENT}
+    direct = {Cause.ORDER, Cause.QUOTA, Cause.ROUTINE, Cause.CHIEF_REPLACEMENT,
+              Cause.POLICE_PURGE}
     assert set(arrests["cause"].tolist()) <= direct
     assert log_of(sim, Event.DROPPED).size > 20
 

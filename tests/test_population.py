@@ -177,7 +177,8 @@ def test_cohorts_hold_the_right_posts(ussr_pop: Population) -> None:
     assert posts[Cohort.ARMY_COMMANDERS] == {Post.ARMY_COMMANDER}
     assert posts[Cohort.CORPS_DIVISION_COMMANDERS] == {Post.CORPS_DIVISION_COMMANDER}
     assert posts[Cohort.STATE_SECURITY] == {Post.POLICE_CHIEF, Post.POLICE_REGIONAL_CHIEF,
-                                            Post.POLICE_OFFICER}
+                                            Post.POLICE_OFFICER, Post.POLICE_CENTRAL,
+                                            Post.POLICE_REGIONAL_DEPUTY}
     assert posts[Cohort.OFFICERS] == {Post.MARSHAL, Post.ARMY_COMMANDER,
                                       Post.CORPS_DIVISION_COMMANDER, Post.OFFICER}
     assert (pop.cohort_members(Cohort.CENTRAL_COMMITTEE_1934) < pop.n_elite).all()

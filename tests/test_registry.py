@@ -28,20 +28,21 @@ DAY = [
     ("police act on accusations", "vigilance", "step"),
     ("interrogation and naming", "confession", "step"),
     ("purge of the purgers", "purgers", "step"),
+    ("purge of the police's own staff", "police_purge", "step"),
     ("association (defenders, relatives)", "association", "step"),
     ("trials and sentences", "trials", "step"),
     ("camps", "camps", "step"),
 ]
 ORDER = ["orders", "quotas", "routine", "denunciation", "vigilance", "confession", "purgers",
-         "association", "trials", "camps", "halt"]
+         "police_purge", "association", "trials", "camps", "halt"]
 
 
 def test_plan_and_order_are_those_written_by_hand_before() -> None:
     assert PLAN == DAY
     assert list(MECHANISMS) == ORDER
     assert LETTERS == {"orders": "a", "confession": "b", "denunciation": "c", "vigilance": "d",
-                       "association": "e", "purgers": "f", "trials": "g", "halt": "h",
-                       "quotas": "i", "routine": "-", "camps": "-"}
+                       "association": "e", "purgers": "f", "police_purge": "f", "trials": "g",
+                       "halt": "h", "quotas": "i", "routine": "-", "camps": "-"}
     assert Sim.plan_text().splitlines()[-1] == f"{len(DAY) + 1:2d}. recording"
 
 

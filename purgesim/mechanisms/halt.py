@@ -27,7 +27,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .. import rng
-from ..codes import Cause, Cohort, Event, Post, State
+from ..codes import POLICE_STAFF, Cause, Cohort, Event, Post, State
 from ..params import MechanismParams, P
 from ..population import ties_many
 from .base import Mechanism as Base
@@ -86,7 +86,7 @@ class Mechanism(Base):
         posts = np.isin(pop.e_post, [Post.POLITBURO, Post.CENTRAL_COMMITTEE, Post.DELEGATE,
                                      Post.COMMISSAR, Post.MARSHAL, Post.ARMY_COMMANDER,
                                      Post.CORPS_DIVISION_COMMANDER, Post.OFFICER,
-                                     Post.POLICE_REGIONAL_CHIEF, Post.POLICE_OFFICER])
+                                     *POLICE_STAFF])
         self.officials = np.flatnonzero(posts) * pop.hsize
         self.released = 0.0
         self.deputies = pop.cohort_members(Cohort.CONGRESS_17)

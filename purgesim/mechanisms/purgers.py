@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .. import rng
-from ..codes import Cause, Event, Post, State
+from ..codes import POLICE_STAFF, Cause, Event, Post, State
 from ..params import MechanismParams, P
 from .base import Mechanism as Base
 from .base import Phase, Spec
@@ -65,7 +65,10 @@ class Mechanism(Base):
         chiefs = pop.heads_with_post(Post.POLICE_CHIEF)
         sim.police_chief = int(chiefs[0]) if chiefs.size else -1
         self.regional = pop.heads_with_post(Post.POLICE_REGIONAL_CHIEF)
-        self.officers = pop.heads_with_post(Post.POLICE_OFFICER)
+        # the officers of every level below the regional chiefs (central apparatus, regional
+        # deputies and heads of departments, operational staff) are clients alike
+        self.officers = pop.heads_with_posts(tuple(p for p in POLICE_STAFF
+                                                   if p != Post.POLICE_REGIONAL_CHIEF))
         self.chiefs: list[dict[str, Any]] = []
         if sim.police_chief >= 0:
             self.chiefs.append({"person": pop.label(sim.police_chief), "from": sim.date(0)})

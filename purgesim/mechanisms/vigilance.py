@@ -34,7 +34,7 @@ import numpy as np
 from numba import njit
 
 from .. import rng
-from ..codes import Cause, Event, Post, State
+from ..codes import POLICE_STAFF, Cause, Event, Post, State
 from ..params import MechanismParams, P
 from ..tables import member
 from .base import Mechanism as Base
@@ -136,7 +136,7 @@ class Mechanism(Base):
         self.ignored: dict[int, int] = {}  # person -> the officer who let his accusation go
         pop = sim.pop
         heads = np.arange(pop.n_heads, dtype=np.int64)
-        police = np.isin(pop.e_post, [Post.POLICE_OFFICER, Post.POLICE_REGIONAL_CHIEF])
+        police = np.isin(pop.e_post, [int(p) for p in POLICE_STAFF])  # every level below the chief
         self.officers = heads[police] * pop.hsize
         self.officer_region = pop.e_region[heads[police]].astype(np.int64)
         order = np.argsort(self.officer_region, kind="stable")
