@@ -284,3 +284,37 @@ def test_take_gives_what_full_and_indexing_gave() -> None:
     arr = np.array([5, 6, 7, 8])
     assert np.array_equal(_take(arr, keep, np.int16), arr[keep].astype(np.int16))
     assert _take([1, 2, 3, 4], keep, np.int64).tolist() == [1, 3, 4]
+
+
+def _handle_plain(region: np.ndarray, w: np.ndarray, budget: np.ndarray,
+                  capacity: np.ndarray, bank: float) -> np.ndarray:
+    """The loop over regions vigilance.step ran before `vigilance._handle` (issue 13)."""
+    handled = np.zeros(region.size, dtype=bool)
+    for r in np.unique(region):
+        idx = np.flatnonzero(region == r)
+        cum = np.cumsum(w[idx])
+        ok = cum <= budget[r]
+        if not ok[0] and budget[r] >= capacity[r] * bank > 0:
+            ok[0] = True
+        handled[idx[ok]] = True
+        budget[r] = max(budget[r] - (cum[ok][-1] if ok.any() else 0.0), 0.0)
+    return handled
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.sampled_from([1.0, 333.333, 0.5, 1e3])),
+                max_size=60),
+       st.lists(st.floats(0.0, 3000.0), min_size=4, max_size=4),
+       st.lists(st.floats(0.0, 500.0), min_size=4, max_size=4),
+       st.sampled_from([0.0, 1.0, 3.0]))
+def test_police_handle_the_queue_as_before(cases, budget, capacity, bank) -> None:
+    from purgesim.mechanisms.vigilance import _handle
+
+    region = np.array([c[0] for c in cases], dtype=np.int64)
+    w = np.array([c[1] for c in cases], dtype=np.float64)
+    b1, b2 = np.array(budget), np.array(budget)
+    cap = np.array(capacity)
+    fast = _handle(region, w, b1, cap, bank)
+    plain = _handle_plain(region, w, b2, cap, bank)
+    assert np.array_equal(fast, plain)
+    assert np.array_equal(b1, b2)

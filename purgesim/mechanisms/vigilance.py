@@ -61,6 +61,40 @@ def officers_at_large(state: np.ndarray, officers: np.ndarray, region: np.ndarra
 
 
 @njit(cache=True)
+def _handle(region: np.ndarray, w: np.ndarray, budget: np.ndarray, capacity: np.ndarray,
+            bank: float) -> np.ndarray:
+    """Which queued cases each region's police handle today (in queue order, while the
+    region's budget lasts), updating the budgets: the loop over regions in one pass."""
+    n = region.shape[0]
+    handled = np.zeros(n, dtype=np.bool_)
+    R = budget.shape[0]
+    seen = np.zeros(R, dtype=np.bool_)
+    for k in range(n):
+        seen[region[k]] = True
+    for r in range(R):
+        if not seen[r]:
+            continue
+        cum = 0.0
+        first = True
+        last = 0.0
+        any_ok = False
+        for k in range(n):
+            if region[k] != r:
+                continue
+            cum += w[k]
+            ok = cum <= budget[r]
+            if first and not ok and budget[r] >= capacity[r] * bank and capacity[r] * bank > 0:
+                ok = True
+            first = False
+            if ok:
+                handled[k] = True
+                last = cum
+                any_ok = True
+        budget[r] = max(budget[r] - (last if any_ok else 0.0), 0.0)
+    return handled
+
+
+@njit(cache=True)
 def handling_officers(people: np.ndarray, regions: np.ndarray, seed: int, day: int,
                       officers: np.ndarray, region_lo: np.ndarray, region_hi: np.ndarray,
                       state: np.ndarray, stream: int) -> np.ndarray:
@@ -170,15 +204,8 @@ class Mechanism(Base):
         capacity = per_region * self.p.capacity_per_officer
         self.budget = np.minimum(self.budget + capacity, capacity * self.p.capacity_bank)
         w = pop.weight(rows["person"])
-        handled = np.zeros(rows.size, dtype=bool)
-        for r in np.unique(rows["region"]):
-            idx = np.flatnonzero(rows["region"] == r)
-            cum = np.cumsum(w[idx])
-            ok = cum <= self.budget[r]
-            if not ok[0] and self.budget[r] >= capacity[r] * self.p.capacity_bank > 0:
-                ok[0] = True  # one case heavier than a full bank: take it when the bank is full
-            handled[idx[ok]] = True
-            self.budget[r] = max(self.budget[r] - (cum[ok][-1] if ok.any() else 0.0), 0.0)
+        handled = _handle(rows["region"].astype(np.int64), w, self.budget, capacity,
+                          float(self.p.capacity_bank))
         lapsed = ~handled & (day - rows["day"] >= self.p.max_wait)
         u = sim.draws(rows["person"], S.act)
         officer_acts = handled & (u < self.p_act())
