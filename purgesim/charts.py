@@ -688,6 +688,78 @@ def table_camps(run: RunFolder) -> str:
     return stock + flows
 
 
+# ------------------------------------------------------------------------ institutions
+#: (measure, colour) drawn for the army by rank group and the police by level
+ARMY_MEASURES = [("discharged", "#8c564b"), ("arrested", "#ff7f0e"), ("shot", "#d62728"),
+                 ("reinstated", "#2ca02c")]
+POLICE_MEASURES = [("dismissed", "#8c564b"), ("arrested", "#ff7f0e"), ("shot", "#d62728")]
+
+
+def institution_groups(run: RunFolder, which: str) -> dict[str, dict[str, Any]]:
+    """The army by rank group (`summary.army.by_rank`) or the police by level
+    (`summary.police.by_level`): {group: {"size", "years": {year: {measure: n}}}}; empty
+    for a run without them (an older run, or a scenario without the institution)."""
+    s = run.summary
+    if which == "army":
+        return dict((s.get("army") or {}).get("by_rank") or {})
+    return dict((s.get("police") or {}).get("by_level") or {})
+
+
+def _totals(group: dict[str, Any]) -> dict[str, int]:
+    out: dict[str, int] = defaultdict(int)
+    for counts in group.get("years", {}).values():
+        for k, v in counts.items():
+            out[k] += int(v)
+    return out
+
+
+def fig_institution(run: RunFolder, which: str) -> Figure:
+    """Share of each rank group (army) or level (police) discharged or dismissed, arrested,
+    shot and reinstated over the run: a prediction, never fitted."""
+    groups = institution_groups(run, which)
+    measures = ARMY_MEASURES if which == "army" else POLICE_MEASURES
+    keys = [k for k, g in groups.items() if g.get("size")]
+    names = [k.replace("_", " ") for k in keys]
+    data = []
+    for measure, colour in measures:
+        tot = [_totals(groups[k]).get(measure, 0) for k in keys]
+        shown = word_of(run, measure)
+        data.append({"type": "bar", "name": shown, "x": names,
+                     "y": [round(100 * t / groups[k]["size"], 1) for t, k in zip(tot, keys)],
+                     "text": [f"{t:,} of {groups[k]['size']:,}" for t, k in zip(tot, keys)],
+                     "textposition": "none", "marker": {"color": colour},
+                     "hovertemplate": f"%{{x}} {shown}: %{{y}}% (%{{text}})<extra></extra>"})
+    what = "rank group" if which == "army" else "level"
+    return {"data": data, "layout": _layout(
+        f"Share of each {what} by the end of the run (a prediction: never fitted)",
+        barmode="group", xaxis={"automargin": True},
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0.5},
+        yaxis={"title": {"text": f"% of the {what}"}, "rangemode": "tozero"})}
+
+
+def table_institution(run: RunFolder, which: str) -> str:
+    """Each rank group or level by year: size, then the measures of `fig_institution`."""
+    groups = institution_groups(run, which)
+    if not groups:
+        return "<p>This run has no figures for this institution.</p>"
+    measures = [m for m, _ in (ARMY_MEASURES if which == "army" else POLICE_MEASURES)]
+    years = sorted({y for g in groups.values() for y in g.get("years", {})})
+    rows = []
+    for k, g in groups.items():
+        if not g.get("size"):
+            continue
+        for y in years:
+            c = g.get("years", {}).get(y, {})
+            rows.append([k.replace("_", " "), _num(g["size"]), y,
+                         *[_num(c.get(m, 0)) for m in measures]])
+        tot = _totals(g)
+        rows.append([k.replace("_", " "), _num(g["size"]), "all",
+                     *[_num(tot.get(m, 0)) for m in measures]])
+    head = ["rank group" if which == "army" else "level", "size", "year",
+            *[word_of(run, m) for m in measures]]
+    return _table(head, rows, which)
+
+
 def limits_operation(run: RunFolder) -> str | None:
     ops = run.summary.get("operations", {})
     if "order_00447" in ops:
@@ -1205,6 +1277,21 @@ def sections(run: RunFolder) -> list[Section]:
                  "arrest: the namings that can explain it (or, never arrested, those of the "
                  "whole run); named afterwards: on or after his arrest, or after his death.",
          "figure": fig_named(run), "table": table_named(run)},
+        *([{"id": "army", "title": "The Red Army by rank",
+            "note": "Officers discharged by the army's own channels after the Tukhachevsky "
+                    "affair, arrested (by any channel), shot, and reinstated after appeal, "
+                    "as shares of each rank group. Kept back: the model is never fitted to "
+                    "army attrition, so these are predictions under its assumptions.",
+            "figure": fig_institution(run, "army"), "table": table_institution(run, "army"),
+            }] if institution_groups(run, "army") else []),
+        *([{"id": "police", "title": "The NKVD by level",
+            "note": "State-security officers dismissed, arrested and shot, by level: the purge "
+                    "of the old chief's men under Yezhov (1936-38) and under Beria (1938-39). "
+                    "Kept back: never fitted (only the officers arrested to August 1938, "
+                    "SU-NKVD-ARR-3638, is a target).",
+            "figure": fig_institution(run, "police"),
+            "table": table_institution(run, "police")}]
+          if institution_groups(run, "police") else []),
         {"id": "camps", "title": f"{word_of(run, 'camp').capitalize()}s and custody",
          "note": "The camp and colony population as the NKVD counted it: the model's own "
                  "prisoners (weighted) plus an aggregate of those it does not simulate (the "
