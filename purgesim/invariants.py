@@ -9,7 +9,11 @@ Each is a statement about the model that must hold whatever the parameters:
    people in those states;
 4. every arrest has a cause;
 5. nobody dead or in camp acts: today's denouncers are not dead, shot or in camp; today's
-   confessors are awaiting trial; officers who let an accusation go were at large.
+   confessors are awaiting trial; officers who let an accusation go were at large;
+6. dismissal is a state of post-holders: only elite heads are DISMISSED, each dismissal has
+   a cause, each reinstatement the cause REVIEW; a mechanism with a `check_day(day)` method
+   checks its own (the army: DISMISSED only after a discharge on record, reinstated only
+   after an earlier dismissal).
 """
 
 from __future__ import annotations
@@ -66,6 +70,20 @@ def check_day(sim: Sim, day: int) -> None:
     named_by = today["by"][today["event"] == Event.NAMED]
     if named_by.size and (st[named_by] != State.AWAITING_TRIAL).any():
         _fail(day, "a name given by someone who did not confess today")
+    if counts[State.DISMISSED]:
+        dis = np.flatnonzero(st == State.DISMISSED)
+        if not pop.is_official(dis).all():
+            _fail(day, "someone who holds no post is DISMISSED")
+    ev = today["event"]
+    if (today["cause"][ev == Event.DISMISSED] == Cause.NONE).any():
+        _fail(day, "a dismissal without a cause")
+    if (today["cause"][ev == Event.REINSTATED] != Cause.REVIEW).any():
+        _fail(day, "a reinstatement whose cause is not REVIEW")
+    for mech in sim.mechs.values():
+        if hasattr(mech, "check_day"):
+            what = mech.check_day(day)
+            if what:
+                _fail(day, what)
     dropped_by = today["by"][(today["event"] == Event.DROPPED) & (today["by"] >= 0)]
     if dropped_by.size and np.isin(st[dropped_by], [State.SHOT, State.DIED, State.CAMP]).any():
         _fail(day, "an officer who is dead or in camp handled an accusation")

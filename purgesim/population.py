@@ -669,7 +669,7 @@ def sample_ties(
         if c < n_elite:
             f = factor[a] * elite_factor
             t = ties_of(c, geo, region_start, key_work, key_acq, e_superior, e_unit, unit_lo,
-                        unit_hi, buf_i, buf_k)
+                        unit_hi, sub_lo, sub_ids, buf_i, buf_k)
             for j in range(t):
                 p = min(p_kind[buf_k[j]] * f, 1.0)
                 if rng.uniform_k(seed, day, c, stream, j) < p:
@@ -771,7 +771,7 @@ def sample_named(
         if k == 0:
             continue
         t = ties_of(c, geo, region_start, key_work, key_acq, e_superior, e_unit, unit_lo,
-                    unit_hi, buf_i, buf_k)
+                    unit_hi, sub_lo, sub_ids, buf_i, buf_k)
         n_ok = 0
         for j in range(t):
             w = weight_kind[buf_k[j]]

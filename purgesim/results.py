@@ -317,11 +317,13 @@ def summary(sim: Sim, *, cascade: bool = True) -> dict[str, Any]:
         "mass_phase": mass_phase(sim),
         "trials": sim.mechs["orders"].summary()["trials"],
         "lists": sim.mechs["trials"].summary(),
+        "army": sim.mechs["army"].summary(),
         "police": {"officers": int(police.size),
                    "officers_arrested": int(ever.among(police).sum()),
                    "chiefs": sim.mechs["purgers"].summary()["chiefs"],
                    **sim.mechs["vigilance"].summary()},
-        "mechanisms": {k: {"enabled": bool(m.on), **_jsonable(m.summary())}
+        "mechanisms": {k: {"enabled": bool(m.on),
+                           **(_jsonable(m.summary()) if k != "army" else {})}
                        for k, m in sim.mechs.items() if k not in ("orders",)},
         "final_states": {State(s).name.lower(): int(n) for s, n in
                          enumerate(state_counts(pop.state, len(State)))},

@@ -49,7 +49,7 @@ from purgesim.scenario import Scenario, load  # noqa: E402
 
 #: every mechanism that produces its own arrests or suspicions
 ACTIVE_MECHANISMS = ("orders", "quotas", "routine", "denunciation", "vigilance", "confession",
-                     "purgers", "association")
+                     "purgers", "association", "army")
 
 #: events that change a person's state (the others, NAMED, DENOUNCED, PROMOTED and
 #: CHIEF_REPLACED, are about a person without moving him)
