@@ -38,6 +38,9 @@ def figures(s: dict[str, Any]) -> dict[str, float]:
         out[f"channels.{k}"] = float(v)
     for r, v in s.get("regions", {}).items():
         out[f"regions.{r}.arrests"] = float(v["arrests"])
+    for rank, v in ((s.get("army") or {}).get("by_rank") or {}).items():
+        for k in ("discharged", "arrested", "shot", "reinstated"):
+            out[f"army.{rank}.{k}"] = float(v["total"][k])
     police = s.get("police", {})
     if "officers_arrested" in police:
         out["police.officers_arrested"] = float(police["officers_arrested"])

@@ -42,6 +42,7 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
+from pydantic import field_validator
 
 from .. import rng
 from ..codes import (
@@ -68,17 +69,17 @@ S = rng.Streams("army", "base_count", "base_pick", "tie", "tie_delay", "fate",
 #: what the registry reads (purgesim.mechanisms): letter, place, phases of the day, states
 SPEC = Spec(letter="j", position=125,
             phases=(Phase(77, "army purge (discharges, appeals)"),),
-            states=(State.FREE, State.DISMISSED))
+            states=(State.FREE, State.SUSPECT, State.DISMISSED))
 
 #: the outputs by rank group and year (summary, army_table)
 COUNTS = ("discharged", "arrested", "arrested_army", "shot", "reinstated")
 
 
 class Params(MechanismParams):
-    start: dt.date = P(dt.date(1937, 6, 11), unit="date",
+    start: str = P("1937-06-11", unit="date",
                        meaning="the army's channels begin to discharge officers (the closed "
                                "trial of the Tukhachevsky group, SU-DATE-1937-06-11)")
-    end: dt.date = P(dt.date(1940, 12, 31), unit="date",
+    end: str = P("1940-12-31", unit="date",
                      meaning="last day of discharges (the run's end if earlier)")
     stop_at_halt: bool = P(True, unit="",
                            meaning="no discharges after the halt of the mass operations "
@@ -99,8 +100,20 @@ class Params(MechanismParams):
                            meaning="discharged officers not arrested whose appeal succeeds")
     appeal_days: float = P(365.0, 1.0, 3650.0, unit="days",
                            meaning="mean delay from discharge to reinstatement")
-    review_from: dt.date = P(dt.date(1938, 1, 1), unit="date",
-                             meaning="no reinstatement before this date")
+    review_from: str = P("1938-01-01", unit="date",
+                         meaning="no reinstatement before this date")
+
+    @field_validator("start", "end", "review_from", mode="before")
+    @classmethod
+    def _a_date(cls, v: Any) -> Any:
+        if isinstance(v, dt.date):  # a TOML date
+            return v.isoformat()
+        if isinstance(v, str):
+            try:
+                dt.date.fromisoformat(v)
+            except ValueError:
+                raise ValueError("not a date YYYY-MM-DD") from None
+        return v
 
 
 def _delays(u: np.ndarray, mean: float) -> np.ndarray:
@@ -120,9 +133,9 @@ class Mechanism(Base):
         #: day of each officer's latest discharge (-1: never)
         self.dismissed_on = np.full(self.officers.size, -1, dtype=np.int32)
         sc = sim.sc
-        self.first = sc.day_of(self.p.start)
-        self.last = min(sc.day_of(self.p.end), sim.n_days - 1)
-        self.review_day = sc.day_of(self.p.review_from)
+        self.first = sc.day_of(dt.date.fromisoformat(self.p.start))
+        self.last = min(sc.day_of(dt.date.fromisoformat(self.p.end)), sim.n_days - 1)
+        self.review_day = sc.day_of(dt.date.fromisoformat(self.p.review_from))
         self.due_discharge: dict[int, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
         self.due_arrest: dict[int, list[np.ndarray]] = defaultdict(list)
         self.due_reinstate: dict[int, list[np.ndarray]] = defaultdict(list)
