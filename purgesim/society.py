@@ -136,13 +136,6 @@ def check_memory(sc: Scenario) -> None:
             "use a smaller scale")
 
 
-#: sections of a commander's staff, each headed by an officer who answers to the commander
-#: (ASSUMPTION: deputy, chief of staff, commissar and heads of sections; the rest of the
-#: staff answers to them, so that no chief has much more direct subordinates than the head
-#: of a workplace of the mass population)
-STAFF_SECTIONS = 6
-
-
 def _ranks(el: _Elite) -> np.ndarray:
     out = np.zeros(len(el.post), dtype=np.uint8)
     for g, code in el.rank.items():
@@ -192,15 +185,15 @@ def build_army(el: _Elite, co: Cohorts, leader: int, ma_named: list, ac_named: l
     brigades to divisions, regiments to brigades; an empty level is skipped), and each
     commander from army commander down heads a unit of his own: himself and his staff,
     the rest of the command staff and the political officers, shared so that every chief
-    has about as many officers under him; within a unit the first `STAFF_SECTIONS` staff
-    officers answer to the commander and the others to one of them (spans of command of
-    about ten: `population.MAX_SPAN` at most for the tie to be symmetric).  The last
+    has about as many direct subordinates (about 60 in ussr-1937; `population.MAX_SPAN` at
+    most for the tie to be symmetric).  Commanders, not staff officers, are the superiors:
+    the posts a rival denounces his chief for (mechanism c counts denunciations per
+    superior), as the division commanders were before issue 16.  The last
     `navy_commands` army commanders' formations are the navy's, the
     `air_force_commands` before them the air force's; everyone under them belongs to that branch.
 
     ASSUMPTION (structure): a tree in turn, not the real order of battle; staffs of equal
-    size at every level, in STAFF_SECTIONS sections; the political officers spread over the
-    staffs in proportion."""
+    size at every level; the political officers spread over the staffs in proportion."""
     OFF = _bit(Cohort.OFFICERS)
     sizes = army_sizes(co)
     u = el.unit_open("High command")
@@ -273,26 +266,14 @@ def build_army(el: _Elite, co: Cohorts, leader: int, ma_named: list, ac_named: l
     pol = np.diff(np.concatenate([[0], pol_cum]))
 
     def add_staff(j: int, chief: int, unit: int, region: int, br: int) -> None:
-        """The chief's staff in his unit: the first STAFF_SECTIONS officers head its
-        sections and answer to him, the others answer to their section's head (contiguous
-        blocks); the first section's head is a political officer (the commissar)."""
+        """The chief's staff in his unit, all answering to him: the commissar (a political
+        officer) first, the command staff, the other political officers."""
         m = int(staff[j])
-        if m == 0:
-            return
-        b = int(br) << BRANCH_SHIFT
-        code = np.full(m, int(Rank.COMMAND_STAFF) | b)
         p = int(pol[j])
-        if p:  # the commissar heads a section, the other political officers come last
-            code[0] = int(Rank.POLITICAL) | b
-            code[m - p + 1:] = int(Rank.POLITICAL) | b
-        base = len(el.post)
-        s = min(STAFF_SECTIONS, m)
-        sup = np.full(m, chief, dtype=np.int64)
-        if m > s:
-            sup[s:] = base + (np.arange(m - s) * s) // (m - s)
-        cut = np.flatnonzero((np.diff(sup) != 0) | (np.diff(code) != 0)) + 1
-        for a, z in zip(np.concatenate([[0], cut]), np.concatenate([cut, [m]])):
-            el.add_many(int(z - a), Post.OFFICER, OFF, int(sup[a]), unit, region, int(code[a]))
+        b = int(br) << BRANCH_SHIFT
+        for k, code in ((min(p, 1), Rank.POLITICAL), (m - p, Rank.COMMAND_STAFF),
+                        (max(p - 1, 0), Rank.POLITICAL)):
+            el.add_many(k, Post.OFFICER, OFF, chief, unit, region, int(code) | b)
 
     j = 0
     for i, g in enumerate(armies):

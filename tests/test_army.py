@@ -107,8 +107,8 @@ def ussr_pop() -> Population:
 
 def test_every_officer_answers_to_a_higher_rank(ussr_pop: Population) -> None:
     """The first marshal answers to the leader; every other officer to an officer of the
-    army: a commander to one of a higher rank group, a staff officer to his commander or to
-    the head of his section, in his unit; in the same branch below the army commanders; no
+    army: a commander to one of a higher rank group, a staff officer to the commander of his
+    unit; in the same branch below the army commanders; no
     chief has more than MAX_SPAN direct subordinates."""
     pop = ussr_pop
     lo, hi = _army(pop)
@@ -124,12 +124,11 @@ def test_every_officer_answers_to_a_higher_rank(ussr_pop: Population) -> None:
             | (mine[commanders] == Rank.MARSHAL)).all()  # the marshals: the first one
     staff = ~commanders
     unit = pop.e_unit
-    # the staff answers to its commander or to a section head who answers to him
-    chief = np.where(theirs >= Rank.COMMAND_STAFF, pop.e_superior[sup], sup)
-    assert ((rank[chief[staff]] >= Rank.ARMY_COMMANDER_1)
-            & (rank[chief[staff]] <= Rank.REGIMENT_COMMANDER)).all()
-    head = staff & (theirs >= Rank.COMMAND_STAFF)
-    assert (unit[sup[head]] == unit[lo + 1:hi][head]).all()
+    # the staff answers to the commander of its unit
+    assert ((theirs[staff] >= Rank.ARMY_COMMANDER_1)
+            & (theirs[staff] <= Rank.REGIMENT_COMMANDER)).all()
+    at = (theirs[staff] > Rank.ARMY_COMMANDER_2)  # army commanders: their staff unit apart
+    assert (unit[sup[staff]][at] == unit[lo + 1:hi][staff][at]).all()
     below = mine >= Rank.CORPS_COMMANDER
     br = pop.e_rank >> BRANCH_SHIFT
     assert (br[lo + 1:hi][below] == br[sup[below]]).all()
