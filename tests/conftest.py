@@ -54,9 +54,10 @@ ACTIVE_MECHANISMS = ("orders", "quotas", "routine", "denunciation", "vigilance",
 #: events that change a person's state (the others, NAMED, DENOUNCED, PROMOTED and
 #: CHIEF_REPLACED, are about a person without moving him)
 STATE_EVENTS = (Event.SUSPECTED, Event.ARRESTED, Event.CONFESSED, Event.INVESTIGATION_CLOSED,
-                Event.SHOT, Event.CAMP, Event.EXILE, Event.RELEASED, Event.DIED, Event.DROPPED)
+                Event.SHOT, Event.CAMP, Event.EXILE, Event.RELEASED, Event.DIED, Event.DROPPED,
+                Event.DISMISSED, Event.REINSTATED)
 SENTENCES = (Event.SHOT, Event.CAMP, Event.EXILE)
-AT_LARGE = (State.FREE, State.RELEASED, State.EXILE)
+AT_LARGE = (State.FREE, State.RELEASED, State.EXILE, State.DISMISSED)
 
 
 # ------------------------------------------------------------------------------ scenarios

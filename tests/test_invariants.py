@@ -222,6 +222,8 @@ MOVES = {
     (S.AWAITING_TRIAL, E.RELEASED): S.RELEASED,
     (S.CAMP, E.DIED): S.DIED,
     (S.CAMP, E.RELEASED): S.RELEASED,
+    (S.FREE, E.DISMISSED): S.DISMISSED,  # discharged from the army (j)
+    (S.DISMISSED, E.REINSTATED): S.FREE,  # reinstated after appeal (j)
 }
 
 
