@@ -172,18 +172,22 @@ class Mechanism(Base):
             self.expose(fallen, day)
             n = self.officers.size
             k = rng.poisson_keyed(self.p.base_rate / 365.0 * n, sim.seed, day, 0, S.base_count)
-            if k > 0:
-                u = rng.uniforms_k(sim.seed, day, 0, S.base_pick, k)
-                picked = self.officers[np.minimum((u * n).astype(np.int64), n - 1)]
-                self.discharge(picked, np.full(picked.size, -1, dtype=np.int64), day)
-            for ids, by in self.due_discharge.pop(day, []):
-                self.discharge(ids, by, day)
+            ids = [self.officers[np.minimum(
+                (rng.uniforms_k(sim.seed, day, 0, S.base_pick, k) * n).astype(np.int64), n - 1)]]
+            by = [np.full(k, -1, dtype=np.int64)]
+            for i, b in self.due_discharge.pop(day, []):
+                ids.append(i)
+                by.append(b)
+            self.discharge(np.concatenate(ids), np.concatenate(by), day)
         else:
             self.due_discharge.pop(day, None)
-        for ids in self.due_arrest.pop(day, []):
-            out = ids[sim.pop.state[ids] == State.DISMISSED]
-            sim.arrest(out, Cause.ARMY)
-        for ids in self.due_reinstate.pop(day, []):
+        due = self.due_arrest.pop(day, None)
+        if due:
+            ids = np.concatenate(due)
+            sim.arrest(ids[sim.pop.state[ids] == State.DISMISSED], Cause.ARMY)
+        due = self.due_reinstate.pop(day, None)
+        if due:
+            ids = np.concatenate(due)
             back = ids[sim.pop.state[ids] == State.DISMISSED]
             if back.size:
                 sim.pop.state[back] = State.FREE
