@@ -153,7 +153,7 @@ def acquaintance_edges(pop, chunk: int = 1 << 16) -> tuple[np.ndarray, np.ndarra
         ids = np.arange(lo, min(lo + chunk, pop.n), dtype=np.int64)
         owner, other, kind, _ = ties_many(ids, pop.geo, pop.region_start, pop.key_work,
                                           pop.key_acq, pop.e_superior, pop.e_unit,
-                                          pop.unit_lo, pop.unit_hi)
+                                          pop.unit_lo, pop.unit_hi, pop.sub_lo, pop.sub_ids)
         acq = kind == int(Tie.ACQUAINTANCE)
         a, b = ids[owner[acq]], other[acq]
         keep = a < b  # every tie is seen from both ends

@@ -1277,15 +1277,20 @@ def sections(run: RunFolder) -> list[Section]:
                  "arrest: the namings that can explain it (or, never arrested, those of the "
                  "whole run); named afterwards: on or after his arrest, or after his death.",
          "figure": fig_named(run), "table": table_named(run)},
-        *([{"id": "army", "title": "The Red Army by rank",
+        *([{"id": "army", "title": "The Red Army by rank" if record_of(run) else
+            "The army by rank",
             "note": "Officers discharged by the army's own channels after the Tukhachevsky "
-                    "affair, arrested (by any channel), shot, and reinstated after appeal, "
+                    f"affair, arrested (by any channel), {word_of(run, 'shot')}, and "
+                    "reinstated after appeal, "
                     "as shares of each rank group. Kept back: the model is never fitted to "
                     "army attrition, so these are predictions under its assumptions.",
             "figure": fig_institution(run, "army"), "table": table_institution(run, "army"),
-            }] if institution_groups(run, "army") else []),
-        *([{"id": "police", "title": "The NKVD by level",
-            "note": "State-security officers dismissed, arrested and shot, by level: the purge "
+            }] if institution_groups(run, "army") and (run.summary.get("army") or {}).get(
+                "start") else []),
+        *([{"id": "police", "title": "The NKVD by level" if record_of(run) else
+            "The political police by level",
+            "note": "State-security officers dismissed, arrested and "
+                    f"{word_of(run, 'shot')}, by level: the purge "
                     "of the old chief's men under Yezhov (1936-38) and under Beria (1938-39). "
                     "Kept back: never fitted (only the officers arrested to August 1938, "
                     "SU-NKVD-ARR-3638, is a target).",

@@ -163,3 +163,47 @@ NATION_MASK = 0b111 << NATION_SHIFT
 
 #: diaspora nationalities of the national operations, in the order of their trait codes 1..5
 NATION_KEYS = ("polish", "german", "harbin", "latvian", "other")
+
+
+class Rank(IntEnum):
+    """The rank group of an officer of the army (`Population.e_rank`, low 4 bits): the
+    personal ranks of 1935, grouped as the issue's outputs count them.  The political staff
+    (commissar ranks, politruks) is one group whatever its level."""
+
+    NONE = 0
+    MARSHAL = 1
+    ARMY_COMMANDER_1 = 2  # komandarm 1st rank (and flagman of the fleet 1st rank)
+    ARMY_COMMANDER_2 = 3  # komandarm 2nd rank (and flagman of the fleet 2nd rank)
+    CORPS_COMMANDER = 4  # komkor
+    DIVISION_COMMANDER = 5  # komdiv
+    BRIGADE_COMMANDER = 6  # kombrig
+    REGIMENT_COMMANDER = 7  # colonel (polkovnik)
+    COMMAND_STAFF = 8  # the rest of the command staff (major to lieutenant)
+    POLITICAL = 9  # political officers: army commissars to politruks
+
+
+RANK_KEYS = {
+    Rank.MARSHAL: "marshals",
+    Rank.ARMY_COMMANDER_1: "army_commanders_1st_rank",
+    Rank.ARMY_COMMANDER_2: "army_commanders_2nd_rank",
+    Rank.CORPS_COMMANDER: "corps_commanders",
+    Rank.DIVISION_COMMANDER: "division_commanders",
+    Rank.BRIGADE_COMMANDER: "brigade_commanders",
+    Rank.REGIMENT_COMMANDER: "regiment_commanders",
+    Rank.COMMAND_STAFF: "command_staff",
+    Rank.POLITICAL: "political_officers",
+}
+RANK_MASK = 0x0F
+
+
+class Branch(IntEnum):
+    """The service of an army officer (`Population.e_rank` >> 4): the land forces, the air
+    force or the navy (its commanders of army rank are the flagmen of the fleet)."""
+
+    GROUND = 0
+    AIR_FORCE = 1
+    NAVY = 2
+
+
+BRANCH_SHIFT = 4
+BRANCH_KEYS = {Branch.GROUND: "ground", Branch.AIR_FORCE: "air_force", Branch.NAVY: "navy"}

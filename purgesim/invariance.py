@@ -46,6 +46,9 @@ def figures(s: dict[str, Any]) -> dict[str, float]:
         out[f"camps.yearly.{y}.deaths"] = float(v["deaths"])
         for cause, n in v["releases_political"].items():
             out[f"camps.yearly.{y}.releases_political.{cause}"] = float(n)
+    for rank, v in ((s.get("army") or {}).get("by_rank") or {}).items():
+        for k in ("discharged", "arrested", "shot", "reinstated"):
+            out[f"army.{rank}.{k}"] = float(v["total"][k])
     police = s.get("police", {})
     if "officers_arrested" in police:
         out["police.officers_arrested"] = float(police["officers_arrested"])

@@ -14,8 +14,10 @@ Each is a statement about the model that must hold whatever the parameters:
    confessors are awaiting trial; officers who let an accusation go were at large and not
    dismissed (unless dismissed later the same day);
 6. a dismissed person (State.DISMISSED) is a post-holder of the elite block who was dismissed
-   (a DISMISSED event with a cause) and has not been arrested since; every dismissal and
-   reinstatement has a cause.
+   (a DISMISSED event with a cause) and has not been arrested since; every dismissal has a
+   cause, every reinstatement the cause REVIEW; a mechanism with a `check_day(day)` method
+   checks its own (the army: DISMISSED only after a discharge on record, reinstated only
+   after an earlier dismissal).
 """
 
 from __future__ import annotations
@@ -73,6 +75,20 @@ def check_day(sim: Sim, day: int) -> None:
     named_by = today["by"][today["event"] == Event.NAMED]
     if named_by.size and (st[named_by] != State.AWAITING_TRIAL).any():
         _fail(day, "a name given by someone who did not confess today")
+    if counts[State.DISMISSED]:
+        dis = np.flatnonzero(st == State.DISMISSED)
+        if not pop.is_official(dis).all():
+            _fail(day, "someone who holds no post is DISMISSED")
+    ev = today["event"]
+    if (today["cause"][ev == Event.DISMISSED] == Cause.NONE).any():
+        _fail(day, "a dismissal without a cause")
+    if (today["cause"][ev == Event.REINSTATED] != Cause.REVIEW).any():
+        _fail(day, "a reinstatement whose cause is not REVIEW")
+    for mech in sim.mechs.values():
+        if hasattr(mech, "check_day"):
+            what = mech.check_day(day)
+            if what:
+                _fail(day, what)
     dropped_by = today["by"][(today["event"] == Event.DROPPED) & (today["by"] >= 0)]
     if dropped_by.size and np.isin(st[dropped_by], [State.SHOT, State.DIED, State.CAMP]).any():
         _fail(day, "an officer who is dead or in camp handled an accusation")

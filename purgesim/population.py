@@ -45,7 +45,10 @@ from .codes import (
 S = rng.Streams("society", "trait_element", "trait_party", "trait_opposition", "trait_nation",
                 "perm_work", "perm_acq", "perm_elite", "elite_opposition")
 
-MAX_TIES = 96  # >= (H-1) + W + 2K + 1 for the largest sizes a scenario may declare
+#: most direct subordinates a chief lists (the symmetric chain of command, `ties_of`)
+MAX_SPAN = 64
+#: >= (H-1) + W + 2K + 1 + MAX_SPAN for the largest sizes a scenario may declare
+MAX_TIES = 96 + MAX_SPAN
 
 
 # --------------------------------------------------------------------------------------------
@@ -161,6 +164,8 @@ def ties_of(
     e_unit: np.ndarray,
     unit_lo: np.ndarray,
     unit_hi: np.ndarray,
+    sub_lo: np.ndarray,
+    sub_ids: np.ndarray,
     out_ids: np.ndarray,
     out_kind: np.ndarray,
 ) -> int:
@@ -170,6 +175,12 @@ def ties_of(
 
     Elite acquaintances: K-1 rings within the head's branch (party and state, army, police),
     one ring across all heads.
+
+    Chain of command: a head lists his superior (kind SUPERIOR) and, if he has at most
+    `MAX_SPAN` direct subordinates, each of them (kind WORK, as the head of a mass workplace
+    lists its workers) unless the unit ring already lists him.  The tie is then symmetric.
+    A chief with more subordinates lists none of them (the tie stays one-way: today only the
+    NKVD's regional chiefs, whose officers are not organised by level).
     """
     n_elite = geo[0]
     hsize = geo[1]
@@ -229,6 +240,20 @@ def ties_of(
             out_ids[m] = s * hsize
             out_kind[m] = 3
             m += 1
+        a = sub_lo[g]
+        b = sub_lo[g + 1]
+        if b - a <= MAX_SPAN:
+            for t in range(a, b):
+                x = sub_ids[t]
+                if e_unit[x] == u and size > 1:
+                    if size <= wsize:
+                        continue  # the whole unit is listed already
+                    dd = (x - g) % size
+                    if dd <= wsize // 2 or size - dd <= wsize // 2:
+                        continue  # a unit-ring neighbour, listed already
+                out_ids[m] = x * hsize
+                out_kind[m] = 1
+                m += 1
         return m
     r, base, n, loc, kw, p, w0 = _workplace(i, region_start, key_work, wsize)
     for q in range(w0, min(w0 + wsize, n)):
@@ -334,7 +359,14 @@ class Population:
     key_work: np.ndarray  # uint64[R]
     key_acq: np.ndarray  # uint64[R, K]
     branches: list[tuple[str, int, int]] = field(default_factory=list)  # head-index ranges
+    #: the army rank group of each head (`codes.Rank`, low 4 bits) and its branch
+    #: (`codes.Branch` << 4); 0 outside the army
+    e_rank: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint8))
     geo: np.ndarray = field(init=False)
+    #: the direct subordinates of head g are sub_ids[sub_lo[g]:sub_lo[g + 1]] (head indices,
+    #: increasing): the other end of the SUPERIOR tie, derived from e_superior
+    sub_lo: np.ndarray = field(init=False)
+    sub_ids: np.ndarray = field(init=False)
     names: dict[str, int] = field(default_factory=dict)
     factions: dict[str, np.ndarray] = field(default_factory=dict)  # faction -> member ids
     _pools: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = field(
@@ -348,6 +380,9 @@ class Population:
              len(self.branches), *ranges],
             dtype=np.int64,
         )
+        self.sub_lo, self.sub_ids = subordinates(self.e_superior)
+        if self.e_rank.size != self.e_superior.size:
+            self.e_rank = np.zeros(self.e_superior.size, dtype=np.uint8)
 
     @property
     def n(self) -> int:
@@ -374,7 +409,8 @@ class Population:
         ids = np.empty(MAX_TIES, dtype=np.int64)
         kinds = np.empty(MAX_TIES, dtype=np.int8)
         m = ties_of(i, self.geo, self.region_start, self.key_work, self.key_acq,
-                    self.e_superior, self.e_unit, self.unit_lo, self.unit_hi, ids, kinds)
+                    self.e_superior, self.e_unit, self.unit_lo, self.unit_hi, self.sub_lo,
+                    self.sub_ids, ids, kinds)
         return ids[:m], kinds[:m]
 
     def boss(self, i: int) -> int:
@@ -420,7 +456,8 @@ class Population:
         arrays = {
             "state": self.state, "traits": self.traits, "e_post": self.e_post,
             "e_cohorts": self.e_cohorts, "e_superior": self.e_superior, "e_unit": self.e_unit,
-            "e_region": self.e_region, "region_start": self.region_start,
+            "e_region": self.e_region, "e_rank": self.e_rank, "sub_lo": self.sub_lo,
+            "sub_ids": self.sub_ids, "region_start": self.region_start,
             "unit_lo": self.unit_lo, "unit_hi": self.unit_hi,
         }
         return {k: int(v.nbytes) for k, v in arrays.items()}
@@ -432,6 +469,21 @@ class Population:
         post = self.post(i)
         where = self.region_names[self.region_of(i)]
         return f"#{i} ({post.name.lower().replace('_', ' ')}, {where})"
+
+
+def subordinates(e_superior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The chain of command read downwards, as a compressed table: head g's direct
+    subordinates are ``sub_ids[sub_lo[g]:sub_lo[g + 1]]`` in increasing order (one pass over
+    the elite heads when the society is built; 4 bytes a head and 8 a chief)."""
+    n = e_superior.size
+    sup = e_superior.astype(np.int64)
+    has = sup >= 0
+    order = np.flatnonzero(has)
+    order = order[np.argsort(sup[order], kind="stable")]
+    counts = np.bincount(sup[has], minlength=n)[:n] if has.any() else np.zeros(n, np.int64)
+    sub_lo = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=sub_lo[1:])
+    return sub_lo, order.astype(np.int32)
 
 
 def state_counts(state: np.ndarray) -> np.ndarray:
@@ -457,6 +509,8 @@ def ties_many(
     e_unit: np.ndarray,
     unit_lo: np.ndarray,
     unit_hi: np.ndarray,
+    sub_lo: np.ndarray,
+    sub_ids: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """All ties of many people: (owner index, tie person, tie kind, tie position)."""
     cap = ids.shape[0] * MAX_TIES
@@ -469,7 +523,7 @@ def ties_many(
     m = 0
     for a in range(ids.shape[0]):
         t = ties_of(ids[a], geo, region_start, key_work, key_acq, e_superior, e_unit,
-                    unit_lo, unit_hi, buf_i, buf_k)
+                    unit_lo, unit_hi, sub_lo, sub_ids, buf_i, buf_k)
         for j in range(t):
             owner[m] = a
             other[m] = buf_i[j]
@@ -592,7 +646,7 @@ def sample_ties(
     ids: np.ndarray, factor: np.ndarray, p_kind: np.ndarray, elite_factor: float, seed: int,
     day: int, stream: int, geo: np.ndarray, region_start: np.ndarray, key_work: np.ndarray,
     key_acq: np.ndarray, e_superior: np.ndarray, e_unit: np.ndarray, unit_lo: np.ndarray,
-    unit_hi: np.ndarray,
+    unit_hi: np.ndarray, sub_lo: np.ndarray, sub_ids: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The ties of each person that a keyed draw selects: tie j of person c (in the order of
     `ties_of`) is selected when ``uniform_k(seed, day, c, stream, j) < min(p_kind[kind] * f,
@@ -619,7 +673,7 @@ def sample_ties(
         if c < n_elite:
             f = factor[a] * elite_factor
             t = ties_of(c, geo, region_start, key_work, key_acq, e_superior, e_unit, unit_lo,
-                        unit_hi, buf_i, buf_k)
+                        unit_hi, sub_lo, sub_ids, buf_i, buf_k)
             for j in range(t):
                 p = min(p_kind[buf_k[j]] * f, 1.0)
                 if rng.uniform_k(seed, day, c, stream, j) < p:
@@ -695,6 +749,7 @@ def sample_named(
     elite_factor: float, seed: int, day: int, stream: int, geo: np.ndarray,
     region_start: np.ndarray, key_work: np.ndarray, key_acq: np.ndarray,
     e_superior: np.ndarray, e_unit: np.ndarray, unit_lo: np.ndarray, unit_hi: np.ndarray,
+    sub_lo: np.ndarray, sub_ids: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Names given by each confession when their number is drawn first: K ~ negative
     binomial(mean x f, size) (draw 0 of the confessor's stream; f = factor[a], times
@@ -720,7 +775,7 @@ def sample_named(
         if k == 0:
             continue
         t = ties_of(c, geo, region_start, key_work, key_acq, e_superior, e_unit, unit_lo,
-                    unit_hi, buf_i, buf_k)
+                    unit_hi, sub_lo, sub_ids, buf_i, buf_k)
         n_ok = 0
         for j in range(t):
             w = weight_kind[buf_k[j]]

@@ -318,12 +318,14 @@ def summary(sim: Sim, *, cascade: bool = True) -> dict[str, Any]:
         "mass_phase": mass_phase(sim),
         "trials": sim.mechs["orders"].summary()["trials"],
         "lists": sim.mechs["trials"].summary(),
+        "army": sim.mechs["army"].summary(),
         "police": {"officers": int(police.size),
                    "officers_arrested": int(ever.among(police).sum()),
                    "chiefs": sim.mechs["purgers"].summary()["chiefs"],
                    **sim.mechs["vigilance"].summary(),
                    "by_level": police_by_level(sim)},
-        "mechanisms": {k: {"enabled": bool(m.on), **_jsonable(m.summary())}
+        "mechanisms": {k: {"enabled": bool(m.on),
+                           **(_jsonable(m.summary()) if k != "army" else {})}
                        for k, m in sim.mechs.items() if k not in ("orders",)},
         "period": {"start": sim.sc.start.isoformat(), "end": sim.sc.end.isoformat()},
         "camps": camp_stats(sim),

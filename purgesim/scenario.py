@@ -91,7 +91,47 @@ class Cohorts(Strict):
     police_regional_deputies: int = Field(
         0, ge=0, le=MAX_ELITE, description="deputy chiefs and heads of departments of the "
         "regional NKVDs, all regions together, counted within state_security")
+    # the army by rank group (the officers' corps above is their total): None = derived
+    army_commanders_1st_rank: int | None = Field(
+        None, ge=0, le=MAX_ELITE, description="of the army commanders, those of the 1st rank "
+        "(the rest are of the 2nd); default a third")
+    corps_commanders: int | None = Field(
+        None, ge=0, le=MAX_ELITE, description="of the corps and division commanders, the "
+        "corps commanders (komkor; the rest are komdiv); default a quarter")
+    brigade_commanders: int = Field(0, ge=0, le=MAX_ELITE, description="kombrig")
+    regiment_commanders: int = Field(0, ge=0, le=MAX_ELITE, description="colonels")
+    political_officers: int = Field(0, ge=0, le=MAX_ELITE,
+                                    description="political staff (commissar ranks, politruks)")
+    navy_commands: int = Field(0, ge=0, le=MAX_ELITE, description="of the army commanders' "
+                               "formations, those of the navy (the fleets), with everyone "
+                               "under them")
+    air_force_commands: int = Field(0, ge=0, le=MAX_ELITE, description="of the army "
+                                    "commanders' formations, those of the air force")
     opposition_share_of_elite: float = Field(0.1, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _check_army(self) -> Cohorts:
+        top = self.marshals + self.army_commanders + self.corps_division_commanders
+        ranks = (top + self.brigade_commanders + self.regiment_commanders
+                 + self.political_officers)
+        if ranks > self.officers:
+            raise ValueError(
+                f"field 'cohorts.officers': value {self.officers} is not allowed: the rank "
+                f"groups add up to {ranks}; allowed: at least {ranks}")
+        for key, v, most in (("army_commanders_1st_rank", self.army_commanders_1st_rank,
+                              self.army_commanders),
+                             ("corps_commanders", self.corps_commanders,
+                              self.corps_division_commanders)):
+            if v is not None and v > most:
+                raise ValueError(f"field 'cohorts.{key}': value {v} is not allowed; allowed: "
+                                 f"at most {most}")
+        if self.navy_commands + self.air_force_commands > self.army_commanders:
+            raise ValueError(
+                f"field 'cohorts.navy_commands': value {self.navy_commands} is not allowed: "
+                f"with {self.air_force_commands} air force commands more than the "
+                f"{self.army_commanders} army commanders; allowed: at most "
+                f"{self.army_commanders - self.air_force_commands}")
+        return self
 
 
 class Named(Strict):

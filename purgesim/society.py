@@ -15,15 +15,18 @@ import numpy as np
 
 from . import rng
 from .codes import (
+    BRANCH_SHIFT,
     NATION_SHIFT,
     TRAIT_OPPOSITION,
     TRAIT_PARTY,
+    Branch,
     Cohort,
     Post,
+    Rank,
     State,
 )
 from .population import Population, S, _fill_traits
-from .scenario import NATION_KEYS, Scenario
+from .scenario import NATION_KEYS, Cohorts, Scenario
 
 _MASK63 = 0x7FFFFFFFFFFFFFFF
 _TRAIT_STREAMS = np.array([S.trait_element, S.trait_party, S.trait_opposition, S.trait_nation],
@@ -42,6 +45,8 @@ class _Elite:
         self.unit_names: list[str] = []
         self.unit_lo: list[int] = []
         self.unit_hi: list[int] = []
+        self.rank: dict[int, int] = {}  # head -> army rank group | branch << 4 (army only)
+        self.rank_runs: list[tuple[int, int, int]] = []  # (lo, hi, code) of add_many runs
         self.n_regions = n_regions
 
     def unit_open(self, name: str) -> int:
@@ -61,9 +66,11 @@ class _Elite:
         return len(self.post) - 1
 
     def add_many(self, k: int, post: Post, cohorts: int, superior: int, unit: int,
-                 region: int) -> None:
+                 region: int, rank: int = 0) -> None:
         """`k` identical post-holders in one unit (the officer corps: 160,000 calls saved)."""
         assert self.unit_hi[unit] == len(self.post), "units must be filled contiguously"
+        if rank and k > 0:
+            self.rank_runs.append((len(self.post), len(self.post) + k, rank))
         self.post.extend([int(post)] * k)
         self.cohorts.extend([cohorts] * k)
         self.superior.extend([superior] * k)
@@ -127,6 +134,170 @@ def check_memory(sc: Scenario) -> None:
             f"field 'scale': value {sc.scale:g} is not allowed on this machine: the run needs "
             f"about {need / 2**30:.1f} GiB of memory and {have / 2**30:.1f} GiB is available; "
             "use a smaller scale")
+
+
+def _ranks(el: _Elite) -> np.ndarray:
+    out = np.zeros(len(el.post), dtype=np.uint8)
+    for g, code in el.rank.items():
+        out[g] = code
+    for lo, hi, code in el.rank_runs:
+        out[lo:hi] = code
+    return out
+
+
+def _round_robin(n_child: int, n_parent: int) -> np.ndarray:
+    """How many of `n_child` children each of `n_parent` parents gets when child j goes to
+    parent j % n_parent."""
+    if n_parent == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.array([n_child // n_parent + (1 if p < n_child % n_parent else 0)
+                     for p in range(n_parent)], dtype=np.int64)
+
+
+def army_sizes(co: Cohorts) -> dict[Rank, int]:
+    """The size of each rank group of the army (`Rank`) from the scenario's cohorts: the
+    rank groups below the corps and division commanders are given, the rest of the officer
+    corps is the command staff."""
+    ac1 = co.army_commanders_1st_rank
+    ac1 = co.army_commanders // 3 if ac1 is None else ac1
+    kk = co.corps_commanders
+    kk = co.corps_division_commanders // 4 if kk is None else kk
+    sizes = {
+        Rank.MARSHAL: co.marshals,
+        Rank.ARMY_COMMANDER_1: ac1,
+        Rank.ARMY_COMMANDER_2: co.army_commanders - ac1,
+        Rank.CORPS_COMMANDER: kk,
+        Rank.DIVISION_COMMANDER: co.corps_division_commanders - kk,
+        Rank.BRIGADE_COMMANDER: co.brigade_commanders,
+        Rank.REGIMENT_COMMANDER: co.regiment_commanders,
+        Rank.POLITICAL: co.political_officers,
+    }
+    sizes[Rank.COMMAND_STAFF] = co.officers - sum(sizes.values())
+    return sizes
+
+
+def build_army(el: _Elite, co: Cohorts, leader: int, ma_named: list, ac_named: list,
+               named_at: dict[str, int], CC: int) -> None:
+    """The army's chain of command.  The marshals and the army commanders (1st rank first)
+    form the high command: the first marshal (the people's commissar of defence) answers to
+    the leader, the other marshals to him, the army commanders to them in turn.  Below, each
+    level answers to the one above in turn (corps to army commanders, divisions to corps,
+    brigades to divisions, regiments to brigades; an empty level is skipped), and each
+    commander from army commander down heads a unit of his own: himself and his staff,
+    the rest of the command staff and the political officers, shared so that every chief
+    has about as many direct subordinates (about 60 in ussr-1937; `population.MAX_SPAN` at
+    most for the tie to be symmetric).  Commanders, not staff officers, are the superiors:
+    the posts a rival denounces his chief for (mechanism c counts denunciations per
+    superior), as the division commanders were before issue 16.  The last
+    `navy_commands` army commanders' formations are the navy's, the
+    `air_force_commands` before them the air force's; everyone under them belongs to that branch.
+
+    ASSUMPTION (structure): a tree in turn, not the real order of battle; staffs of equal
+    size at every level; the political officers spread over the staffs in proportion."""
+    OFF = _bit(Cohort.OFFICERS)
+    sizes = army_sizes(co)
+    u = el.unit_open("High command")
+    marshals = []
+    for i in range(co.marshals):
+        c = OFF | _bit(Cohort.MARSHALS)
+        name = None
+        if i < len(ma_named):
+            name, fg, is_cc = ma_named[i]
+            c |= CC if is_cc else 0
+        g = el.add(Post.MARSHAL, c, leader if i == 0 else -2, u, 0)
+        el.rank[g] = int(Rank.MARSHAL)
+        marshals.append(g)
+        if name:
+            named_at[name] = g
+    for g in marshals[1:]:
+        el.superior[g] = marshals[0]
+    n_ac = co.army_commanders
+    branch = [Branch.NAVY if i >= n_ac - co.navy_commands else
+              Branch.AIR_FORCE if i >= n_ac - co.navy_commands - co.air_force_commands else
+              Branch.GROUND for i in range(n_ac)]
+    armies = []
+    for i in range(n_ac):
+        sup = marshals[1 + i % (len(marshals) - 1)] if len(marshals) > 1 else marshals[0]
+        r = Rank.ARMY_COMMANDER_1 if i < sizes[Rank.ARMY_COMMANDER_1] else Rank.ARMY_COMMANDER_2
+        g = el.add(Post.ARMY_COMMANDER, OFF | _bit(Cohort.ARMY_COMMANDERS), sup, u, i)
+        el.rank[g] = int(r) | int(branch[i]) << BRANCH_SHIFT
+        armies.append(g)
+        if i < len(ac_named):
+            named_at[ac_named[i][0]] = g
+    CDC = OFF | _bit(Cohort.CORPS_DIVISION_COMMANDERS)
+    levels = [(Rank.CORPS_COMMANDER, Post.CORPS_DIVISION_COMMANDER, CDC, "Corps"),
+              (Rank.DIVISION_COMMANDER, Post.CORPS_DIVISION_COMMANDER, CDC, "Division"),
+              (Rank.BRIGADE_COMMANDER, Post.OFFICER, OFF, "Brigade"),
+              (Rank.REGIMENT_COMMANDER, Post.OFFICER, OFF, "Regiment")]
+    # who answers to whom, level by level: (parents, their branches) -> children
+    parents = armies if armies else marshals[:1]
+    p_branch = branch if armies else [Branch.GROUND]
+    plan = []  # (rank, post, cohorts, label, superiors, branches)
+    for rank, post, c, label in levels:
+        n = sizes[rank]
+        if n == 0:
+            continue
+        sup = [parents[j % len(parents)] for j in range(n)]
+        br = [p_branch[j % len(parents)] for j in range(n)]
+        plan.append((rank, post, c, label, sup, br))
+        parents = list(range(n))  # placeholders: filled in as the level is built
+        p_branch = br
+    # staff: every commander from army commander down gets an equal share of subordinates
+    chiefs = n_ac + sum(len(x[4]) for x in plan)
+    n_pol = sizes[Rank.POLITICAL]
+    n_staff = sizes[Rank.COMMAND_STAFF] + n_pol
+    kids = [_round_robin(len(plan[0][4]), n_ac) if plan and armies else np.zeros(n_ac, int)]
+    for k, x in enumerate(plan):
+        nxt = len(plan[k + 1][4]) if k + 1 < len(plan) else 0
+        kids.append(_round_robin(nxt, len(x[4])))
+    kids_all = np.concatenate(kids) if chiefs else np.zeros(0, dtype=np.int64)
+    staff = np.zeros(chiefs, dtype=np.int64)
+    if chiefs:
+        target = -(-(n_staff + int(kids_all.sum())) // chiefs)
+        staff = np.maximum(target - kids_all, 0)
+        over = int(staff.sum()) - n_staff  # take the surplus back from the last chiefs
+        for j in range(chiefs - 1, -1, -1):
+            if over <= 0:
+                break
+            t = min(over, int(staff[j]))
+            staff[j] -= t
+            over -= t
+    pol_cum = np.floor(np.cumsum(staff) * (n_pol / max(n_staff, 1)) + 1e-9).astype(np.int64)
+    pol = np.diff(np.concatenate([[0], pol_cum]))
+
+    def add_staff(j: int, chief: int, unit: int, region: int, br: int) -> None:
+        """The chief's staff in his unit, all answering to him: the commissar (a political
+        officer) first, the command staff, the other political officers."""
+        m = int(staff[j])
+        p = int(pol[j])
+        b = int(br) << BRANCH_SHIFT
+        for k, code in ((min(p, 1), Rank.POLITICAL), (m - p, Rank.COMMAND_STAFF),
+                        (max(p - 1, 0), Rank.POLITICAL)):
+            el.add_many(k, Post.OFFICER, OFF, chief, unit, region, int(code) | b)
+
+    j = 0
+    for i, g in enumerate(armies):
+        u = el.unit_open(f"Staff of army commander {i + 1}")
+        add_staff(j, g, u, i, branch[i])
+        j += 1
+    prev: list[int] = armies if armies else marshals[:1]
+    for rank, post, c, label, sup_idx, br in plan:
+        heads = []
+        for i in range(len(sup_idx)):
+            # the superior: a head of the previous level (its index in that level)
+            sup = prev[i % len(prev)]
+            u = el.unit_open(f"{label} {i + 1}")
+            g = el.add(post, c, sup, u, i)
+            el.rank[g] = int(rank) | int(br[i]) << BRANCH_SHIFT
+            add_staff(j, g, u, i, br[i])
+            j += 1
+            heads.append(g)
+        prev = heads
+    if not chiefs and n_staff:  # no commander below the marshals: the staff answers to them
+        u = el.unit_open("Staff of the high command")
+        el.add_many(n_pol, Post.OFFICER, OFF, marshals[0], u, 0, int(Rank.POLITICAL))
+        el.add_many(n_staff - n_pol, Post.OFFICER, OFF, marshals[0], u, 0,
+                    int(Rank.COMMAND_STAFF))
 
 
 def build_population(sc: Scenario) -> Population:
@@ -248,43 +419,9 @@ def build_population(sc: Scenario) -> Population:
         if i < len(fc_named):
             named_at[fc_named[i][0]] = g
 
-    # --- army: high command, divisions
+    # --- army: the high command and the chain of command by rank group (build_army)
     army_lo = len(el.post)
-    OFF = _bit(Cohort.OFFICERS)
-    u = el.unit_open("High command")
-    ma_named = take("marshal")
-    marshals = []
-    for i in range(co.marshals):
-        c = OFF | _bit(Cohort.MARSHALS)
-        name = None
-        if i < len(ma_named):
-            name, fg, is_cc = ma_named[i]
-            c |= CC if is_cc else 0
-        g = el.add(Post.MARSHAL, c, pb[0] if i == 0 else -2, u, 0)
-        marshals.append(g)
-        if name:
-            named_at[name] = g
-    for g in marshals[1:]:
-        el.superior[g] = marshals[0]
-    ac_named = take("army_commander")
-    armies = []
-    for i in range(co.army_commanders):
-        sup = marshals[1 + i % (len(marshals) - 1)] if len(marshals) > 1 else marshals[0]
-        c = OFF | _bit(Cohort.ARMY_COMMANDERS)
-        g = el.add(Post.ARMY_COMMANDER, c, sup, u, i)
-        armies.append(g)
-        if i < len(ac_named):
-            named_at[ac_named[i][0]] = g
-    n_div = co.corps_division_commanders
-    n_plain = max(co.officers - co.marshals - co.army_commanders - n_div, 0)
-    per_div = n_plain // n_div
-    extra = n_plain - per_div * n_div
-    for d in range(n_div):
-        u = el.unit_open(f"Division {d + 1}")
-        up = armies[d % len(armies)] if armies else marshals[d % len(marshals)]
-        cmd = el.add(Post.CORPS_DIVISION_COMMANDER, OFF | _bit(Cohort.CORPS_DIVISION_COMMANDERS),
-                     up, u, d)
-        el.add_many(per_div + (1 if d < extra else 0), Post.OFFICER, OFF, cmd, u, d)
+    build_army(el, co, pb[0], take("marshal"), take("army_commander"), named_at, CC)
 
     # --- police: the chief and his central apparatus, the regional chiefs with their deputies
     # and heads of departments, the operational officers by region (levels: codes.POLICE_LEVELS)
@@ -385,6 +522,7 @@ def build_population(sc: Scenario) -> Population:
         e_superior=np.array(el.superior, dtype=np.int32),
         e_unit=np.array(el.unit, dtype=np.int32),
         e_region=np.array(el.region, dtype=np.uint8),
+        e_rank=_ranks(el),
         unit_lo=np.array(el.unit_lo, dtype=np.int64), unit_hi=np.array(el.unit_hi, dtype=np.int64),
         unit_names=el.unit_names, key_work=key_work, key_acq=key_acq,
         branches=[("party and state", 0, army_lo), ("army", army_lo, police_lo),

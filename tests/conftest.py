@@ -49,14 +49,15 @@ from purgesim.scenario import Scenario, load  # noqa: E402
 
 #: every mechanism that produces its own arrests or suspicions
 ACTIVE_MECHANISMS = ("orders", "quotas", "routine", "denunciation", "vigilance", "confession",
-                     "purgers", "association", "police_purge")
+                     "purgers", "association", "police_purge", "army")
 
 #: events that change a person's state (the others, NAMED, DENOUNCED, PROMOTED and
 #: CHIEF_REPLACED, are about a person without moving him)
 STATE_EVENTS = (Event.SUSPECTED, Event.ARRESTED, Event.CONFESSED, Event.INVESTIGATION_CLOSED,
-                Event.SHOT, Event.CAMP, Event.EXILE, Event.RELEASED, Event.DIED, Event.DROPPED)
+                Event.SHOT, Event.CAMP, Event.EXILE, Event.RELEASED, Event.DIED, Event.DROPPED,
+                Event.DISMISSED, Event.REINSTATED)
 SENTENCES = (Event.SHOT, Event.CAMP, Event.EXILE)
-AT_LARGE = (State.FREE, State.RELEASED, State.EXILE)
+AT_LARGE = (State.FREE, State.RELEASED, State.EXILE, State.DISMISSED)
 
 
 # ------------------------------------------------------------------------------ scenarios

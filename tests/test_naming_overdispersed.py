@@ -85,10 +85,11 @@ def test_whom_a_confession_names_are_distinct_ties_of_the_kinds_allowed(pop) -> 
     for weights in (np.array([1.0, 1.0, 1.0, 1.0]), np.array([0.0, 1.0, 0.0, 0.0])):
         named, by, kind, drawn = sample_named(
             ids, factor, 3.0, 0.93, weights, 1.0, 7, 12, 44, pop.geo, pop.region_start,
-            pop.key_work, pop.key_acq, pop.e_superior, pop.e_unit, pop.unit_lo, pop.unit_hi)
+            pop.key_work, pop.key_acq, pop.e_superior, pop.e_unit, pop.unit_lo, pop.unit_hi,
+            pop.sub_lo, pop.sub_ids)
         owner, other, tkind, _ = ties_many(ids, pop.geo, pop.region_start, pop.key_work,
                                            pop.key_acq, pop.e_superior, pop.e_unit,
-                                           pop.unit_lo, pop.unit_hi)
+                                           pop.unit_lo, pop.unit_hi, pop.sub_lo, pop.sub_ids)
         allowed = {(int(ids[o]), int(x)) for o, x, k in zip(owner, other, tkind)
                    if weights[k] > 0}
         assert all((int(b), int(n)) in allowed for b, n in zip(by, named))

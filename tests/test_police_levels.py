@@ -104,9 +104,10 @@ def test_levels_that_do_not_fit_are_refused(tmp_path: Path) -> None:
 
 def test_switched_off_it_does_nothing(big: str) -> None:
     """police_purge.enabled=false: no dismissal, no arrest with cause POLICE_PURGE; the same
-    for a scenario whose changes of chief do not reach from_change (toy has one)."""
+    for a scenario whose changes of chief do not reach from_change (toy has one).  The army's
+    discharges (also DISMISSED) are switched off."""
     for sets in (["police_purge.enabled=false"], ["police_purge.from_change=2"]):
-        sim = run_sim(big, sets)
+        sim = run_sim(big, [*sets, "army.enabled=false"])
         log = sim.log.rows
         assert not (log["event"] == Event.DISMISSED).any()
         assert not (log["cause"] == Cause.POLICE_PURGE).any()

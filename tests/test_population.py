@@ -19,7 +19,7 @@ from purgesim.codes import (
     State,
     Tie,
 )
-from purgesim.population import Population, permute, unpermute
+from purgesim.population import MAX_SPAN, Population, permute, unpermute
 from purgesim.society import build_population
 
 REAL_SIZES = {
@@ -88,18 +88,56 @@ def test_elite_ties_other_than_the_superior_are_symmetric(which: str, toy_pop: P
     assert _one_way_ties(pop, people, skip_kind=int(Tie.SUPERIOR)) == []
 
 
+def _heads_of_branch(pop: Population, branch: str, k: int, seed: int = 0) -> list[int]:
+    lo, hi = next((lo, hi) for name, lo, hi in pop.branches if name == branch)
+    rng = np.random.default_rng(seed)
+    return sorted(set((rng.integers(lo, hi, k) * pop.hsize).tolist()))
+
+
+def test_elite_ties_are_symmetric_in_toy(toy_pop: Population) -> None:
+    """If B is among the ties of an elite person A, A is among B's ties: the superior lists
+    his direct subordinates (population.ties_of, at most MAX_SPAN of them)."""
+    assert _one_way_ties(toy_pop, _sample(toy_pop, elite=True, k=600)) == []
+
+
+@pytest.mark.parametrize("branch", ["party and state", "army"])
+def test_chain_of_command_is_symmetric(branch: str, ussr_pop: Population) -> None:
+    """In ussr-1937 every chief of the party, the state and the army lists each direct
+    subordinate who lists him (spans of command at most MAX_SPAN), and every other elite tie
+    goes both ways."""
+    pop = ussr_pop
+    people = _heads_of_branch(pop, branch, 400)
+    if branch == "army":  # and the high command, whole
+        people = sorted(set(people) | set(pop.cohort_members(Cohort.MARSHALS).tolist())
+                        | set(pop.cohort_members(Cohort.ARMY_COMMANDERS).tolist()))
+    assert _one_way_ties(pop, people) == []
+    spans = np.diff(pop.sub_lo)
+    lo, hi = next((lo, hi) for name, lo, hi in pop.branches if name == branch)
+    assert 0 < spans[lo:hi].max() <= MAX_SPAN
+
+
+def test_a_chief_lists_his_subordinates_and_they_list_him(ussr_pop: Population) -> None:
+    """The two ends of the SUPERIOR tie: a division commander's direct subordinates (his
+    brigade commanders and his staff) are among his ties, and each lists him as SUPERIOR."""
+    pop = ussr_pop
+    H = pop.hsize
+    div = pop.heads_with_post(Post.CORPS_DIVISION_COMMANDER)[-1]
+    subs = pop.sub_ids[pop.sub_lo[div // H]:pop.sub_lo[div // H + 1]].astype(np.int64) * H
+    assert 20 < subs.size <= MAX_SPAN
+    ids, _ = pop.ties(int(div))
+    assert set(subs.tolist()) <= set(ids.tolist())
+    for s in subs.tolist():
+        sid, skind = pop.ties(s)
+        assert int(div) in sid[skind == Tie.SUPERIOR].tolist()
+
+
 @pytest.mark.xfail(strict=True, reason=(
-    "BUG population.ties_of: every elite head lists his superior (tie SUPERIOR), but a "
-    "superior lists a subordinate only if he happens to be a unit neighbour: a division "
-    "commander lists the 12 officers next to him in the division ring, not the other ~600 "
-    "who list him; a regional police chief (unit 'NKVD leadership') lists none of his "
-    "officers; a delegate's Central Committee superior does not list him"))
-@pytest.mark.parametrize("which", ["toy", "ussr"])
-def test_elite_ties_are_symmetric(which: str, toy_pop: Population,
-                                  ussr_pop: Population) -> None:
-    """If B is among the ties of an elite person A, A is among B's ties."""
-    pop = toy_pop if which == "toy" else ussr_pop
-    assert _one_way_ties(pop, _sample(pop, elite=True, k=600)) == []
+    "BUG society (the police, issue 16 item 2): a regional NKVD chief has thousands of "
+    "officers as direct subordinates, more than population.MAX_SPAN, so he lists none of "
+    "them while each lists him as SUPERIOR; the police need levels of command"))
+def test_police_ties_are_symmetric(ussr_pop: Population) -> None:
+    """If B is among the ties of a police officer A, A is among B's ties."""
+    assert _one_way_ties(ussr_pop, _heads_of_branch(ussr_pop, "police", 300)) == []
 
 
 def test_ties_are_valid_people(toy_pop: Population) -> None:

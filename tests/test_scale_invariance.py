@@ -38,6 +38,20 @@ def test_toy_gives_the_same_answers_at_two_scales() -> None:
     _check({0.5: run_summaries("toy", 0.5, seeds), 1.0: run_summaries("toy", 1.0, seeds)})
 
 
+def test_the_army_gives_the_same_answers_at_two_scales() -> None:
+    """The army's outputs by rank group (discharged, arrested, shot, reinstated: mechanism
+    j, issue 16) do not depend on the scale; with discharges frequent enough to count."""
+    seeds = range(1, 7)
+    sets = ["army.base_rate=0.5", "army.review_from=1937-08-01", "army.appeal_days=30"]
+    by_scale = {sc: run_summaries("toy", sc, seeds, sets) for sc in (0.5, 1.0)}
+    comps = [c for c in compare(by_scale) if c.name.startswith("army.")]
+    assert len(comps) >= 4 * 9
+    staff = [figures(s)["army.command_staff.discharged"] for s in by_scale[1.0]]
+    assert np.mean(staff) > 5
+    bad = [c for c in comps if not c.ok]
+    assert not bad, "army figures that depend on the scale:\n" + table(bad)
+
+
 def test_overdispersed_naming_gives_the_same_answers_at_two_scales() -> None:
     sets = ["confession.naming=overdispersed", "confession.names_mean=1.5"]
     seeds = range(1, 7)

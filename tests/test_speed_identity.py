@@ -43,13 +43,13 @@ def test_sampled_ties_equal_every_tie_drawn(pop) -> None:
     p_kind = np.array([0.3, 0.2, 0.25, 0.6])
     owner, other, kind, pos = ties_many(ids, pop.geo, pop.region_start, pop.key_work,
                                         pop.key_acq, pop.e_superior, pop.e_unit,
-                                        pop.unit_lo, pop.unit_hi)
+                                        pop.unit_lo, pop.unit_hi, pop.sub_lo, pop.sub_ids)
     f = factor[owner] * np.where(ids[owner] < pop.n_elite, 2.0, 1.0)
     u = rng.uniforms_pos(5, 9, ids[owner], pos, 77)
     hit = u < np.minimum(p_kind[kind] * f, 1.0)
     got, by, k = sample_ties(ids, factor, p_kind, 2.0, 5, 9, 77, pop.geo, pop.region_start,
                              pop.key_work, pop.key_acq, pop.e_superior, pop.e_unit,
-                             pop.unit_lo, pop.unit_hi)
+                             pop.unit_lo, pop.unit_hi, pop.sub_lo, pop.sub_ids)
     assert hit.sum() > 100
     assert np.array_equal(got, other[hit])
     assert np.array_equal(by, ids[owner[hit]])

@@ -9,6 +9,7 @@
 (g) trials        troikas, lists, special boards; sentences
 (h) halt          the halt of the mass phase (scripted or endogenous)
 (i) quotas        the mass operations on regional limits, and petitions for more
+(j) army          the army's own channels discharge officers; arrests; reinstatement on appeal
     routine       ordinary political policing outside the campaigns
     camps         deaths and releases in the camps
 

@@ -62,7 +62,8 @@ class Mechanism(Base):
             defenders, by, _ = sample_ties(
                 arrested, np.ones(arrested.size), np.full(4, self.p.p_defend), 1.0, sim.seed,
                 day, S.defend, pop.geo, pop.region_start, pop.key_work, pop.key_acq,
-                pop.e_superior, pop.e_unit, pop.unit_lo, pop.unit_hi)
+                pop.e_superior, pop.e_unit, pop.unit_lo, pop.unit_hi, pop.sub_lo,
+                pop.sub_ids)
             got = sim.accuse(defenders, Cause.DEFENDER, by)
             self.defenders += int(got.size)
         convicted = sim.prev_convicted

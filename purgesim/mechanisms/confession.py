@@ -125,14 +125,16 @@ class Mechanism(Base):
                 confessors, factor, self.p.names_mean * sim.intensity,
                 self.p.names_dispersion, self.p_kind(), self.p.elite_factor, sim.seed, day,
                 S.name, pop.geo, pop.region_start, pop.key_work, pop.key_acq, pop.e_superior,
-                pop.e_unit, pop.unit_lo, pop.unit_hi)
+                pop.e_unit, pop.unit_lo, pop.unit_hi, pop.sub_lo,
+                pop.sub_ids)
         else:
             # each tie named independently, drawn per (confessor, tie); only the ties drawn
             # are looked up (population.sample_ties)
             named, by, _ = sample_ties(
                 confessors, factor, self.p_kind(), self.p.elite_factor, sim.seed, day, S.name,
                 pop.geo, pop.region_start, pop.key_work, pop.key_acq, pop.e_superior,
-                pop.e_unit, pop.unit_lo, pop.unit_hi)
+                pop.e_unit, pop.unit_lo, pop.unit_hi, pop.sub_lo,
+                pop.sub_ids)
         self.confessions += float(pop.weight(confessors).sum())
         names_w = float(pop.weight(by).sum())
         self.names_given += names_w

@@ -100,7 +100,8 @@ class Mechanism(Base):
                 self.p.coup_faction, np.empty(0, dtype=np.int64)))
             owner, other, _, _ = ties_many(self.deputies, pop.geo, pop.region_start,
                                            pop.key_work, pop.key_acq, pop.e_superior,
-                                           pop.e_unit, pop.unit_lo, pop.unit_hi)
+                                           pop.e_unit, pop.unit_lo, pop.unit_hi, pop.sub_lo,
+                                           pop.sub_ids)
             self.tie_owner, self.tie_other = owner, other
 
     def disruption(self) -> float:
