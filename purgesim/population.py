@@ -273,6 +273,35 @@ def ties_of(
 
 
 @njit(cache=True)
+def _subordinates_listed(i: int, geo: np.ndarray, e_unit: np.ndarray, unit_lo: np.ndarray,
+                         unit_hi: np.ndarray, sub_lo: np.ndarray, sub_ids: np.ndarray) -> int:
+    """How many direct subordinates `ties_of` lists for elite person i, last among his ties
+    (those not already listed as unit-ring neighbours; none above `MAX_SPAN`)."""
+    hsize = geo[1]
+    wsize = geo[2]
+    if i >= geo[0] or i % hsize != 0:
+        return 0
+    g = i // hsize
+    a = sub_lo[g]
+    b = sub_lo[g + 1]
+    if b - a > MAX_SPAN:
+        return 0
+    u = e_unit[g]
+    size = unit_hi[u] - unit_lo[u]
+    n = 0
+    for t in range(a, b):
+        x = sub_ids[t]
+        if e_unit[x] == u and size > 1:
+            if size <= wsize:
+                continue
+            dd = (x - g) % size
+            if dd <= wsize // 2 or size - dd <= wsize // 2:
+                continue
+        n += 1
+    return n
+
+
+@njit(cache=True)
 def boss_of(i: int, geo: np.ndarray, region_start: np.ndarray, key_work: np.ndarray,
             e_superior: np.ndarray) -> int:
     """The structural superior of person i (-1 if none)."""
@@ -674,8 +703,13 @@ def sample_ties(
             f = factor[a] * elite_factor
             t = ties_of(c, geo, region_start, key_work, key_acq, e_superior, e_unit, unit_lo,
                         unit_hi, sub_lo, sub_ids, buf_i, buf_k)
+            # a chief's subordinates (listed last by ties_of) weigh together as one workplace:
+            # each is drawn with p_work x (W-1)/their number, so that the span of command
+            # (an assumption of society.build_army) does not multiply the names he gives
+            n_sub = _subordinates_listed(c, geo, e_unit, unit_lo, unit_hi, sub_lo, sub_ids)
+            p_sub = min(p_kind[1] * f * min(1.0, (wsize - 1) / n_sub), 1.0) if n_sub else 0.0
             for j in range(t):
-                p = min(p_kind[buf_k[j]] * f, 1.0)
+                p = p_sub if j >= t - n_sub else min(p_kind[buf_k[j]] * f, 1.0)
                 if rng.uniform_k(seed, day, c, stream, j) < p:
                     out[m] = buf_i[j]
                     by[m] = c

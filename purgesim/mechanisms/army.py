@@ -58,7 +58,7 @@ from ..codes import (
     Tie,
 )
 from ..params import MechanismParams, P
-from ..population import ties_many
+from ..population import _subordinates_listed, ties_many
 from .base import Mechanism as Base
 from .base import Phase, Spec
 from .contract import Engine
@@ -203,13 +203,24 @@ class Mechanism(Base):
         owner, other, kind, pos = ties_many(fallen, pop.geo, pop.region_start, pop.key_work,
                                             pop.key_acq, pop.e_superior, pop.e_unit,
                                             pop.unit_lo, pop.unit_hi, pop.sub_lo, pop.sub_ids)
+        # a fallen chief's subordinates (listed last) weigh together as one workplace, as in
+        # population.sample_ties: each is exposed with p_tie x (W-1)/their number, so that the
+        # span of command (an assumption of society.build_army) does not multiply discharges
+        n_ties = np.bincount(owner, minlength=fallen.size)
+        n_sub = np.array([_subordinates_listed(int(c), pop.geo, pop.e_unit, pop.unit_lo,
+                                               pop.unit_hi, pop.sub_lo, pop.sub_ids)
+                          for c in fallen], dtype=np.int64)
         keep = (((kind == Tie.SUPERIOR) | (kind == Tie.WORK)) & self.is_officer(other)
                 & (pop.state[other] == State.FREE))
         owner, other, pos = owner[keep], other[keep], pos[keep]
         if other.size == 0:
             return
         by = fallen[owner]
-        hit = rng.uniforms_pos(sim.seed, day, by, pos, S.tie) < self.p.p_tie
+        sub = pos >= n_ties[owner] - n_sub[owner]
+        w = int(pop.geo[2]) - 1
+        p = np.where(sub, self.p.p_tie * np.minimum(1.0, w / np.maximum(n_sub[owner], 1)),
+                     self.p.p_tie)
+        hit = rng.uniforms_pos(sim.seed, day, by, pos, S.tie) < p
         other, by, pos = other[hit], by[hit], pos[hit]
         due = day + 1 + _delays(rng.uniforms_pos(sim.seed, day, by, pos, S.tie_delay),
                                 self.p.tie_delay_days)
