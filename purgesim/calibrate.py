@@ -157,9 +157,10 @@ def build_priors(sc: Any, names: list[str] | None, prior: dict[str, Any]) -> lis
         raise CalibrationError("calibration prior: must be a table parameter -> [lo, hi]")
     for n in prior:
         check_name(n, "calibration prior")
-        if n not in chosen:
-            raise CalibrationError(f"calibration prior: {n!r} is not among the fitted "
-                                   f"parameters ({', '.join(chosen)})")
+        # a prior for a free parameter left out of this calibration (a --params subset of a
+        # scenario whose priors serve its full calibration) is not used (check_name refuses
+        # an unknown parameter or one that is not free)
+
     out = []
     for n in chosen:
         r = declared[n]

@@ -102,6 +102,15 @@ def test_priors_from_declarations() -> None:
     assert narrowed.to_value(narrowed.to_space(123456.0)) == pytest.approx(123456.0)
     with pytest.raises(CalibrationError):
         build_priors(sc, ["routine.rate_per_year"], {"routine.rate_per_year": [5.0, 1.0]})
+    # a subset of the free parameters (--params) with the scenario's priors for all of them:
+    # those of the parameters left out are not used; a prior for a parameter that is not free
+    # (or unknown) is still refused
+    sub = build_priors(sc, ["routine.rate_per_year"], {"routine.rate_per_year": [1e5, 3e5],
+                                                      "quotas.pace": [0.02, 0.08]})
+    assert [p.name for p in sub] == ["routine.rate_per_year"]
+    for bad in ("quotas.approval_prob", "quotas.nonsense"):
+        with pytest.raises(CalibrationError, match=bad):
+            build_priors(sc, ["routine.rate_per_year"], {bad: [0.1, 0.2]})
 
 
 def test_targets_never_claims_or_context() -> None:

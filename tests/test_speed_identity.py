@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from purgesim import rng
 from purgesim.codes import AT_LARGE_LUT, TRAIT_ELEMENT, TRAIT_OPPOSITION, Cause, Event, State
 from purgesim.engine import CASE_DTYPE, Sim
-from purgesim.population import _pick, sample_ties, ties_many
+from purgesim.population import _pick, _subordinates_listed, sample_ties, ties_many
 from purgesim.results import cascade_stats
 from purgesim.scenario import load
 from purgesim.society import build_population
@@ -46,7 +46,15 @@ def test_sampled_ties_equal_every_tie_drawn(pop) -> None:
                                         pop.unit_lo, pop.unit_hi, pop.sub_lo, pop.sub_ids)
     f = factor[owner] * np.where(ids[owner] < pop.n_elite, 2.0, 1.0)
     u = rng.uniforms_pos(5, 9, ids[owner], pos, 77)
-    hit = u < np.minimum(p_kind[kind] * f, 1.0)
+    p = p_kind[kind] * f
+    # a chief's subordinates, listed last, weigh together as one workplace (W-1 ties)
+    n_ties = np.bincount(owner, minlength=ids.size)
+    n_sub = np.array([_subordinates_listed(int(c), pop.geo, pop.e_unit, pop.unit_lo,
+                                           pop.unit_hi, pop.sub_lo, pop.sub_ids) for c in ids])
+    sub = pos >= n_ties[owner] - n_sub[owner]
+    w = pop.geo[2] - 1
+    p = np.where(sub, p_kind[1] * f * np.minimum(1.0, w / np.maximum(n_sub[owner], 1)), p)
+    hit = u < np.minimum(p, 1.0)
     got, by, k = sample_ties(ids, factor, p_kind, 2.0, 5, 9, 77, pop.geo, pop.region_start,
                              pop.key_work, pop.key_acq, pop.e_superior, pop.e_unit,
                              pop.unit_lo, pop.unit_hi, pop.sub_lo, pop.sub_ids)
@@ -318,3 +326,32 @@ def test_police_handle_the_queue_as_before(cases, budget, capacity, bank) -> Non
     plain = _handle_plain(region, w, b2, cap, bank)
     assert np.array_equal(fast, plain)
     assert np.array_equal(b1, b2)
+
+
+
+def test_a_chiefs_subordinates_weigh_as_one_workplace() -> None:
+    """The names a chief gives among his subordinates do not grow with his span of command
+    (an assumption of society.build_army): each of the n subordinates he lists beyond his unit
+    ring is drawn with p_work x (W-1)/n, so on average (W-1) x p_work of them, as the head of
+    a workplace names among his workers."""
+    pop = build_population(load("ussr-1937", scale=0.002))
+    n_sub = np.array([_subordinates_listed(g * pop.hsize, pop.geo, pop.e_unit, pop.unit_lo,
+                                           pop.unit_hi, pop.sub_lo, pop.sub_ids)
+                      for g in range(pop.n_elite // pop.hsize)])
+    chiefs = np.flatnonzero(n_sub > pop.geo[2]) * pop.hsize
+    assert chiefs.size > 100  # the army's commanders of staffs larger than a workplace
+    p_kind = np.array([0.0, 0.02, 0.0, 0.0])
+    total = 0
+    for day in range(40):
+        got, by, k = sample_ties(chiefs, np.ones(chiefs.size), p_kind, 1.0, 3, day, 11,
+                                 pop.geo, pop.region_start, pop.key_work, pop.key_acq,
+                                 pop.e_superior, pop.e_unit, pop.unit_lo, pop.unit_hi,
+                                 pop.sub_lo, pop.sub_ids)
+        g, x = by // pop.hsize, got // pop.hsize
+        u = pop.e_unit[g]
+        size = pop.unit_hi[u] - pop.unit_lo[u]
+        dd = (x - g) % size
+        ring = (pop.e_unit[x] == u) & ((dd <= pop.geo[2] // 2) | (size - dd <= pop.geo[2] // 2))
+        total += int(((pop.e_superior[x] == g) & ~ring).sum())  # beyond the unit ring
+    expected = 40 * chiefs.size * (pop.geo[2] - 1) * 0.02
+    assert abs(total - expected) < 5 * np.sqrt(expected)
