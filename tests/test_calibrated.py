@@ -34,9 +34,6 @@ MISSED: dict[str, str] = {
                          "absorbed bottom-up arrests go to the national operations first, "
                          "and the Polish operation ends too large (next row) while Order "
                          "00447 ends short",
-    "SU-NAT-POL-SHOT": "met in 6 of 10 seeds (107,000-153,000 against 111,091 +-20%): the "
-                       "Polish operation takes more of the absorbed arrests than the record "
-                       "gives it (its convictions are met in 8 of 10, at the upper edge)",
     "SU-Y1937-DEATH": "met in 6 of 10 seeds (289,000-323,000 against 353,074 +-15%): the "
                       "category-1 share of 1937 is low while 1938's is high (1938 deaths "
                       "met in 10 of 10 at +12%): the death sentences come too late",
