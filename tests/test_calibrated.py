@@ -25,7 +25,7 @@ CALIBRATION = Path(__file__).resolve().parents[1] / "purgesim" / "calibration" /
 #: criteria the calibrated model meets in fewer than 8 of 10 seeds at scale 0.01: id -> why
 MISSED: dict[str, str] = {
     "SU-447-SHOT-FINAL": "context row (contested: 350,000-445,000), checked but never fitted: "
-                         "the model sentences 263,000-319,000 of Order 00447's cases to death "
+                         "the model sentences 255,000-307,000 of Order 00447's cases to death "
                          "(5-95% over seeds); the cases held for further investigation "
                          "(trials.p_held) reach the courts only after the halt, mostly to "
                          "camp, and the category-1 limit raised late in 1938 is not used up "
