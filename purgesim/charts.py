@@ -737,6 +737,29 @@ def fig_institution(run: RunFolder, which: str) -> Figure:
         yaxis={"title": {"text": f"% of the {what}"}, "rangemode": "tozero"})}
 
 
+def army_purge_ran(run: RunFolder) -> bool:
+    """The army's own discharges (mechanism j) were on and their period fell in the run."""
+    s = run.summary
+    on = (s.get("mechanisms", {}).get("army") or {}).get("enabled")
+    return bool(on and (s.get("army") or {}).get("start"))
+
+
+def army_note(run: RunFolder) -> str:
+    """What the army's section shows: with the army's own discharges (mechanism j) or, when
+    they are off (the calibrated ussr-1937), only the arrests of the other channels."""
+    shot = word_of(run, "shot")
+    kept = (" Kept back: the model is never fitted to army attrition, so these are "
+            "predictions under its assumptions.")
+    if army_purge_ran(run):
+        return ("Officers discharged by the army's own channels after the Tukhachevsky "
+                f"affair, arrested (by any channel), {shot}, and reinstated after appeal, as "
+                "shares of each rank group." + kept)
+    return ("Officers arrested and " + shot + " by rank group, through the channels of the "
+            "whole society (orders, confessions, denunciations, the purge of the police). "
+            "The army's own discharges and reinstatements are off in this run "
+            "(army.enabled = false; --set army.enabled=true runs them)." + kept)
+
+
 def table_institution(run: RunFolder, which: str) -> str:
     """Each rank group or level by year: size, then the measures of `fig_institution`."""
     groups = institution_groups(run, which)
@@ -1279,14 +1302,10 @@ def sections(run: RunFolder) -> list[Section]:
          "figure": fig_named(run), "table": table_named(run)},
         *([{"id": "army", "title": "The Red Army by rank" if record_of(run) else
             "The army by rank",
-            "note": "Officers discharged by the army's own channels after the Tukhachevsky "
-                    f"affair, arrested (by any channel), {word_of(run, 'shot')}, and "
-                    "reinstated after appeal, "
-                    "as shares of each rank group. Kept back: the model is never fitted to "
-                    "army attrition, so these are predictions under its assumptions.",
+            "note": army_note(run),
             "figure": fig_institution(run, "army"), "table": table_institution(run, "army"),
-            }] if institution_groups(run, "army") and (run.summary.get("army") or {}).get(
-                "start") else []),
+            }] if institution_groups(run, "army") and (army_purge_ran(run) or record_of(run))
+          else []),
         *([{"id": "police", "title": "The NKVD by level" if record_of(run) else
             "The political police by level",
             "note": "State-security officers dismissed, arrested and "

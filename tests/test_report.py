@@ -130,6 +130,10 @@ def test_ussr_record_on_the_same_axes(tmp_path: Path) -> None:
     assert counts and "1940-01-01" in counts[0]["x"] and "not fitted" in counts[0]["name"]
     assert "SU-ITL-400101 + SU-ITK-400101" in secs["camps"]["table"]
     assert "108,654" in secs["camps"]["table"]  # Gulag deaths 1938 (SU-GULAG-DEATH-1938)
+    # the army by rank: shown with its discharges off (the calibrated scenario), saying so
+    army = {t["name"]: t for t in secs["army"]["figure"]["data"]}
+    assert "regiment commanders" in army["arrested"]["x"]
+    assert "off in this run" in secs["army"]["note"]
     # the NKVD by level: a prediction, every level drawn
     police = {t["name"]: t for t in secs["police"]["figure"]["data"]}
     assert set(police) == {"dismissed", "arrested", "shot"}
