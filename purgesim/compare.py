@@ -92,6 +92,15 @@ class RunData:
         vals = [self.yearly(y, key) for y in years]
         return None if any(v is None for v in vals) else float(sum(vals))  # type: ignore[arg-type]
 
+    def run_years(self, years: list[str], key: str) -> float | None:
+        """The run's counts in these calendar years, however much of them it covers: for a
+        record row whose period is the scenario's own (France's Terror, 1 Mar 1793 to 31 Oct
+        1794, recorded as "1793-1794"), not whole calendar years."""
+        ys = self.s["yearly"]
+        if any(y not in ys for y in years):
+            return None
+        return float(sum(ys[y][key] for y in years))
+
     def window(self, label: str, key: str) -> float | None:
         w = self.s.get("windows", {}).get(label)
         return None if w is None else float(w[key])
@@ -332,7 +341,7 @@ TARGETS: list[Target] = [
                       ("MESSIDOR", "1794-06-19", "1794-07-18"),
                       ("THERMIDOR1-9", "1794-07-19", "1794-07-27"))],
     Target("FR-PRISON-DEATHS", "deaths in detention (camp deaths)",
-           lambda r: r.years(["1793", "1794"], "camp_deaths")
+           lambda r: r.run_years(["1793", "1794"], "camp_deaths")
            if "Paris" in r.s.get("regions", {}) else None, ("rel", 0.5), fit=False),
     Target("SU-ELLMAN-DEATHS", "death sentences + camp deaths 1937+1938",
            lambda r: (r.years(["1937", "1938"], "death_sentences") or 0.0)

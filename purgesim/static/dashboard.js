@@ -120,6 +120,12 @@
         } else if (s.kind === "bool") {
           input = el("input", {type: "checkbox", id: id, "data-param": s.name});
           input.checked = !!s.value;
+        } else if (s.kind === "other") {
+          // a date or a text (e.g. army.start): shown, not sent (the server sets only
+          // numbers, switches and choices; the command line's --set changes it)
+          input = el("input", {type: "text", id: id, disabled: "disabled",
+                               title: s.meaning + " (set with --set on the command line)"});
+          input.value = s.value === null ? "" : s.value;
         } else {
           input = el("input", {type: "number", id: id, "data-param": s.name,
                                step: s.kind === "int" ? "1" : "any", title: s.meaning});
