@@ -783,6 +783,84 @@ def table_institution(run: RunFolder, which: str) -> str:
     return _table(head, rows, which)
 
 
+# ------------------------------------------------------------------------------ regions
+def _monthly(dates: list[str], v: np.ndarray) -> tuple[list[str], list[float]]:
+    """Daily values summed by calendar month: (first day of each month, sums)."""
+    months: dict[str, float] = {}
+    for d, x in zip(dates, v.tolist()):
+        months[d[:7] + "-01"] = months.get(d[:7] + "-01", 0.0) + x
+    return list(months), [round(x) for x in months.values()]
+
+
+def fig_regions(run: RunFolder) -> Figure:
+    """Small multiples: each region's monthly arrests (and death sentences), per 1,000
+    inhabitants so that regions of any size share one axis. Never fitted: the regional
+    monthly series are kept back (issue 15)."""
+    names, m = run.regions
+    pops = {k: (v or {}).get("population") for k, v in run.summary.get("regions", {}).items()}
+    if not names or "arrests" not in m:
+        return {"data": [], "layout": _layout("No regional series in this run")}
+    cols = 4 if len(names) > 6 else max(len(names), 1)
+    rows = math.ceil(len(names) / cols)
+    data = []
+    shot = word_of(run, "death sentences")
+    for i, name in enumerate(names):
+        ax = "" if i == 0 else str(i + 1)
+        pop = pops.get(name) or 0
+        per = 1000.0 / pop if pop else 1.0
+        for measure, label, colour in (("arrests", "arrests", "#555555"),
+                                       ("shot", shot, "#d62728")):
+            if measure not in m:
+                continue
+            xs, ys = _monthly(run.dates, m[measure][name])
+            data.append({"type": "scatter", "mode": "lines", "x": xs,
+                         "y": [round(y * per, 3) for y in ys], "name": label,
+                         "legendgroup": label, "showlegend": i == 0,
+                         "line": {"color": colour, "width": 1.5},
+                         "xaxis": "x" + ax, "yaxis": "y" + ax,
+                         "hovertemplate": f"{name}: %{{y:.2f}} per 1,000 (%{{x|%b %Y}})"
+                                          "<extra></extra>"})
+    layout = _layout(
+        f"Monthly arrests and {shot} per 1,000 inhabitants, by region (kept back: not "
+        "fitted)", height=max(230 * rows + 80, 320), hovermode="closest",
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0.5},
+        annotations=[])
+    gx, gy = 0.05, 0.12 / rows * 2
+    for i, name in enumerate(names):
+        ax = "" if i == 0 else str(i + 1)
+        col, row = i % cols, i // cols
+        x0, x1 = col / cols + gx / 2, (col + 1) / cols - gx / 2
+        y0, y1 = 1 - (row + 1) / rows + gy / 2, 1 - row / rows - gy / 2
+        layout["xaxis" + ax] = {"domain": [x0, x1], "anchor": "y" + ax, "type": "date",
+                                "tickformat": "%Y", "dtick": "M12",
+                                **({"matches": "x"} if ax else {})}
+        layout["yaxis" + ax] = {"domain": [y0, y1], "anchor": "x" + ax, "rangemode": "tozero",
+                                **({"matches": "y"} if ax else {})}
+        layout["annotations"].append({"text": name, "showarrow": False, "xref": "paper",
+                                      "yref": "paper", "x": x0, "y": y1, "xanchor": "left",
+                                      "yanchor": "bottom", "font": {"size": 11}})
+    return {"data": data, "layout": layout}
+
+
+def table_regions(run: RunFolder) -> str:
+    """Each region's population and, by year, arrests and death sentences per 1,000."""
+    regs = run.summary.get("regions", {})
+    if not regs:
+        return "<p>This run has no regional figures.</p>"
+    years = sorted({y for v in regs.values() for y in (v.get("yearly") or {})})
+    rows = []
+    for name, v in regs.items():
+        pop = v.get("population") or 0
+        cells = [name, _num(pop) if pop else ""]
+        for y in years:
+            c = (v.get("yearly") or {}).get(y, {})
+            cells.append(f"{1000 * c.get('arrests', 0) / pop:.2f} / "
+                         f"{1000 * c.get('death_sentences', 0) / pop:.2f}" if pop else "")
+        rows.append(cells)
+    return _table(["region", "population", *[f"{y}: arrests / {word_of(run, 'shot')} per "
+                                              "1,000" for y in years]], rows, "regions")
+
+
 def limits_operation(run: RunFolder) -> str | None:
     ops = run.summary.get("operations", {})
     if "order_00447" in ops:
@@ -1316,6 +1394,11 @@ def sections(run: RunFolder) -> list[Section]:
             "figure": fig_institution(run, "police"),
             "table": table_institution(run, "police")}]
           if institution_groups(run, "police") else []),
+        {"id": "regions", "title": "Regions, month by month",
+         "note": "Each region's monthly arrests and death sentences per 1,000 inhabitants "
+                 "(the scenario's regions; populations from the scenario). The regional "
+                 "monthly series are kept back: the model is never fitted to them.",
+         "figure": fig_regions(run), "table": table_regions(run)},
         {"id": "camps", "title": f"{word_of(run, 'camp').capitalize()}s and custody",
          "note": "The camp and colony population as the NKVD counted it: the model's own "
                  "prisoners (weighted) plus an aggregate of those it does not simulate (the "

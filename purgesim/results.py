@@ -179,10 +179,16 @@ def faction_stats(sim: Sim, ever: _Arrested | None = None) -> dict[str, Any]:
 
 
 def region_stats(sim: Sim) -> dict[str, Any]:
+    """Each region's totals over the run and by calendar year (issue 15: `regions` with yearly
+    totals per region; the daily series are regions.parquet)."""
     rec = sim.rec
-    return {name: {"arrests": round(float(rec.arrests_region[:, r].sum())),
-                   "convictions": round(float(rec.convictions_region[:, r].sum())),
-                   "death_sentences": round(float(rec.shot_region[:, r].sum()))}
+    years = _years(sim)
+    series = (("arrests", rec.arrests_region), ("convictions", rec.convictions_region),
+              ("death_sentences", rec.shot_region))
+    return {name: {**{k: round(float(a[:, r].sum())) for k, a in series},
+                   "population": int(sim.sc.regions[r].population),
+                   "yearly": {y: {k: round(float(a[sl, r].sum())) for k, a in series}
+                              for y, sl in years.items()}}
             for r, name in enumerate(sim.pop.region_names)}
 
 

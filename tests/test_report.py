@@ -17,7 +17,7 @@ from purgesim.report import render, write_report
 
 REQUIRED = ["parameters", "arrests", "sentences", "cumulative", "operations-daily",
             "operations", "yearly", "cohorts", "limits", "cascade-rates", "cascade", "named",
-            "camps", "claims"]
+            "regions", "camps", "claims"]
 
 
 class Refs(HTMLParser):
@@ -130,6 +130,10 @@ def test_ussr_record_on_the_same_axes(tmp_path: Path) -> None:
     assert counts and "1940-01-01" in counts[0]["x"] and "not fitted" in counts[0]["name"]
     assert "SU-ITL-400101 + SU-ITK-400101" in secs["camps"]["table"]
     assert "108,654" in secs["camps"]["table"]  # Gulag deaths 1938 (SU-GULAG-DEATH-1938)
+    # the regions month by month, per 1,000 inhabitants: one panel per region
+    regions = secs["regions"]["figure"]
+    assert {t["xaxis"] for t in regions["data"]} == {"x"} | {f"x{i}" for i in range(2, 9)}
+    assert "Ukraine" in secs["regions"]["table"] and "1940: arrests" in secs["regions"]["table"]
     # the army by rank: shown with its discharges off (the calibrated scenario), saying so
     army = {t["name"]: t for t in secs["army"]["figure"]["data"]}
     assert "regiment commanders" in army["arrested"]["x"]
@@ -202,3 +206,14 @@ def test_the_report_states_the_calibration_from_the_one_source(toy_report: str,
     s = json.loads((toy_run / "summary.json").read_text())
     assert f"Calibration: {html.escape(status(s['scenario'], s['parameters']))}" in toy_report
     assert "may be uncalibrated" not in toy_report
+
+
+def test_regions_yearly_add_up(toy_run: Path) -> None:
+    """summary.json `regions`: each region's yearly counts add up to its totals (issue 15)."""
+    regs = json.loads((toy_run / "summary.json").read_text())["regions"]
+    assert regs
+    for v in regs.values():
+        assert v["population"] > 0
+        for k in ("arrests", "convictions", "death_sentences"):
+            total = sum(y[k] for y in v["yearly"].values())
+            assert abs(total - v[k]) <= len(v["yearly"]), (k, total, v[k])
