@@ -1386,11 +1386,13 @@ def sections(run: RunFolder) -> list[Section]:
           else []),
         *([{"id": "police", "title": "The NKVD by level" if record_of(run) else
             "The political police by level",
-            "note": "State-security officers dismissed, arrested and "
-                    f"{word_of(run, 'shot')}, by level: the purge "
-                    "of the old chief's men under Yezhov (1936-38) and under Beria (1938-39). "
-                    "Kept back: never fitted (only the officers arrested to August 1938, "
-                    "SU-NKVD-ARR-3638, is a target).",
+            "note": (f"State-security officers dismissed, arrested and {word_of(run, 'shot')}, "
+                     "by level: the purge of the old chief's men under Yezhov (1936-38) and "
+                     "under Beria (1938-39). Kept back: never fitted (only the officers "
+                     "arrested to August 1938, SU-NKVD-ARR-3638, is a target).")
+            if record_of(run) else
+            (f"The political police dismissed, arrested and {word_of(run, 'shot')}, by "
+             "level, when its chiefs are replaced. Kept back: never fitted."),
             "figure": fig_institution(run, "police"),
             "table": table_institution(run, "police")}]
           if institution_groups(run, "police") else []),
@@ -1399,7 +1401,8 @@ def sections(run: RunFolder) -> list[Section]:
                  "(the scenario's regions; populations from the scenario). The regional "
                  "monthly series are kept back: the model is never fitted to them.",
          "figure": fig_regions(run), "table": table_regions(run)},
-        {"id": "camps", "title": f"{word_of(run, 'camp').capitalize()}s and custody",
+        {"id": "camps", "title": "Camps and custody" if word_of(run, "camp") == "camp" else
+         "Detention and custody",
          "note": "The camp and colony population as the NKVD counted it: the model's own "
                  "prisoners (weighted) plus an aggregate of those it does not simulate (the "
                  "stock at the start, the ordinary admissions). The NKVD's counts are kept "

@@ -163,8 +163,11 @@ def test_france_report_and_story_speak_french(france_run: Path) -> None:
                  "cat. 2 (detention)", "Mass arrests", "Law of Suspects limits by region"):
         assert word in text, word
     for word in ("camp sentences", "cat. 1 (shoot)", "cat. 2 (camp)", "Order 00447",
-                 "against the record", "and shot", "Mass operations"):
+                 "against the record", "and shot", "Mass operations", "Imprisoneds",
+                 "Red Army", "under Beria"):
         assert word not in text, word
+    titles = {sec["id"]: sec["title"] for sec in view.sections()}
+    assert titles["camps"] == "Detention and custody"
     # a guillotined man's story says so; the codes stay the same
     ev = pq.read_table(france_run / "events.parquet", columns=["person", "event"]).to_pydict()
     pid = next(p for p, e in zip(ev["person"], ev["event"]) if e == "shot")
