@@ -92,6 +92,16 @@ _ABSORBABLE = frozenset(int(c) for c in (Cause.CONFESSION, Cause.DENUNCIATION,
                                          Cause.DEFENDER))
 
 
+@njit(cache=True, inline="always")
+def _region_weight(i: int, n_elite: int, hsize: int, e_region: np.ndarray,
+                   region_start: np.ndarray, w_mass: float) -> tuple[int, float]:
+    """A person's region and weight: an elite head's own region and weight 1, a mass
+    person's region (by id range) and the mass weight 1/scale."""
+    if i < n_elite:
+        return np.int64(e_region[i // hsize]), 1.0
+    return np.int64(np.searchsorted(region_start, i, side="right") - 1), w_mass
+
+
 @njit(cache=True)
 def _arrest_rows(ids: np.ndarray, causes: np.ndarray, bys: np.ndarray, ops: np.ndarray,
                  day: int, state: np.ndarray, log: np.ndarray, log_n: int, cases: np.ndarray,
@@ -111,12 +121,8 @@ def _arrest_rows(ids: np.ndarray, causes: np.ndarray, bys: np.ndarray, ops: np.n
         i = ids[k]
         was[k] = state[i] == _SUSPECT
         state[i] = _ARRESTED
-        if i < n_elite:
-            region = e_region[i // hsize]
-            w[k] = 1.0
-        else:
-            region = np.searchsorted(region_start, i, side="right") - 1
-            w[k] = w_mass
+        region, wk = _region_weight(i, n_elite, hsize, e_region, region_start, w_mass)
+        w[k] = wk
         r = log[log_n + k]
         r.person = i
         r.day = day
@@ -159,12 +165,8 @@ def _suspect_rows(ids: np.ndarray, cause: int, bys: np.ndarray, day: int, state:
         i = ids[k]
         prev = state[i]
         state[i] = _SUSPECT
-        if i < n_elite:
-            region = e_region[i // hsize]
-            w[k] = 1.0
-        else:
-            region = np.searchsorted(region_start, i, side="right") - 1
-            w[k] = w_mass
+        region, wk = _region_weight(i, n_elite, hsize, e_region, region_start, w_mass)
+        w[k] = wk
         r = log[log_n + k]
         r.person = i
         r.day = day
