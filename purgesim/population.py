@@ -245,12 +245,8 @@ def ties_of(
         if b - a <= MAX_SPAN:
             for t in range(a, b):
                 x = sub_ids[t]
-                if e_unit[x] == u and size > 1:
-                    if size <= wsize:
-                        continue  # the whole unit is listed already
-                    dd = (x - g) % size
-                    if dd <= wsize // 2 or size - dd <= wsize // 2:
-                        continue  # a unit-ring neighbour, listed already
+                if _in_unit_ring(x, g, u, size, wsize, e_unit):
+                    continue  # listed already as a unit neighbour
                 out_ids[m] = x * hsize
                 out_kind[m] = 1
                 m += 1
@@ -290,15 +286,21 @@ def _subordinates_listed(i: int, geo: np.ndarray, e_unit: np.ndarray, unit_lo: n
     size = unit_hi[u] - unit_lo[u]
     n = 0
     for t in range(a, b):
-        x = sub_ids[t]
-        if e_unit[x] == u and size > 1:
-            if size <= wsize:
-                continue
-            dd = (x - g) % size
-            if dd <= wsize // 2 or size - dd <= wsize // 2:
-                continue
-        n += 1
+        if not _in_unit_ring(sub_ids[t], g, u, size, wsize, e_unit):
+            n += 1
     return n
+
+
+@njit(cache=True, inline="always")
+def _in_unit_ring(x: int, g: int, u: int, size: int, wsize: int, e_unit: np.ndarray) -> bool:
+    """Whether head x is listed among head g's unit neighbours (g in unit u of `size`): the
+    whole unit when it is no larger than a workplace, else the W/2 heads on each side."""
+    if e_unit[x] != u or size <= 1:
+        return False
+    if size <= wsize:
+        return True
+    dd = (x - g) % size
+    return dd <= wsize // 2 or size - dd <= wsize // 2
 
 
 @njit(cache=True)

@@ -363,27 +363,21 @@ def daily_table(sim: Sim) -> pa.Table:
     for k, v in rec.flow.items():
         cols[k] = v
     cols["custody"] = rec.custody
-    camps = sim.mechs["camps"]
-    # the camp and colony population as the NKVD counted it (both compartments), and its parts
-    cols["camp_population"] = rec.camp_population + camps.other_stock
-    cols["camp_political"] = rec.camp_population
-    cols["camp_other"] = camps.other_stock
-    cols["camp_deaths_other"] = camps.other_died
-    cols["camp_releases_other"] = camps.other_released
+    stock = _camp_stock(sim)
+    for k in ("camp_population", "camp_political", "camp_other"):
+        cols[k] = stock[k]
+    cols["camp_deaths_other"] = stock["deaths_other"]
+    cols["camp_releases_other"] = stock["releases_other"]
     return pa.table(cols)
 
 
-def camp_stock_table(sim: Sim) -> pa.Table:
-    """The daily stock of the camps and prisons (end of each day), for the report: the camp and
-    colony population (`camp_population` = `camp_political` + `camp_other`), its admissions,
-    deaths and releases by compartment, and the people in custody (`prison_political`: the
-    model's political detainees only; ordinary prisoners are not modelled)."""
+def _camp_stock(sim: Sim) -> dict[str, np.ndarray]:
+    """The camp and colony population as the NKVD counted it (both compartments, end of each
+    day), its parts and flows, and the people in custody: the columns of `camp_stock_table`
+    (the daily table carries some of them)."""
     rec = sim.rec
     camps = sim.mechs["camps"]
-    dates = [sim.sc.date_of(d) for d in range(sim.n_days)]
-    released = rec.camp_released.sum(axis=1) + rec.camp_retried
-    return pa.table({
-        "date": pa.array(dates, pa.date32()),
+    return {
         "camp_population": rec.camp_population + camps.other_stock,
         "camp_political": rec.camp_population,
         "camp_other": camps.other_stock,
@@ -391,10 +385,19 @@ def camp_stock_table(sim: Sim) -> pa.Table:
         "admissions_other": camps.other_in,
         "deaths_political": rec.flow["camp_deaths"],
         "deaths_other": camps.other_died,
-        "releases_political": released,
+        "releases_political": rec.camp_released.sum(axis=1) + rec.camp_retried,
         "releases_other": camps.other_released,
         "prison_political": rec.custody,
-    })
+    }
+
+
+def camp_stock_table(sim: Sim) -> pa.Table:
+    """The daily stock of the camps and prisons (end of each day), for the report: the camp and
+    colony population (`camp_population` = `camp_political` + `camp_other`), its admissions,
+    deaths and releases by compartment, and the people in custody (`prison_political`: the
+    model's political detainees only; ordinary prisoners are not modelled)."""
+    dates = [sim.sc.date_of(d) for d in range(sim.n_days)]
+    return pa.table({"date": pa.array(dates, pa.date32()), **_camp_stock(sim)})
 
 
 def camp_stats(sim: Sim) -> dict[str, Any]:

@@ -217,8 +217,8 @@ def staged(out: Path | str, force: bool,
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_name(out)
+    tmp.mkdir(mode=0o700)  # before the try: a name someone else holds is never removed
     try:
-        tmp.mkdir(mode=0o700)
         yield tmp
         if check is not None:
             check()

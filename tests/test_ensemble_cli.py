@@ -6,6 +6,7 @@ calibration's intervals beside its yearly table.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from pathlib import Path
@@ -301,10 +302,9 @@ def test_single_run_prints_the_calibration_intervals(tmp_path: Path) -> None:
     rows = {ln.split("\t")[0]: ln.split("\t") for ln in out.splitlines()[
         out.splitlines().index(next(ln for ln in out.splitlines() if label in ln)) + 2:][:4]}
     # the 5-95% of SU-Y1937-ARR in purgesim/calibration/ussr-1937-predictive.csv, as printed
-    import csv
-
-    pred = {r["id"]: r for r in csv.DictReader(open(
-        Path(__file__).parent.parent / "purgesim" / "calibration" / "ussr-1937-predictive.csv"))}
+    with open(Path(__file__).parent.parent / "purgesim" / "calibration" /
+              "ussr-1937-predictive.csv", newline="") as f:
+        pred = {r["id"]: r for r in csv.DictReader(f)}
     p5, p95 = (round(float(pred["SU-Y1937-ARR"][k])) for k in ("p5", "p95"))
     assert rows["1937"][2] == f"{p5}–{p95}"
     # not for values the calibration did not fit, nor for an uncalibrated scenario

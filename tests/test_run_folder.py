@@ -463,3 +463,19 @@ def test_a_staged_folder_is_put_in_place_only_when_its_body_and_check_succeed(
         (tmp / "summary.json").write_text("{}")
         write_marker(tmp, "run")
     assert (out / "summary.json").is_file() and not tmp.exists()
+
+
+def test_staging_never_removes_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    """Hostile: the temporary name `staged` picks is already taken by someone's folder; the
+    command fails and that folder, with its file, is left as it was."""
+    from purgesim import runfolder
+
+    theirs = tmp_path / ".run.tmp-taken"
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("not ours")
+    with mock.patch.object(runfolder, "temp_name", return_value=theirs):
+        with pytest.raises(FileExistsError):
+            with runfolder.staged(tmp_path / "run", force=False):
+                pass
+    assert (theirs / "notes.txt").read_text() == "not ours"
+    assert not (tmp_path / "run").exists()
