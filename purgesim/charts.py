@@ -842,6 +842,102 @@ def fig_regions(run: RunFolder) -> Figure:
     return {"data": data, "layout": layout}
 
 
+TILES = Path(__file__).resolve().parent / "data" / "region-tiles.csv"
+
+
+@lru_cache(maxsize=1)
+def _tiles() -> dict[str, dict[str, tuple[int, int]]]:
+    """Tile positions by scenario: {scenario: {region: (column, row)}} (data/region-tiles.csv)."""
+    import csv
+
+    out: dict[str, dict[str, tuple[int, int]]] = {}
+    with TILES.open(newline="", encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            out.setdefault(r["scenario"], {})[r["region"]] = (int(r["column"]), int(r["row"]))
+    return out
+
+
+def region_tiles(names: list[str]) -> tuple[dict[str, tuple[int, int]], bool]:
+    """Where each region is drawn on the tile map, and whether the positions are the shipped
+    schematic ones (a scenario whose regions are all in data/region-tiles.csv) or, for any
+    other scenario, the regions in order, four to a row."""
+    for tiles in _tiles().values():
+        if names and set(names) <= set(tiles):
+            return {n: tiles[n] for n in names}, True
+    return {n: (i % 4, i // 4) for i, n in enumerate(names)}, False
+
+
+def map_measures(run: RunFolder) -> list[tuple[str, str, dict[str, float]]]:
+    """What the map colours, per region over the whole run: (title, unit, {region: value}).
+
+    Arrests and death sentences per 1,000 inhabitants, and, where the run has a mass
+    operation with limits by region, the share of its final limit the region arrested."""
+    regs = run.summary.get("regions", {})
+    out: list[tuple[str, str, dict[str, float]]] = []
+    for key, title in (("arrests", "arrests"), ("death_sentences", word_of(run, "shot"))):
+        vals = {n: 1000.0 * float(v.get(key, 0)) / v["population"]
+                for n, v in regs.items() if v.get("population")}
+        if vals:
+            out.append((f"{title} per 1,000", "per 1,000", vals))
+    key = limits_operation(run)
+    if key is not None:
+        op = run.summary["operations"][key]
+        lim = op.get("limits_by_region", {})
+        used = {n: float(v["arrested"]) / max(v["final_cat1"] + v["final_cat2"], 1)
+                for n, v in lim.items() if "arrested" in v}
+        if used:
+            out.append((f"{op.get('order') or key}: share of final limit arrested",
+                        "share", used))
+    return out
+
+
+def fig_region_map(run: RunFolder) -> Figure:
+    """A schematic tile map of the regions (no licence-clean boundaries of 1937 exist to
+    ship): one panel per measure, each region a square coloured by its value over the whole
+    run. Kept back: never fitted."""
+    names = list(run.summary.get("regions", {}))
+    measures = map_measures(run)
+    if not names or not measures:
+        return {"data": [], "layout": _layout("No regional figures in this run")}
+    pos, shipped = region_tiles(names)
+    ncol = max(c for c, _ in pos.values()) + 1
+    nrow = max(r for _, r in pos.values()) + 1
+    k = len(measures)
+    data, annotations = [], []
+    layout = _layout("The regions on a schematic map: the whole run (kept back: not fitted)"
+                     + ("" if shipped else "; tiles in the scenario's order"),
+                     height=max(110 * nrow + 150, 320), hovermode="closest",
+                     showlegend=False, annotations=annotations)
+    scales = ([[0, "#f0f0f0"], [1, "#252525"]], [[0, "#fee0d2"], [1, "#a50f15"]],
+              [[0, "#deebf7"], [1, "#08519c"]])
+    for i, (title, unit, vals) in enumerate(measures):
+        ax = "" if i == 0 else str(i + 1)
+        x0, x1 = i / k + 0.01, (i + 1) / k - 0.03
+        shown = [n for n in names if n in vals]
+        fmt = ".2f" if unit == "share" else ".1f"
+        data.append({
+            "type": "scatter", "mode": "markers+text", "xaxis": "x" + ax, "yaxis": "y" + ax,
+            "x": [pos[n][0] for n in shown], "y": [pos[n][1] for n in shown],
+            "text": [f"{n.replace(' and ', '<br>and ')}: {vals[n]:{fmt}}" for n in shown],
+            "textposition": "bottom center", "textfont": {"size": 9}, "customdata": shown,
+            "marker": {"symbol": "square", "size": min(400 // max(ncol * k, 1), 60),
+                       "color": [round(vals[n], 4) for n in shown],
+                       "colorscale": scales[i % len(scales)], "cmin": 0,
+                       "cmax": max(max(vals[n] for n in shown), 1e-9),
+                       "line": {"color": "#ffffff", "width": 1},
+                       "colorbar": {"x": x1 + 0.005, "len": 0.8, "thickness": 8,
+                                    "title": {"text": unit, "side": "right"}}},
+            "hovertemplate": f"%{{customdata}}: %{{marker.color:{fmt}}} {unit}<extra></extra>"})
+        layout["xaxis" + ax] = {"domain": [x0, x1], "anchor": "y" + ax, "visible": False,
+                                "range": [-0.6, ncol - 0.4]}
+        layout["yaxis" + ax] = {"domain": [0.0, 0.88], "anchor": "x" + ax, "visible": False,
+                                "range": [nrow - 0.2, -0.6]}
+        annotations.append({"text": title, "showarrow": False, "xref": "paper",
+                            "yref": "paper", "x": x0, "y": 0.92, "xanchor": "left",
+                            "yanchor": "bottom", "font": {"size": 11}})
+    return {"data": data, "layout": layout}
+
+
 def table_regions(run: RunFolder) -> str:
     """Each region's population and, by year, arrests and death sentences per 1,000."""
     regs = run.summary.get("regions", {})
@@ -1396,6 +1492,13 @@ def sections(run: RunFolder) -> list[Section]:
             "figure": fig_institution(run, "police"),
             "table": table_institution(run, "police")}]
           if institution_groups(run, "police") else []),
+        {"id": "region_map", "title": "Regions on a map",
+         "note": "Each region's arrests and death sentences per 1,000 inhabitants over the "
+                 "whole run and, for a mass operation, the share of its final limit the "
+                 "region arrested, on a schematic tile map (one square per region; no "
+                 "boundary file of 1937 with a licence to ship it was found). Kept back: "
+                 "the model is never fitted to regional figures.",
+         "figure": fig_region_map(run)},
         {"id": "regions", "title": "Regions, month by month",
          "note": "Each region's monthly arrests and death sentences per 1,000 inhabitants "
                  "(the scenario's regions; populations from the scenario). The regional "

@@ -134,6 +134,15 @@ def test_ussr_record_on_the_same_axes(tmp_path: Path) -> None:
     regions = secs["regions"]["figure"]
     assert {t["xaxis"] for t in regions["data"]} == {"x"} | {f"x{i}" for i in range(2, 9)}
     assert "Ukraine" in secs["regions"]["table"] and "1940: arrests" in secs["regions"]["table"]
+    # the map: one square per region at its schematic place, coloured by its value
+    tiles = secs["region_map"]["figure"]["data"]
+    arrests = tiles[0]
+    moscow = arrests["customdata"].index("Moscow")
+    reg = view.summary["regions"]["Moscow"]
+    assert arrests["marker"]["color"][moscow] == pytest.approx(
+        1000 * reg["arrests"] / reg["population"], abs=1e-3)
+    assert (arrests["x"][moscow], arrests["y"][moscow]) == (1, 1)
+    assert len(tiles) >= 2 and "schematic" in secs["region_map"]["note"]
     # the army by rank: the calibrated scenario runs the army's own discharges
     army = {t["name"]: t for t in secs["army"]["figure"]["data"]}
     assert "regiment commanders" in army["arrested"]["x"]
@@ -218,3 +227,18 @@ def test_regions_yearly_add_up(toy_run: Path) -> None:
         for k in ("arrests", "convictions", "death_sentences"):
             total = sum(y[k] for y in v["yearly"].values())
             assert abs(total - v[k]) <= len(v["yearly"]), (k, total, v[k])
+
+
+def test_every_shipped_scenario_has_a_tile_for_each_region() -> None:
+    """The schematic map places every region of every shipped scenario, one tile per square;
+    a scenario of one's own falls back to its regions in order."""
+    from purgesim.charts import region_tiles
+    from purgesim.scenario import load
+
+    for name in ("toy", "ussr-1937", "france-1793"):
+        regions = [r.name for r in load(name).regions]
+        pos, shipped = region_tiles(regions)
+        assert shipped and set(pos) == set(regions), name
+        assert len(set(pos.values())) == len(regions), f"{name}: two regions on one tile"
+    pos, shipped = region_tiles(["A", "B", "C", "D", "E"])
+    assert not shipped and pos["E"] == (0, 1)
