@@ -376,7 +376,7 @@ def build_police_levels(el: _Elite, sc: Scenario, chief: int, reg_chiefs: list[i
       section.  The heads sit together in one unit, each section's officers in a unit of
       their own.  ASSUMPTION (structure): a balanced tree, not the GUGB's real departments;
       at 1,500 it gives 12 heads of departments (the GUGB of 1934 had eight, scenario
-      [sources].cohorts), 144 heads of sections and 1,344 officers, about ten to a head.
+      [sources].cohorts), 144 heads of sections and 1,344 officers, 9 or 10 to a section.
     * each region's deputies (`POLICE_REGIONAL_DEPUTY`, in one unit per region, as before)
       in two tiers under the regional chief, and its operational officers under the heads
       of departments, one unit per department (`police_region_plan`).  ASSUMPTION
