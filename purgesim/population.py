@@ -13,12 +13,16 @@ acquaintance rings come from keyed Feistel permutations of each region: person `
 position ``perm(l)``; the workplace is the block of ``W`` positions around it, acquaintances
 are the two ring neighbours ``perm(l) +- 1`` in each of ``K`` permutations.  Family, workplace
 and acquaintance ties are therefore symmetric (if A knows B, B knows A), cost no memory, and
-are computed in O(1) per tie.  The superior tie is one-way: a subordinate lists his chief (he
-names him, he can denounce him), but the head of a unit of 600 officers does not list them all.
+are computed in O(1) per tie.  The elite's chain of command is symmetric too: a subordinate
+lists his chief (he names him, he can denounce him) and a chief lists his direct subordinates,
+at most `MAX_SPAN` of them; the party, the state, the army (`society.build_army`) and the
+police (`society.build_police_levels`) are built with levels of command so that no chief has
+more.  The subordinates are read from a table derived once from ``e_superior`` (`subordinates`).
 
 Bytes per person: ``state`` (1) + ``traits`` (1) = 2 B in the mass block; the elite block adds
-post (1) + region (1) + cohorts (2) + superior (4) + unit (4) = 12 B per elite head
-(post-holder), i.e. 3 B per elite row with households of 4.
+post (1) + region (1) + cohorts (2) + superior (4) + unit (4) + army rank (1) = 13 B per elite
+head (post-holder), and the table of subordinates 12 B more (``sub_lo`` 8, ``sub_ids`` 4),
+i.e. 25 B per head, about 6 B per elite row with households of 4.
 """
 
 from __future__ import annotations
@@ -179,8 +183,8 @@ def ties_of(
     Chain of command: a head lists his superior (kind SUPERIOR) and, if he has at most
     `MAX_SPAN` direct subordinates, each of them (kind WORK, as the head of a mass workplace
     lists its workers) unless the unit ring already lists him.  The tie is then symmetric.
-    A chief with more subordinates lists none of them (the tie stays one-way: today only the
-    NKVD's regional chiefs, whose officers are not organised by level).
+    A chief with more subordinates would list none of them (the tie one-way); the society
+    builds none (tests/test_population.py, test_no_span_of_command_exceeds_max_span).
     """
     n_elite = geo[0]
     hsize = geo[1]

@@ -25,7 +25,7 @@ from .codes import (
     Rank,
     State,
 )
-from .population import Population, S, _fill_traits
+from .population import MAX_SPAN, Population, S, _fill_traits
 from .scenario import NATION_KEYS, Cohorts, Scenario
 
 _MASK63 = 0x7FFFFFFFFFFFFFFF
@@ -300,6 +300,145 @@ def build_army(el: _Elite, co: Cohorts, leader: int, ma_named: list, ac_named: l
                     int(Rank.COMMAND_STAFF))
 
 
+def _balanced_tree(n: int, levels: int) -> tuple[np.ndarray, list[int]]:
+    """A balanced chain of command of `n` people under one chief, in tiers: the first `b`
+    answer to the chief, the next `b**2` to them, ... and the rest, the last tier, to the
+    tier above; `b` is the smallest span that holds everyone in `levels` tiers (more tiers if
+    it would exceed `MAX_SPAN`).  Returns (the superior of each person as an index into the
+    n, -1 for the chief; the tier sizes).  Each tier is spread over the one above in
+    contiguous blocks of equal size (within one), so no span exceeds `b`."""
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64), []
+    levels = max(levels, 1)
+    while True:
+        b = 1
+        while sum(b ** i for i in range(1, levels + 1)) < n:
+            b += 1
+        if b <= MAX_SPAN:
+            break
+        levels += 1
+    sizes: list[int] = []
+    left = n
+    for i in range(1, levels + 1):
+        t = left if i == levels else min(b ** i, left)
+        if t == 0:
+            break
+        sizes.append(t)
+        left -= t
+    parent = np.full(n, -1, dtype=np.int64)
+    start = 0
+    for i in range(1, len(sizes)):
+        up, child0 = sizes[i - 1], start + sizes[i - 1]
+        j = np.arange(sizes[i], dtype=np.int64)
+        parent[child0 + j] = start + j * up // sizes[i]
+        start = child0
+    return parent, sizes
+
+
+def _spread(n: int, heads: np.ndarray) -> np.ndarray:
+    """The head of each of `n` people spread over `heads` in contiguous blocks of equal size
+    (within one), in the heads' order."""
+    if n == 0 or heads.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    return heads[np.arange(n, dtype=np.int64) * heads.size // n]
+
+
+def police_region_plan(d: int, o: int) -> tuple[int, np.ndarray, np.ndarray]:
+    """The levels of command of one region's NKVD below its chief: `d` deputies and `o`
+    operational officers.  The deputies form two tiers (`_balanced_tree`): the chief's
+    deputies, about the square root of `d`, answer to him, the heads of departments to
+    them; the officers are spread evenly over the heads of departments (every deputy with no
+    deputy under him).  If the deputies are too few for the officers at `MAX_SPAN` each, the
+    first `k` officers (senior operational officers) join them as heads, after the deputies:
+    sizes stay as the scenario gives them.  Returns (k; the superior of each of the `d + k`
+    heads, an index into them, -1 for the regional chief; the head of each of the other
+    `o - k` officers, likewise, -1 if the chief heads them himself)."""
+    if o <= MAX_SPAN and d == 0:
+        return 0, np.zeros(0, dtype=np.int64), np.full(o, -1, dtype=np.int64)
+    k = max(0, -(-(o - MAX_SPAN * d) // (MAX_SPAN + 1)))
+    while True:
+        h = d + k
+        parent, _ = _balanced_tree(h, 2)
+        leaves = np.setdiff1d(np.arange(h, dtype=np.int64), parent)
+        if leaves.size and -(-(o - k) // leaves.size) <= MAX_SPAN:
+            return k, parent, _spread(o - k, leaves)
+        k += 1
+
+
+def build_police_levels(el: _Elite, sc: Scenario, chief: int, reg_chiefs: list[int],
+                        n_central: int, n_deputies: int, alloc: np.ndarray, SS: int) -> None:
+    """The NKVD's levels of command below the chief and the regional chiefs, spans at most
+    `population.MAX_SPAN` so that the chain of command is a symmetric tie (section 2.2 of
+    docs/model.md).  Posts, their numbers and their order are those of the scenario:
+
+    * the central apparatus (`POLICE_CENTRAL`, in the capital) in three tiers under the
+      chief (`_balanced_tree`): heads of departments, heads of sections, the officers of each
+      section.  The heads sit together in one unit, each section's officers in a unit of
+      their own.  ASSUMPTION (structure): a balanced tree, not the GUGB's real departments;
+      at 1,500 it gives 12 heads of departments (the GUGB of 1934 had eight, scenario
+      [sources].cohorts), 144 heads of sections and 1,344 officers, 9 or 10 to a section.
+    * each region's deputies (`POLICE_REGIONAL_DEPUTY`, in one unit per region, as before)
+      in two tiers under the regional chief, and its operational officers under the heads
+      of departments, one unit per department (`police_region_plan`).  ASSUMPTION
+      (structure): spans balanced between the chief's deputies and the heads of
+      departments; in ussr-1937 79 deputies under the 8 regional chiefs, 1,021 heads of
+      departments under them, 21 to 28 operational officers to each."""
+    # the central apparatus: heads of departments and sections, then the sections
+    parent, sizes = _balanced_tree(n_central, 3)
+    lo = len(el.post)
+    n_heads = n_central - sizes[-1] if len(sizes) > 1 else n_central
+    if n_heads:
+        u = el.unit_open("NKVD central apparatus: heads of departments and sections")
+        for j in range(n_heads):
+            el.add(Post.POLICE_CENTRAL, SS, chief if parent[j] < 0 else lo + int(parent[j]),
+                   u, 0)
+    j = n_heads
+    section = 0
+    while j < n_central:  # the last tier, in blocks under their head of section
+        p = int(parent[j])
+        m = int(np.searchsorted(parent[n_heads:], p, side="right")) + n_heads - j
+        section += 1
+        u = el.unit_open(f"NKVD central apparatus: section {section}")
+        el.add_many(m, Post.POLICE_CENTRAL, SS, chief if p < 0 else lo + p, u, 0)
+        j += m
+    # the regions: deputies (all regions), then operational officers (all regions)
+    R = len(reg_chiefs)
+    dep = np.zeros(R, dtype=np.int64)
+    if n_deputies:  # by region in proportion to its operational officers
+        dep = np.floor(n_deputies * alloc / alloc.sum()).astype(np.int64)
+        dep[np.argmax(alloc)] += n_deputies - int(dep.sum())
+    plans = [police_region_plan(int(dep[r]), int(alloc[r])) for r in range(R)]
+    dep_lo = np.zeros(R, dtype=np.int64)
+    for r in range(R):
+        dep_lo[r] = len(el.post)
+        d = int(dep[r])
+        if d:
+            parent = plans[r][1]
+            u = el.unit_open(f"NKVD {sc.regions[r].name} leadership")
+            for i in range(d):
+                el.add(Post.POLICE_REGIONAL_DEPUTY, SS,
+                       reg_chiefs[r] if parent[i] < 0 else int(dep_lo[r] + parent[i]), u, r)
+    for r in range(R):
+        d = int(dep[r])
+        k, parent, head = plans[r]
+        off_lo = len(el.post)
+        # local head x of the region: -1 its chief, then its deputies, then senior officers
+        local = np.concatenate([[reg_chiefs[r]], dep_lo[r] + np.arange(d),
+                                off_lo + np.arange(k)]).astype(np.int64)
+        if k:
+            u = el.unit_open(f"NKVD {sc.regions[r].name} senior officers")
+            for i in range(k):
+                el.add(Post.POLICE_OFFICER, SS, int(local[parent[d + i] + 1]), u, r)
+        i = 0
+        dept = 0
+        while i < head.size:
+            m = int(np.searchsorted(head, head[i], side="right")) - i
+            dept += 1
+            u = el.unit_open(f"NKVD {sc.regions[r].name} department {dept}")
+            el.add_many(m, Post.POLICE_OFFICER, SS, int(local[head[i] + 1]), u, r)
+            i += m
+
+
 def build_population(sc: Scenario) -> Population:
     R = len(sc.regions)
     H = sc.household_size
@@ -444,30 +583,7 @@ def build_population(sc: Scenario) -> Population:
         pops = np.array([rg.population for rg in sc.regions], dtype=np.float64)
         alloc = np.maximum(np.floor(n_off * pops / pops.sum()).astype(np.int64), 1)
         alloc[np.argmax(pops)] += max(n_off - int(alloc.sum()), 0)
-    part = 0
-    left = n_central  # the central apparatus sits in the capital (the first region)
-    while left > 0:
-        size = min(40, left)
-        u = el.unit_open(f"NKVD central apparatus {part + 1}")
-        el.add_many(size, Post.POLICE_CENTRAL, SS, chief, u, 0)
-        left -= size
-        part += 1
-    if n_deputies:  # by region in proportion to its operational officers
-        dep = np.floor(n_deputies * alloc / alloc.sum()).astype(np.int64)
-        dep[np.argmax(alloc)] += n_deputies - int(dep.sum())
-        for r in range(R):
-            if dep[r]:
-                u = el.unit_open(f"NKVD {sc.regions[r].name} leadership")
-                el.add_many(int(dep[r]), Post.POLICE_REGIONAL_DEPUTY, SS, reg_chiefs[r], u, r)
-    for r in range(R):
-        left = int(alloc[r])
-        part = 0
-        while left > 0:
-            size = min(40, left)
-            u = el.unit_open(f"NKVD {sc.regions[r].name} {part + 1}")
-            el.add_many(size, Post.POLICE_OFFICER, SS, reg_chiefs[r], u, r)
-            left -= size
-            part += 1
+    build_police_levels(el, sc, chief, reg_chiefs, n_central, n_deputies, alloc, SS)
 
     missing = [n.name for n in named if n.name not in named_at]
     if missing:

@@ -72,18 +72,34 @@ def test_toy_levels_have_their_sizes_at_every_scale(scale: float) -> None:
                      "operational": 30 - 1 - 2 - 3 - 4}
 
 
+def _top_of_chain(pop, g: np.ndarray, stop: np.ndarray) -> np.ndarray:
+    """Follow each head's superiors up to the first head in `stop` (the levels of command
+    of society.build_police_levels); -1 if the chain leaves without meeting one."""
+    g = g.copy()
+    for _ in range(10):
+        up = ~np.isin(g, stop) & (g >= 0)
+        if not up.any():
+            break
+        g[up] = pop.e_superior[g[up]]
+    return np.where(np.isin(g, stop), g, -1)
+
+
 def test_levels_are_where_they_belong(big: str) -> None:
     """The central apparatus sits in the capital under the chief; deputies and operational
-    officers under their region's chief; all of them carry the state-security bit."""
+    officers under their region's chief, through the levels of command within their region;
+    all of them carry the state-security bit."""
     pop = build_population(load_scenario(big))
     chief = pop.heads_with_post(Post.POLICE_CHIEF)[0] // pop.hsize
     regional = pop.heads_with_post(Post.POLICE_REGIONAL_CHIEF) // pop.hsize
     central = pop.heads_with_post(Post.POLICE_CENTRAL) // pop.hsize
-    assert central.size == 100
-    assert (pop.e_superior[central] == chief).all() and (pop.e_region[central] == 0).all()
+    assert central.size == 100 and (pop.e_region[central] == 0).all()
+    sup = pop.e_superior[central]
+    assert ((sup == chief) | np.isin(sup, central)).all()
+    assert (_top_of_chain(pop, central, np.array([chief])) == chief).all()
     for post in (Post.POLICE_REGIONAL_DEPUTY, Post.POLICE_OFFICER):
         g = pop.heads_with_post(post) // pop.hsize
-        assert (pop.e_superior[g] == regional[pop.e_region[g]]).all()
+        assert (pop.e_region[pop.e_superior[g]] == pop.e_region[g]).all()
+        assert (_top_of_chain(pop, g, regional) == regional[pop.e_region[g]]).all()
     staff = pop.heads_with_posts(POLICE_STAFF)
     assert np.array_equal(np.sort(np.append(staff, chief * pop.hsize)),
                           pop.cohort_members(Cohort.STATE_SECURITY))
@@ -186,7 +202,9 @@ def test_a_dismissed_officer_handles_no_case_and_invariants_hold(big: str) -> No
     dismissed_day = dict(zip(dis.tolist(), log["day"][log["event"] == Event.DISMISSED].tolist()))
     for o, d in zip(dropped_by.tolist(),
                     log["day"][(log["event"] == Event.DROPPED) & (log["by"] >= 0)].tolist()):
-        assert o not in dismissed_day or d < dismissed_day[o]
+        # vigilance (phase 7) comes before the police purge (phase 11): an officer may let
+        # a case go in the morning of the day he is dismissed (purgesim/invariants.py, 5)
+        assert o not in dismissed_day or d <= dismissed_day[o]
 
 
 # ------------------------------------------------------------------------------ outputs

@@ -19,8 +19,15 @@ from purgesim.codes import (
     State,
     Tie,
 )
-from purgesim.population import MAX_SPAN, Population, permute, unpermute
-from purgesim.society import build_population
+from purgesim.population import (
+    MAX_SPAN,
+    Population,
+    _subordinates_listed,
+    permute,
+    sample_ties,
+    unpermute,
+)
+from purgesim.society import _balanced_tree, build_population, police_region_plan
 
 REAL_SIZES = {
     Cohort.CENTRAL_COMMITTEE_1934: 139,
@@ -100,16 +107,19 @@ def test_elite_ties_are_symmetric_in_toy(toy_pop: Population) -> None:
     assert _one_way_ties(toy_pop, _sample(toy_pop, elite=True, k=600)) == []
 
 
-@pytest.mark.parametrize("branch", ["party and state", "army"])
+@pytest.mark.parametrize("branch", ["party and state", "army", "police"])
 def test_chain_of_command_is_symmetric(branch: str, ussr_pop: Population) -> None:
-    """In ussr-1937 every chief of the party, the state and the army lists each direct
-    subordinate who lists him (spans of command at most MAX_SPAN), and every other elite tie
-    goes both ways."""
+    """In ussr-1937 every chief of the party, the state, the army and the police lists each
+    direct subordinate who lists him (spans of command at most MAX_SPAN), and every other
+    elite tie goes both ways."""
     pop = ussr_pop
     people = _heads_of_branch(pop, branch, 400)
     if branch == "army":  # and the high command, whole
         people = sorted(set(people) | set(pop.cohort_members(Cohort.MARSHALS).tolist())
                         | set(pop.cohort_members(Cohort.ARMY_COMMANDERS).tolist()))
+    if branch == "police":  # and the commissar and the regional chiefs, whole
+        people = sorted(set(people) | set(pop.heads_with_post(Post.POLICE_CHIEF).tolist())
+                        | set(pop.heads_with_post(Post.POLICE_REGIONAL_CHIEF).tolist()))
     assert _one_way_ties(pop, people) == []
     spans = np.diff(pop.sub_lo)
     lo, hi = next((lo, hi) for name, lo, hi in pop.branches if name == branch)
@@ -131,13 +141,107 @@ def test_a_chief_lists_his_subordinates_and_they_list_him(ussr_pop: Population) 
         assert int(div) in sid[skind == Tie.SUPERIOR].tolist()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG society (the police, issue 16 item 2): a regional NKVD chief has thousands of "
-    "officers as direct subordinates, more than population.MAX_SPAN, so he lists none of "
-    "them while each lists him as SUPERIOR; the police need levels of command"))
 def test_police_ties_are_symmetric(ussr_pop: Population) -> None:
     """If B is among the ties of a police officer A, A is among B's ties."""
-    assert _one_way_ties(ussr_pop, _heads_of_branch(ussr_pop, "police", 300)) == []
+    assert _one_way_ties(ussr_pop, _heads_of_branch(ussr_pop, "police", 300, seed=1)) == []
+
+
+def test_police_levels_of_command(ussr_pop: Population) -> None:
+    """The NKVD's chain of command by level (society.build_police_levels): an operational
+    officer answers to a deputy or head of department of his own region, a deputy to another
+    deputy of his region or to its regional chief, an officer of the central apparatus to
+    another of it or to the commissar, a regional chief to the commissar; every regional
+    chief, deputy and head of section commands someone, and the cohorts keep their sizes."""
+    pop = ussr_pop
+    H = pop.hsize
+    chief = pop.heads_with_post(Post.POLICE_CHIEF)[0] // H
+    sup = pop.e_superior.astype(np.int64)
+    post = pop.e_post
+    spans = np.diff(pop.sub_lo)
+
+    def heads(p: Post) -> np.ndarray:
+        return pop.heads_with_post(p) // H
+
+    off, dep, cen, reg = (heads(Post.POLICE_OFFICER), heads(Post.POLICE_REGIONAL_DEPUTY),
+                          heads(Post.POLICE_CENTRAL), heads(Post.POLICE_REGIONAL_CHIEF))
+    assert (off.size, dep.size, cen.size, reg.size) == (22391, 1100, 1500, 8)
+    assert (post[sup[off]] == Post.POLICE_REGIONAL_DEPUTY).all()
+    assert (pop.e_region[sup[off]] == pop.e_region[off]).all()
+    assert np.isin(post[sup[dep]], [Post.POLICE_REGIONAL_DEPUTY,
+                                    Post.POLICE_REGIONAL_CHIEF]).all()
+    assert (pop.e_region[sup[dep]] == pop.e_region[dep]).all()
+    assert ((post[sup[cen]] == Post.POLICE_CENTRAL) | (sup[cen] == chief)).all()
+    assert (sup[reg] == chief).all()
+    assert (spans[dep] > 0).all() and (spans[reg] > 0).all() and spans[off].max() == 0
+    # three tiers in the capital: heads of departments, heads of sections, officers
+    top = cen[sup[cen] == chief]
+    sections = cen[np.isin(sup[cen], top)]
+    assert top.size == 12 and sections.size == 144 and (spans[sections] > 0).all()
+    # operational officers spread evenly over the heads of departments of their region
+    for r in range(pop.n_regions):
+        n = np.bincount(sup[off[pop.e_region[off] == r]])
+        n = n[n > 0]
+        assert n.max() - n.min() <= 1
+
+
+def test_a_police_chiefs_subordinates_weigh_as_one_workplace(ussr_pop: Population) -> None:
+    """A head of an NKVD department names among his officers, on average, (W-1) x p_work of
+    them, as the head of a mass workplace names among his workers, though he commands
+    about 20 (population.sample_ties; the army's case is in tests/test_speed_identity.py)."""
+    pop = ussr_pop
+    H, W = pop.hsize, int(pop.geo[2])
+    lo = next(lo for name, lo, _ in pop.branches if name == "police")
+    n_sub = np.array([_subordinates_listed(g * H, pop.geo, pop.e_unit, pop.unit_lo,
+                                           pop.unit_hi, pop.sub_lo, pop.sub_ids)
+                      for g in range(lo, pop.n_heads)])
+    chiefs = (lo + np.flatnonzero(n_sub > W)) * H
+    assert chiefs.size > 1000  # the heads of departments
+    p_kind = np.array([0.0, 0.02, 0.0, 0.0])
+    total = 0
+    for day in range(20):
+        got, by, _ = sample_ties(chiefs, np.ones(chiefs.size), p_kind, 1.0, 3, day, 11,
+                                 pop.geo, pop.region_start, pop.key_work, pop.key_acq,
+                                 pop.e_superior, pop.e_unit, pop.unit_lo, pop.unit_hi,
+                                 pop.sub_lo, pop.sub_ids)
+        g, x = by // H, got // H
+        u = pop.e_unit[g]
+        size = pop.unit_hi[u] - pop.unit_lo[u]
+        dd = (x - g) % size
+        ring = (pop.e_unit[x] == u) & ((dd <= W // 2) | (size - dd <= W // 2))
+        total += int(((pop.e_superior[x] == g) & ~ring).sum())  # beyond the unit ring
+    expected = 20 * chiefs.size * (W - 1) * 0.02
+    assert abs(total - expected) < 5 * np.sqrt(expected)
+
+
+@pytest.mark.parametrize("scenario", ["toy", "ussr-1937", "france-1793"])
+def test_no_span_of_command_exceeds_max_span(scenario: str) -> None:
+    """Every chief of every bundled scenario has at most MAX_SPAN direct subordinates, so
+    every chain of command is a symmetric tie (population.ties_of)."""
+    pop = build_population(load_scenario(scenario, scale=None if scenario == "toy" else 0.0001))
+    assert np.diff(pop.sub_lo).max() <= MAX_SPAN
+
+
+@pytest.mark.parametrize("d,o,senior", [
+    (0, 0, False), (0, 40, False), (0, 65, True), (0, 4000, True), (3, 10, False),
+    (15, 306, False), (595, 12042, False), (1, 500, True), (5000, 10, False)])
+def test_police_region_plan(d: int, o: int, senior: bool) -> None:
+    """The levels of one region's NKVD: deputies in two tiers, officers under the heads of
+    departments, senior officers added as heads only when the deputies are too few; no span
+    above MAX_SPAN, nobody left out, sizes unchanged."""
+    k, parent, head = police_region_plan(d, o)
+    assert parent.size == d + k and head.size == o - k
+    assert ((parent < np.arange(d + k)) & (parent >= -1)).all()  # a superior comes first
+    spans = np.bincount(np.concatenate([parent, head]) + 1, minlength=d + k + 1)
+    assert spans.max() <= MAX_SPAN
+    leaves = np.setdiff1d(np.arange(d + k), parent)
+    assert np.isin(head, leaves if d + k else [-1]).all()
+    assert (k > 0) == senior
+    if k:  # the fewest senior officers that will do: one fewer leaves a span too wide
+        fewer, _ = _balanced_tree(d + k - 1, 2)
+        n_leaves = d + k - 1 - np.unique(fewer[fewer >= 0]).size
+        assert n_leaves == 0 or -(-(o - k + 1) // n_leaves) > MAX_SPAN
+    if d == 0 and o <= MAX_SPAN:  # a handful of officers answer to the regional chief
+        assert k == 0 and (head == -1).all()
 
 
 def test_ties_are_valid_people(toy_pop: Population) -> None:
