@@ -157,6 +157,17 @@ from .codes import NATION_KEYS  # noqa: E402
 TARGET_KEYS = ("element",) + NATION_KEYS
 
 
+class RegionLimit(Strict):
+    """A region's initial limits under an operation, as the order's appendix gives them; a
+    category left out is not given by the order (or not found) and is shared as the rest."""
+
+    cat1: float | None = Field(None, ge=0, le=MAX_LIMIT,
+                               description="initial limit, category 1 (shoot), full scale")
+    cat2: float | None = Field(None, ge=0, le=MAX_LIMIT,
+                               description="initial limit, category 2 (camp), full scale")
+    source: str = ""
+
+
 class Operation(Strict):
     key: str
     name: str
@@ -169,6 +180,10 @@ class Operation(Strict):
     cat2: float = Field(ge=0, le=MAX_LIMIT,
                         description="initial limit, category 2 (camp), full scale")
     regions: list[str] = Field([], description="restrict the operation to these regions")
+    limits_by_region: dict[str, RegionLimit] = Field(
+        {}, description="initial limits the order gives a region (full scale); the regions "
+                        "and categories not given share what remains of cat1 and cat2 in "
+                        "proportion to their target pools")
     source: str = ""
 
 
@@ -346,6 +361,20 @@ class ScenarioCore(Strict):
             for r in o.regions:
                 if r not in regions:
                     raise ValueError(f"operation {o.key}: unknown region {r!r}")
+            for r, lim in o.limits_by_region.items():
+                if r not in regions:
+                    raise ValueError(f"operation {o.key}: limits_by_region names an unknown "
+                                     f"region {r!r}; allowed: {', '.join(sorted(regions))}")
+                if o.regions and r not in o.regions:
+                    raise ValueError(f"operation {o.key}: limits_by_region gives {r!r} a "
+                                     "limit but the operation does not run there")
+            for cat in ("cat1", "cat2"):
+                given = sum(getattr(v, cat) or 0.0 for v in o.limits_by_region.values())
+                if given > getattr(o, cat) * (1 + 1e-9):
+                    raise ValueError(f"operation {o.key}: limits_by_region {cat} sum to "
+                                     f"{given:,.0f}, more than the operation's {cat} "
+                                     f"{getattr(o, cat):,.0f}; allowed: at most the national "
+                                     "limit")
         for n in self.named:
             if n.faction and n.faction not in {f.name for f in self.factions}:
                 raise ValueError(f"named {n.name}: unknown faction {n.faction!r}")

@@ -381,8 +381,8 @@ def build_police_levels(el: _Elite, sc: Scenario, chief: int, reg_chiefs: list[i
       in two tiers under the regional chief, and its operational officers under the heads
       of departments, one unit per department (`police_region_plan`).  ASSUMPTION
       (structure): spans balanced between the chief's deputies and the heads of
-      departments; in ussr-1937 79 deputies under the 8 regional chiefs, 1,021 heads of
-      departments under them, 21 to 28 operational officers to each."""
+      departments; in ussr-1937 95 deputies under the 14 regional chiefs, 1,005 heads of
+      departments under them, 20 to 34 operational officers to each."""
     # the central apparatus: heads of departments and sections, then the sections
     parent, sizes = _balanced_tree(n_central, 3)
     lo = len(el.post)

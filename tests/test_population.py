@@ -164,7 +164,7 @@ def test_police_levels_of_command(ussr_pop: Population) -> None:
 
     off, dep, cen, reg = (heads(Post.POLICE_OFFICER), heads(Post.POLICE_REGIONAL_DEPUTY),
                           heads(Post.POLICE_CENTRAL), heads(Post.POLICE_REGIONAL_CHIEF))
-    assert (off.size, dep.size, cen.size, reg.size) == (22391, 1100, 1500, 8)
+    assert (off.size, dep.size, cen.size, reg.size) == (22385, 1100, 1500, 14)
     assert (post[sup[off]] == Post.POLICE_REGIONAL_DEPUTY).all()
     assert (pop.e_region[sup[off]] == pop.e_region[off]).all()
     assert np.isin(post[sup[dep]], [Post.POLICE_REGIONAL_DEPUTY,

@@ -116,9 +116,13 @@ class Mechanism(Base):
                     share = 0.0
                 self.pool[o, r] = share * rg.population
         self.limit = np.zeros((O, R, 2))
+        names = [rg.name for rg in sc.regions]
         for o, op in enumerate(self.ops):
             f = 1.0 if op.target == "element" else self.p.national_limit_factor
-            self._split(o, op.cat1 * f, op.cat2 * f)
+            self._initial_limits(o, op.cat1 * f, op.cat2 * f, {
+                names.index(k): (v.cat1 * f if v.cat1 is not None else None,
+                                 v.cat2 * f if v.cat2 is not None else None)
+                for k, v in op.limits_by_region.items()})
         self.initial_region = self.limit.copy()  # [O, R, 2]
         self.initial = self.limit.sum(axis=1).copy()  # [O, 2]
         self.arrested = np.zeros((O, R))  # full-scale arrests so far
@@ -147,6 +151,24 @@ class Mechanism(Base):
         #: the draw subject of each (operation, region): rng.subject(o, r)
         self.subjects = np.array([rng.subjects(o, np.arange(R, dtype=np.int64))
                                   for o in range(O)], dtype=np.int64).reshape(O, R)
+
+    def _initial_limits(self, o: int, cat1: float, cat2: float,
+                        given: dict[int, tuple[float | None, float | None]]) -> None:
+        """The order's limits where it gives a region one (`limits_by_region`); the rest of
+        each category is shared by the regions not given one, by their target pools (or, if
+        none of them has a pool, by all of them)."""
+        for c, total in enumerate((cat1, cat2)):
+            fixed = {r: v[c] for r, v in given.items() if v[c] is not None}
+            for r, x in fixed.items():
+                self.limit[o, r, c] += x
+            rest = max(total - sum(fixed.values()), 0.0)
+            w = self.pool[o].copy()
+            w[list(fixed)] = 0.0
+            if w.sum() <= 0:
+                w = np.ones_like(w)
+                w[list(fixed)] = 0.0
+            if w.sum() > 0:
+                self.limit[o, :, c] += rest * w / w.sum()
 
     def _split(self, o: int, cat1: float, cat2: float) -> None:
         w = self.pool[o]
