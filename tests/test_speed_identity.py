@@ -417,3 +417,33 @@ def test_a_chiefs_subordinates_weigh_as_one_workplace() -> None:
         total += int(((pop.e_superior[x] == g) & ~ring).sum())  # beyond the unit ring
     expected = 40 * chiefs.size * (pop.geo[2] - 1) * 0.02
     assert abs(total - expected) < 5 * np.sqrt(expected)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 12), st.integers(0, 2)), max_size=40))
+def test_camp_schedule_of_a_few_equals_the_sorted_schedule(rows) -> None:
+    """camps._schedule groups a few prisoners by day in Python (issue 13): the same lists,
+    each day's group in admission order, as the sort it keeps for many."""
+    from types import SimpleNamespace
+
+    from purgesim.mechanisms import camps
+
+    def schedule(few: int) -> tuple[dict, dict, dict]:
+        m = object.__new__(camps.Mechanism)
+        m.sim = SimpleNamespace(n_days=10)  # days 10 to 12 fall after the run
+        m.due, m.due_kind, m.due_since = (defaultdict(list) for _ in range(3))
+        old = camps._FEW
+        camps._FEW = few
+        try:
+            ids = np.arange(100, 100 + len(rows), dtype=np.int64)
+            m._schedule(ids, np.array([k for _, k in rows], dtype=np.int8),
+                        np.array([d for d, _ in rows], dtype=np.int64), ids - 50)
+        finally:
+            camps._FEW = old
+        return m.due, m.due_kind, m.due_since
+
+    for a, b in zip(schedule(camps._FEW), schedule(0)):
+        assert sorted(a) == sorted(b)
+        for d in a:
+            assert len(a[d]) == len(b[d]) == 1
+            assert a[d][0].dtype == b[d][0].dtype and np.array_equal(a[d][0], b[d][0])
