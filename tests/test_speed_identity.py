@@ -447,3 +447,24 @@ def test_camp_schedule_of_a_few_equals_the_sorted_schedule(rows) -> None:
         for d in a:
             assert len(a[d]) == len(b[d]) == 1
             assert a[d][0].dtype == b[d][0].dtype and np.array_equal(a[d][0], b[d][0])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 60), st.floats(0.0, 1.0, exclude_max=True)),
+                max_size=40),
+       st.floats(0.0, 1.0), st.integers(1, 40), st.booleans())
+def test_interrogation_day_equals_the_plain_numpy_code(cases, h, max_days, on) -> None:
+    """confession._interrogation_day (issue 13) against the NumPy code it replaced."""
+    from purgesim.mechanisms.confession import _NO_DRAWS, _interrogation_day
+
+    day = 50
+    rows = np.zeros(len(cases), dtype=CASE_DTYPE)
+    rows["day"] = [d for d, _ in cases]
+    u = np.array([x for _, x in cases], dtype=np.float64)
+    started = rows["day"] < day
+    confess = started & (u < h) if on else np.zeros(rows.size, dtype=bool)
+    closed = started & ~confess & (day - rows["day"] >= max_days)
+    fate = _interrogation_day(rows, u if on else _NO_DRAWS, h, day, max_days)
+    assert np.array_equal(fate == 1, confess)
+    assert np.array_equal(fate == 2, closed)
+    assert not ((fate != 0) & ~(confess | closed)).any()
