@@ -257,7 +257,7 @@ class Mechanism(Base):
         # the budgets, the cases handled and what becomes of each, in one pass
         fate = _sort_cases(rows, pop.state, self.officers, self.region_lo, self.region_hi,
                            float(self.p.capacity_per_officer), float(self.p.capacity_bank),
-                           self.budget, pop.n_elite, sim._w_mass, day, self.p.max_wait, u,
+                           self.budget, pop.n_elite, 1.0 / pop.scale, day, self.p.max_wait, u,
                            float(self.p_act()), self.top)
         top = np.flatnonzero(fate == ACTS_ON_TOP)
         if top.size:  # the leader's sanction: a refusal is nobody's lack of vigilance
