@@ -329,6 +329,68 @@ def test_police_handle_the_queue_as_before(cases, budget, capacity, bank) -> Non
 
 
 
+def _sort_cases_plain(rows, state, officers, officer_region, n_regions, per_officer, bank,
+                      budget, n_elite, scale, day, max_wait, u, p_act, top):
+    """The NumPy code of vigilance.step before `vigilance._sort_cases` (issue 13): the
+    officers at large counted per region, the budgets topped up, the cases handled, acted
+    on, let go or lapsed.  Returns the fates and the new budgets."""
+    from purgesim.mechanisms.vigilance import SERVING, _handle
+    from purgesim.tables import member
+
+    per_region = np.zeros(n_regions)
+    np.add.at(per_region, officer_region[SERVING[state[officers]]], 1.0)
+    capacity = per_region * per_officer
+    budget = np.minimum(budget + capacity, capacity * bank)
+    w = np.where(rows["person"] < n_elite, 1.0, 1.0 / scale)
+    handled = _handle(rows["region"].astype(np.int64), w, budget, capacity, float(bank))
+    lapsed = ~handled & (day - rows["day"] >= max_wait)
+    acts = handled & (u < p_act)
+    on_top = acts & member(rows["person"], top)
+    fate = np.zeros(rows.size, dtype=np.int8)
+    fate[acts] = 1
+    fate[on_top] = 2
+    fate[handled & ~acts] = 3
+    fate[lapsed] = 4
+    return fate, budget
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.booleans(), st.integers(0, 90),
+                          st.floats(0.0, 1.0, exclude_max=True)), max_size=50),
+       st.lists(st.sampled_from([int(State.FREE), int(State.RELEASED), int(State.SUSPECT),
+                                 int(State.ARRESTED), int(State.SHOT)]),
+                min_size=12, max_size=12),
+       st.lists(st.floats(0.0, 3000.0), min_size=4, max_size=4),
+       st.sampled_from([0.01, 1.0, 40.0]), st.integers(1, 7), st.sampled_from([0.003, 1.0]),
+       st.floats(0.0, 1.0))
+def test_police_sort_their_cases_as_before(cases, officer_states, budget, per_officer, bank,
+                                           scale, p_act) -> None:
+    from purgesim.engine import QUEUE_DTYPE
+    from purgesim.mechanisms.vigilance import _sort_cases
+
+    n_elite = 400
+    state = np.full(1000, int(State.FREE), dtype=np.uint8)
+    officers = np.arange(0, 48, 4, dtype=np.int64)  # 12 officers; region 3 has none
+    state[officers] = officer_states
+    officer_region = np.array([0, 0, 0, 0, 0, 1, 1, 2, 2, 2, 2, 2], dtype=np.int64)
+    lo = np.searchsorted(officer_region, np.arange(4)).astype(np.int64)
+    hi = np.searchsorted(officer_region, np.arange(4), side="right").astype(np.int64)
+    rows = np.zeros(len(cases), dtype=QUEUE_DTYPE)
+    for k, (r, elite, waited, _) in enumerate(cases):
+        rows[k] = (k * 4 if elite else n_elite + k, r, 100 - waited, 0, -1, 0)
+    u = np.array([c[3] for c in cases], dtype=np.float64)
+    top = np.array([0, 8, 20], dtype=np.int64)
+    b = np.array(budget)
+    fast = _sort_cases(rows, state, officers, lo, hi, per_officer, float(bank), b, n_elite,
+                       1.0 / scale, 100, 60, u, p_act, top)
+    plain, b_plain = _sort_cases_plain(rows, state, officers, officer_region, 4, per_officer,
+                                       bank, np.array(budget), n_elite, scale, 100, 60, u,
+                                       p_act, top)
+    assert np.array_equal(fast, plain)
+    assert np.array_equal(b, b_plain)
+
+
+
 def test_a_chiefs_subordinates_weigh_as_one_workplace() -> None:
     """The names a chief gives among his subordinates do not grow with his span of command
     (an assumption of society.build_army): each of the n subordinates he lists beyond his unit
@@ -355,3 +417,54 @@ def test_a_chiefs_subordinates_weigh_as_one_workplace() -> None:
         total += int(((pop.e_superior[x] == g) & ~ring).sum())  # beyond the unit ring
     expected = 40 * chiefs.size * (pop.geo[2] - 1) * 0.02
     assert abs(total - expected) < 5 * np.sqrt(expected)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 12), st.integers(0, 2)), max_size=40))
+def test_camp_schedule_of_a_few_equals_the_sorted_schedule(rows) -> None:
+    """camps._schedule groups a few prisoners by day in Python (issue 13): the same lists,
+    each day's group in admission order, as the sort it keeps for many."""
+    from types import SimpleNamespace
+
+    from purgesim.mechanisms import camps
+
+    def schedule(few: int) -> tuple[dict, dict, dict]:
+        m = object.__new__(camps.Mechanism)
+        m.sim = SimpleNamespace(n_days=10)  # days 10 to 12 fall after the run
+        m.due, m.due_kind, m.due_since = (defaultdict(list) for _ in range(3))
+        old = camps._FEW
+        camps._FEW = few
+        try:
+            ids = np.arange(100, 100 + len(rows), dtype=np.int64)
+            m._schedule(ids, np.array([k for _, k in rows], dtype=np.int8),
+                        np.array([d for d, _ in rows], dtype=np.int64), ids - 50)
+        finally:
+            camps._FEW = old
+        return m.due, m.due_kind, m.due_since
+
+    for a, b in zip(schedule(camps._FEW), schedule(0)):
+        assert sorted(a) == sorted(b)
+        for d in a:
+            assert len(a[d]) == len(b[d]) == 1
+            assert a[d][0].dtype == b[d][0].dtype and np.array_equal(a[d][0], b[d][0])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 60), st.floats(0.0, 1.0, exclude_max=True)),
+                max_size=40),
+       st.floats(0.0, 1.0), st.integers(1, 40), st.booleans())
+def test_interrogation_day_equals_the_plain_numpy_code(cases, h, max_days, on) -> None:
+    """confession._interrogation_day (issue 13) against the NumPy code it replaced."""
+    from purgesim.mechanisms.confession import _NO_DRAWS, _interrogation_day
+
+    day = 50
+    rows = np.zeros(len(cases), dtype=CASE_DTYPE)
+    rows["day"] = [d for d, _ in cases]
+    u = np.array([x for _, x in cases], dtype=np.float64)
+    started = rows["day"] < day
+    confess = started & (u < h) if on else np.zeros(rows.size, dtype=bool)
+    closed = started & ~confess & (day - rows["day"] >= max_days)
+    fate = _interrogation_day(rows, u if on else _NO_DRAWS, h, day, max_days)
+    assert np.array_equal(fate == 1, confess)
+    assert np.array_equal(fate == 2, closed)
+    assert not ((fate != 0) & ~(confess | closed)).any()

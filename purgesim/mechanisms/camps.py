@@ -43,6 +43,9 @@ S = rng.Streams("camps", "death", "term", "review", "review_day")
 
 #: what a scheduled day does to a prisoner
 DIES, TERM_ENDS, REVIEWED = 0, 1, 2
+#: up to this many prisoners, `_schedule` groups them by day in Python (cheaper than a sort)
+_FEW = 32
+_INDEX = np.arange(_FEW, dtype=np.int64)  # one-element index arrays, as views
 
 #: what the registry reads (purgesim.mechanisms): letter, place, phases of the day, states
 SPEC = Spec(letter="-", position=100,
@@ -175,10 +178,25 @@ class Mechanism(Base):
     def _schedule(self, ids: np.ndarray, kind: np.ndarray, when: np.ndarray,
                   since: np.ndarray) -> None:
         keep = when < self.sim.n_days
-        ids, kind, when, since = ids[keep], kind[keep], when[keep], since[keep]
+        if not keep.all():
+            ids, kind, when, since = ids[keep], kind[keep], when[keep], since[keep]
+        if when.size == 0:
+            return
+        if when.size <= _FEW:
+            # a few prisoners (a day's sentences at small scale): grouped by day in Python,
+            # each day's group in admission order, as the sort below gives it
+            groups: dict[int, list[int]] = {}
+            for j, d in enumerate(when.tolist()):
+                groups.setdefault(d, []).append(j)
+            for d, sel in groups.items():
+                idx = _INDEX[sel[0]:sel[0] + 1] if len(sel) == 1 else np.array(sel)
+                self.due[d].append(ids[idx])
+                self.due_kind[d].append(kind[idx])
+                self.due_since[d].append(since[idx])
+            return
         order = np.argsort(when, kind="stable")  # grouped by day, admission order kept
         when = when[order]
-        starts = np.flatnonzero(np.r_[True, when[1:] != when[:-1]]) if when.size else when
+        starts = np.flatnonzero(np.r_[True, when[1:] != when[:-1]])
         for a, b in zip(starts.tolist(), [*starts[1:].tolist(), when.size]):
             d = int(when[a])
             sel = order[a:b]
@@ -216,14 +234,15 @@ class Mechanism(Base):
                               count=ids.size)
         ok = (sim.pop.state[ids] == State.CAMP) & (current == since)
         ids, kind = ids[ok], kind[ok]
+        present = np.bincount(kind, minlength=REVIEWED + 1)
         for k, state, event, cause in ((DIES, State.DIED, Event.DIED, Cause.NONE),
                                        (TERM_ENDS, State.RELEASED, Event.RELEASED,
                                         Cause.TERM_END),
                                        (REVIEWED, State.RELEASED, Event.RELEASED,
                                         Cause.REVIEW)):
-            who = ids[kind == k]
-            if who.size == 0:
+            if present[k] == 0:
                 continue
+            who = ids[kind == k]
             who = np.unique(who)  # one prisoner may be due twice today (review and term)
             who = who[sim.pop.state[who] == State.CAMP]
             sim.pop.state[who] = state

@@ -53,12 +53,9 @@ class Mechanism(Base):
         if not sim.halted and self.p.rate_in_operations is not None:
             if sim.mass_operation_running(day):
                 rate = self.p.rate_in_operations
-        total = float(pop.region_start[-1] - pop.region_start[0])
-        sizes = np.diff(pop.region_start)
-        factors = np.array([rg.routine_factor for rg in sim.sc.regions], dtype=np.float64)
         # the day's counts of all regions at once (the same draws as region by region)
-        lams = rate / 365.0 * pop.scale * sizes / total * factors
-        counts = rng.poissons_keyed(lams, sim.seed, day, self._regions(pop.n_regions), S.count)
+        counts = rng.poissons_keyed(self._means(rate), sim.seed, day,
+                                    self._regions(pop.n_regions), S.count)
         for r in np.flatnonzero(counts).tolist():
             lo, hi = int(pop.region_start[r]), int(pop.region_start[r + 1])
             k = int(counts[r])
@@ -72,6 +69,20 @@ class Mechanism(Base):
                 sim.arrest(a, _ROUTINE)
             if b.size:
                 sim.arrest(b, _ROUTINE)
+
+    def _means(self, rate: float) -> np.ndarray:
+        """The regions' expected arrests a day at a national `rate` a year: the same few
+        rates every day, so each is computed once (the same arithmetic, in the same order)."""
+        cache = self.__dict__.setdefault("_lams", {})
+        lams = cache.get(rate)
+        if lams is None:
+            pop = self.sim.pop
+            total = float(pop.region_start[-1] - pop.region_start[0])
+            sizes = np.diff(pop.region_start)
+            factors = np.array([rg.routine_factor for rg in self.sim.sc.regions],
+                               dtype=np.float64)
+            lams = cache[rate] = rate / 365.0 * pop.scale * sizes / total * factors
+        return lams
 
     def _regions(self, n: int) -> np.ndarray:
         """The regions' indices, the subjects of the count draws (made once)."""
