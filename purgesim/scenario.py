@@ -361,7 +361,7 @@ class ScenarioCore(Strict):
             for r in o.regions:
                 if r not in regions:
                     raise ValueError(f"operation {o.key}: unknown region {r!r}")
-            for r, lim in o.limits_by_region.items():
+            for r in o.limits_by_region:
                 if r not in regions:
                     raise ValueError(f"operation {o.key}: limits_by_region names an unknown "
                                      f"region {r!r}; allowed: {', '.join(sorted(regions))}")

@@ -52,8 +52,8 @@ def level_sizes(sc_name: str, sets: list[str]) -> dict[str, int]:
 
 @pytest.mark.parametrize("scale", [0.001, 0.004])
 def test_ussr_levels_have_their_sizes_at_every_scale(scale: float) -> None:
-    """The scenario's sizes: the chief, 1,500 in the central apparatus, a regional chief per region and
-    1,100 deputies, the rest of the 25,000 operational; the same at every scale."""
+    """The scenario's sizes: the chief, 1,500 in the central apparatus, a regional chief per
+    region and 1,100 deputies, the rest of the 25,000 operational; the same at every scale."""
     sc = load_scenario("ussr-1937", [f"scale={scale}"])
     co = sc.cohorts
     sizes = level_sizes("ussr-1937", [f"scale={scale}"])
