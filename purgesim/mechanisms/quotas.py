@@ -115,7 +115,7 @@ class Params(MechanismParams):
                                  meaning="a region's arrests under an operation never exceed "
                                          "its granted limit times 1 + this share (overruns "
                                          "the centre tolerated)")
-    petition_delay: int = P(7, 0, 365, unit="days",
+    petition_delay: int = P(3, 0, 365, unit="days",
                             meaning="days from a region's petition to the centre's answer; "
                                     "a region waits for the answer before it asks again")
 
