@@ -3,9 +3,12 @@
 Each operation (Order 00447, the national operations) has national limits for category 1
 (shoot) and category 2 (camp), split across regions in proportion to each region's target pool
 (registered elements, or the diaspora nationality).  Each day a region's police arrest a share
-`pace` of the limit not yet used; when the pool runs dry they take whoever is at hand (the
-quota is filled regardless).  Every week a region that has used most of its limit petitions
-the centre for more and mostly gets it at first; the centre's willingness to grant halves every
+`pace` of the limit not yet used, at most what its operational officers at large can make
+(`arrests_per_officer` each, shared among the operations running) and never beyond the
+granted limit times 1 + `overrun_tolerance`; when the pool runs dry they take whoever is at
+hand (the quota is filled regardless).  Every week a region that has used most of its limit
+petitions the centre for more and mostly gets it at first, the answer arriving
+`petition_delay` days later; the centre's willingness to grant halves every
 `approval_halflife` days.  Petitions are decided for each of the region's territorial units
 (`units` oblasts in all), and the region's limit grows by the share of its units granted.
 With `absorb_bottom_up`, people of the mass population found by naming, denunciation or

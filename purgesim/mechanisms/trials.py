@@ -2,8 +2,12 @@
 
 A closed case goes to one of three bodies:
 
-* **troika** (cases of a mass operation): sits within `troika_delay` days; the category
-  follows the region's unused limits (mechanism i): category 1 = shot, category 2 = camp;
+* **troika** (cases of a mass operation): a region's troikas sit every
+  `troika_session_interval` days and hear at most `troika_capacity` cases each a sitting,
+  the oldest arrests first (without a calendar, interval 0, a case waits up to
+  `troika_delay` days: France); the category follows the region's unused limits
+  (mechanism i): category 1 = shot, category 2 = camp; the lag from arrest to sentence is
+  recorded (summary.json `troika`, regions.parquet);
 * **lists** (elite cases: officials, officers, police, not their relatives): the Politburo
   approves a list of sentences every `list_interval` days; each name is shot with
   probability `p_shot_elite`, otherwise sent to camp (Military Collegium);
@@ -63,7 +67,7 @@ class Params(MechanismParams):
                                              "troika_delay days)")
     troika_capacity: float = P(700.0, 0.0, 1e6, unit="cases per sitting per troika",
                                meaning="most cases (full scale) one troika hears at a sitting; "
-                                       "the oldest first")
+                                       "the oldest first", free=True)
     troikas: int = P(64, 1, 10000, unit="troikas",
                      meaning="troikas (one per oblast, krai or republic), shared among the "
                              "regions by population")
