@@ -70,7 +70,8 @@ def troika_categories(ops: np.ndarray, regions: np.ndarray, weights: np.ndarray,
 
 
 #: what the registry reads (purgesim.mechanisms): letter, place, phases of the day, states
-SPEC = Spec(letter="i", position=20, phases=(Phase(40, "quota operations"),), states=())
+SPEC = Spec(letter="i", position=20, phases=(Phase(40, "quota operations"),),
+            states=(State.FREE, State.RELEASED))  # read: the operational officers serving
 
 
 class Params(MechanismParams):
