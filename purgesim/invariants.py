@@ -20,7 +20,8 @@ Each is a statement about the model that must hold whatever the parameters:
    after an earlier dismissal; the quotas: the count of operational officers at large it
    keeps equals a fresh count);
 7. no region's arrests under a mass operation exceed its granted limit times
-   1 + `quotas.overrun_tolerance` (counted from the event log, full scale), and the quota
+   1 + `quotas.overrun_tolerance` (counted from the event log, full scale) by a simulated
+   person (1 / scale) or more, and the quota
    mechanism's own count of them agrees with the log.
 """
 
@@ -129,7 +130,9 @@ def _quota_ceiling(sim: Sim, day: int) -> None:
                   sim.pop.weight(people))
     _OPERATION_ARRESTS[sim] = (log.size, counted)
     ceiling = quotas.limit.sum(axis=2) * (1.0 + quotas.p.overrun_tolerance)
-    over = counted > ceiling * (1 + 1e-9) + 1e-6
+    # the room is rounded at random to whole simulated people (quotas.room): never more
+    # than one simulated person (1 / scale real people) beyond the ceiling
+    over = counted > ceiling * (1 + 1e-9) + 1.0 / sim.pop.scale - 1e-6
     if over.any():
         o, r = (int(x[0]) for x in np.nonzero(over))
         _fail(day, f"{counted[o, r]:.6g} arrests under operation {sim.op_keys[o]} in region "

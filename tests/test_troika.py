@@ -138,7 +138,7 @@ def test_a_region_never_exceeds_its_granted_limit_and_tolerance() -> None:
                           "quotas.pace=0.3", "quotas.petition_prob=0",
                           "confession.p_work=0.2", "confession.p_acquaintance=0.2"])
     q = sim.mechs["quotas"]
-    assert (q.arrested <= q.limit.sum(axis=2) + 1e-6).all()
+    assert (q.arrested < q.limit.sum(axis=2) + 1.0 / sim.pop.scale).all()
     assert (q.arrested >= 0.9 * q.limit.sum(axis=2))[q.pool > 0].any()
     assert q.ceiling_refused.sum() > 0
 
@@ -246,7 +246,7 @@ def test_regional_shares_and_lags_are_scale_free() -> None:
     """ussr-1937 at scales 0.01 and 0.1: each region's share of the quota arrests, each
     region's arrests under each operation and the troikas' mean lags agree within
     statistical tolerance (purgesim.invariance)."""
-    seeds = range(1, 3)
+    seeds = range(1, 7)
     by_scale = {sc: run_summaries("ussr-1937", sc, seeds) for sc in (0.01, 0.1)}
     comps = [c for c in compare(by_scale)
              if c.name.startswith("troika.") or ".arrested" in c.name

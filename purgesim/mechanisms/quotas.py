@@ -37,7 +37,7 @@ from .base import Phase, Spec
 from .contract import Engine
 
 S = rng.Streams("quotas", "count", "pick", "pick_any", "petition_ask", "petition_grant",
-                "lagging_chief")
+                "lagging_chief", "ceiling")
 
 #: the posts whose holders make a region's arrests (its operational groups): the operational
 #: officers and the regional chiefs' deputies and heads of departments (society.py)
@@ -219,9 +219,14 @@ class Mechanism(Base):
         return self.limit[o].sum(axis=1) * (1.0 + self.p.overrun_tolerance)
 
     def room(self, o: int) -> np.ndarray:
-        """Simulated people each region may still arrest under `o` before its ceiling."""
-        left = (self.ceiling(o) - self.arrested[o]) * self.sim.pop.scale
-        return np.maximum(np.floor(left + 1e-6), 0).astype(np.int64)
+        """Simulated people each region may still arrest under `o` before its ceiling: the
+        room left (full scale x scale) rounded down or up at random (one keyed draw per
+        operation, region and day), so that at every scale the arrests reach the ceiling on
+        average, never more than one simulated person beyond it."""
+        sim = self.sim
+        left = (self.ceiling(o) - self.arrested[o]) * sim.pop.scale
+        u = rng.uniforms(sim.seed, sim.day, self.subjects[o], S.ceiling)
+        return np.maximum(np.floor(left + u), 0).astype(np.int64)
 
     def _split(self, o: int, cat1: float, cat2: float) -> None:
         w = self.pool[o]
