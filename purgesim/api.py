@@ -451,9 +451,7 @@ def _engine_table(sim: EngineSim, name: str) -> pa.Table:
         return results.long_table(sim, sim.op_keys, "operation", arrests=rec.arrests_op,
                                   convictions=rec.convictions_op, shot=rec.shot_op)
     if name == "regions":
-        return results.long_table(sim, sim.pop.region_names, "region",
-                                  arrests=rec.arrests_region,
-                                  convictions=rec.convictions_region, shot=rec.shot_region)
+        return results.regions_table(sim)
     if name == "events":
         return results.events_table(sim)
     if name == "people":

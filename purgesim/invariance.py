@@ -4,7 +4,8 @@
 what the model says.  This module runs a scenario at several scales and seeds, takes the
 figures a user reads in summary.json (yearly totals, each cohort's arrested and shot, the
 NKVD's arrested, shot and dismissed by level, each operation, channel shares, regional
-totals, the dates of endogenous events) and compares their means across scales: the
+totals, each region's arrests under each operation, the troikas' mean lag by operation, the
+dates of endogenous events) and compares their means across scales: the
 difference of two means against its standard error, with a floor for small counts.  Used
 by tests/test_scale_invariance.py and benchmarks/bench_scale_invariance.py.
 """
@@ -34,6 +35,13 @@ def figures(s: dict[str, Any]) -> dict[str, float]:
         if isinstance(v, dict) and "arrests" in v:
             for k in ("arrests", "convictions", "shot"):
                 out[f"operations.{key}.{k}"] = float(v[k])
+    for key, v in s.get("operations", {}).items():  # each region's arrests under it (15)
+        for r, lr in (v.get("limits_by_region") or {}).items() if isinstance(v, dict) else ():
+            if "arrested" in lr:
+                out[f"operations.{key}.{r}.arrested"] = float(lr["arrested"])
+    for key, v in ((s.get("troika") or {}).get("operations") or {}).items():
+        if v["lag"]["mean_days"] is not None:  # the troikas' lag from arrest (issue 15)
+            out[f"troika.{key}.lag_mean_days"] = float(v["lag"]["mean_days"])
     for k, v in s.get("channels", {}).items():
         out[f"channels.{k}"] = float(v)
     for r, v in s.get("regions", {}).items():
@@ -104,6 +112,8 @@ def floor_for(name: str, values: Iterable[float]) -> float:
         return 0.01
     if name.startswith("events."):
         return 14.0
+    if name.startswith("troika."):  # a mean lag in days
+        return 1.0
     return max(0.05 * abs(m), 5.0)
 
 

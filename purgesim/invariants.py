@@ -17,11 +17,17 @@ Each is a statement about the model that must hold whatever the parameters:
    (a DISMISSED event with a cause) and has not been arrested since; every dismissal has a
    cause, every reinstatement the cause REVIEW; a mechanism with a `check_day(day)` method
    checks its own (the army: DISMISSED only after a discharge on record, reinstated only
-   after an earlier dismissal).
+   after an earlier dismissal; the quotas: the count of operational officers at large it
+   keeps equals a fresh count);
+7. no region's arrests under a mass operation exceed its granted limit times
+   1 + `quotas.overrun_tolerance` (counted from the event log, full scale) by a simulated
+   person (1 / scale) or more, and the quota
+   mechanism's own count of them agrees with the log.
 """
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -99,6 +105,42 @@ def check_day(sim: Sim, day: int) -> None:
         _fail(day, "a dismissed officer handled an accusation")
     if counts[State.DISMISSED]:
         _check_dismissed(log, np.flatnonzero(st == State.DISMISSED), day)
+    _quota_ceiling(sim, day)
+
+
+#: sim -> (rows of the log counted, full-scale arrests under each operation by region)
+_OPERATION_ARRESTS: weakref.WeakKeyDictionary[Sim, tuple[int, np.ndarray]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _quota_ceiling(sim: Sim, day: int) -> None:
+    """Invariant 7: arrests under each operation by region (from the log's new rows since
+    the last check, weighted) within the granted limit x (1 + overrun_tolerance)."""
+    quotas = sim.mechs["quotas"]
+    O, R = quotas.limit.shape[0], sim.pop.n_regions
+    if O == 0:
+        return
+    seen, counted = _OPERATION_ARRESTS.get(sim, (0, np.zeros((O, R))))
+    log = sim.log.rows
+    new = log[seen:]
+    new = new[(new["event"] == Event.ARRESTED) & (new["op"] >= 0)]
+    if new.size:
+        people = new["person"]
+        np.add.at(counted, (new["op"].astype(np.int64), sim.pop.regions_of(people)),
+                  sim.pop.weight(people))
+    _OPERATION_ARRESTS[sim] = (log.size, counted)
+    ceiling = quotas.limit.sum(axis=2) * (1.0 + quotas.p.overrun_tolerance)
+    # the room is rounded at random to whole simulated people (quotas.room): never more
+    # than one simulated person (1 / scale real people) beyond the ceiling
+    over = counted > ceiling * (1 + 1e-9) + 1.0 / sim.pop.scale - 1e-6
+    if over.any():
+        o, r = (int(x[0]) for x in np.nonzero(over))
+        _fail(day, f"{counted[o, r]:.6g} arrests under operation {sim.op_keys[o]} in region "
+                   f"{sim.pop.region_names[r]} exceed its granted limit x (1 + tolerance) "
+                   f"= {ceiling[o, r]:.6g}")
+    if not np.allclose(counted, quotas.arrested, rtol=1e-9, atol=1e-6):
+        _fail(day, "the quota mechanism's count of arrests under the operations differs "
+                   "from the event log's")
 
 
 def _camp_accounts(sim: Sim, day: int) -> None:

@@ -63,6 +63,15 @@ class Recorder:
         self.arrests_region = np.zeros((D, R))
         self.convictions_region = np.zeros((D, R))
         self.shot_region = np.zeros((D, R))
+        #: the troikas' sentences by day and region, and the sum of their lags from arrest
+        #: (days, weighted): a month's mean lag is the ratio of the two sums over the month
+        self.troika_region = np.zeros((D, R))
+        self.troika_lag_region = np.zeros((D, R))
+        #: the mass operations' limits by region at the end of each day, summed over the
+        #: operations, by category (1, 2): granted (initial + petitions and increases so
+        #: far) and used (troika sentences so far)
+        self.limit_granted_region = np.zeros((D, R, 2))
+        self.limit_used_region = np.zeros((D, R, 2))
         self.flow = {k: np.zeros(D) for k in FLOWS}
         self.custody = np.zeros(D)
         self.camp_population = np.zeros(D)  # the model's political prisoners (weighted)
@@ -153,6 +162,17 @@ class Recorder:
         self.flow["confessions"][d] += self._w(n_confessors).sum()
         self.flow["names"][d] += n_names
 
+    def troika_sentenced(self, regions: np.ndarray, lags: np.ndarray, w: np.ndarray) -> None:
+        """Cases sentenced by a troika today: their regions, lags from arrest (days) and
+        weights."""
+        d = self.sim.day
+        np.add.at(self.troika_region[d], regions, w)
+        np.add.at(self.troika_lag_region[d], regions, w * lags)
+
     def end_of_day(self, day: int) -> None:
         self.custody[day] = self._custody
         self.camp_population[day] = self._camp
+        quotas = self.sim.mechs["quotas"]
+        if quotas.limit.size:
+            self.limit_granted_region[day] = quotas.limit.sum(axis=0)
+            self.limit_used_region[day] = quotas.used.sum(axis=0)

@@ -192,6 +192,66 @@ def region_stats(sim: Sim) -> dict[str, Any]:
             for r, name in enumerate(sim.pop.region_names)}
 
 
+def _months(sim: Sim) -> tuple[list[str], np.ndarray]:
+    """The calendar months of the run ('1937-08') and each day's month index."""
+    labels = [sim.sc.date_of(d).strftime("%Y-%m") for d in range(sim.n_days)]
+    names = sorted(set(labels))
+    return names, np.searchsorted(np.array(names), np.array(labels))
+
+
+def _lag_figures(hist: np.ndarray) -> dict[str, Any]:
+    """Mean, median and 90th percentile (days) of a weighted histogram of lags."""
+    total = float(hist.sum())
+    if total <= 0:
+        return {"cases": 0, "mean_days": None, "median_days": None, "p90_days": None}
+    days = np.arange(hist.size)
+    cum = np.cumsum(hist) / total
+    return {"cases": round(total), "mean_days": round(float((hist * days).sum()) / total, 2),
+            "median_days": int(np.searchsorted(cum, 0.5 - 1e-12)),
+            "p90_days": int(np.searchsorted(cum, 0.9 - 1e-12))}
+
+
+def troika_stats(sim: Sim) -> dict[str, Any]:
+    """The troikas' rhythm (issue 15): for each operation (and all together) the lag from
+    arrest to the troika's sentence and the wait from the closing of the investigation to
+    the sitting (weighted: full-scale cases; mean, median, 90th percentile in days); for each
+    region its troikas, mean lag, and the months of peak arrests (all channels), peak troika
+    sentences and peak convictions (all bodies).  Kept back: never fitted."""
+    trials = sim.mechs["trials"]
+    quotas = sim.mechs["quotas"]
+    rec = sim.rec
+    ops = {key: {"lag": _lag_figures(trials.lag_hist[o]),
+                 "wait": _lag_figures(trials.wait_hist[o])}
+           for o, key in enumerate(sim.op_keys)}
+    ops["all"] = {"lag": _lag_figures(trials.lag_hist.sum(axis=0)),
+                  "wait": _lag_figures(trials.wait_hist.sum(axis=0))}
+    names, month = _months(sim)
+    M = len(names)
+    regions = {}
+    for r, name in enumerate(sim.pop.region_names):
+        arrests, troika, conv = (np.bincount(month, weights=a[:, r], minlength=M)
+                                 for a in (rec.arrests_region, rec.troika_region,
+                                           rec.convictions_region))
+        n = float(rec.troika_region[:, r].sum())
+        regions[name] = {
+            "troikas": int(trials.n_troikas[r]),
+            "officers": int(quotas.officers_serving()[r]) if quotas.officers.size else 0,
+            "lag_mean_days": round(float(rec.troika_lag_region[:, r].sum()) / n, 2)
+            if n > 0 else None,
+            "peak_arrests_month": names[int(arrests.argmax())] if arrests.any() else None,
+            "peak_troika_sentences_month": names[int(troika.argmax())] if troika.any()
+            else None,
+            "peak_convictions_month": names[int(conv.argmax())] if conv.any() else None,
+            "largest_queue": round(float(trials.backlog_max[r])),
+            "days_arrests_capped": int(quotas.capped_days[r]),
+        }
+    return {"session_interval_days": int(trials.p.troika_session_interval),
+            "capacity_per_sitting": float(trials.p.troika_capacity),
+            "sittings": int(trials.sittings),
+            "sent_to_courts_at_halt": round(trials.to_courts),
+            "operations": ops, "regions": regions}
+
+
 def named_stats(sim: Sim) -> dict[str, Any]:
     """The named people: fate, date, and who named them, split at the arrest: `named_by` are
     the namings before his first arrest (or before the end of the run if never arrested), the
@@ -317,6 +377,7 @@ def summary(sim: Sim, *, cascade: bool = True) -> dict[str, Any]:
         "factions": faction_stats(sim, ever),
         "regions": region_stats(sim),
         "operations": operations_stats(sim),
+        "troika": troika_stats(sim),
         "channels": channel_shares(sim),
         "named": named_stats(sim),
         "cascade": cascade_stats(sim) if cascade else None,
@@ -463,6 +524,33 @@ def long_table(sim: Sim, names: list[str], key: str, **series: np.ndarray) -> pa
     return pa.table(cols)
 
 
+def regions_table(sim: Sim) -> pa.Table:
+    """regions.parquet: one row per day and region.  Flows of the day (full scale): arrests,
+    convictions, shot (all channels and bodies), troika_sentences and troika_lag_days (the sum
+    of their lags from arrest: a month's mean lag is sum(troika_lag_days) /
+    sum(troika_sentences) over its days).  Stocks at the end of the day, summed over the
+    mass operations (per operation they are in summary.json `operations.*.limits_by_region`):
+    limit_initial_cat1/2 (the operations' initial limits), limit_granted_cat1/2 (initial plus
+    every increase so far) and limit_used_cat1/2 (troika sentences so far by category); a
+    month's figure is its last day's."""
+    rec = sim.rec
+    R = sim.pop.n_regions
+    quotas = sim.mechs["quotas"]
+    D = sim.n_days
+    initial = (quotas.initial_region.sum(axis=0) if quotas.initial_region.size
+               else np.zeros((R, 2)))
+    return long_table(
+        sim, sim.pop.region_names, "region", arrests=rec.arrests_region,
+        convictions=rec.convictions_region, shot=rec.shot_region,
+        troika_sentences=rec.troika_region, troika_lag_days=rec.troika_lag_region,
+        limit_initial_cat1=np.broadcast_to(initial[:, 0], (D, R)),
+        limit_initial_cat2=np.broadcast_to(initial[:, 1], (D, R)),
+        limit_granted_cat1=rec.limit_granted_region[:, :, 0],
+        limit_granted_cat2=rec.limit_granted_region[:, :, 1],
+        limit_used_cat1=rec.limit_used_region[:, :, 0],
+        limit_used_cat2=rec.limit_used_region[:, :, 1])
+
+
 def events_table(sim: Sim) -> pa.Table:
     log = sim.log.rows
     ev_names = np.array([""] + [e.name.lower() for e in Event], dtype=object)
@@ -551,10 +639,7 @@ def write_run(sim: Sim, out: Path, seconds: float, force: bool = False,
         pq.write_table(long_table(sim, sim.op_keys, "operation", arrests=rec.arrests_op,
                                   convictions=rec.convictions_op, shot=rec.shot_op),
                        tmp / "operations.parquet")
-        pq.write_table(long_table(sim, sim.pop.region_names, "region",
-                                  arrests=rec.arrests_region,
-                                  convictions=rec.convictions_region, shot=rec.shot_region),
-                       tmp / "regions.parquet")
+        pq.write_table(regions_table(sim), tmp / "regions.parquet")
         pq.write_table(events_table(sim), tmp / "events.parquet")
         pq.write_table(people_table(sim), tmp / "people.parquet")
         has_report = False

@@ -72,7 +72,10 @@ def test_dataframes(sim: ps.Sim) -> None:
         t = r[name]
         assert isinstance(t.index, pd.MultiIndex) and t.index.names == ["date", key]
         assert isinstance(t.index.levels[0], pd.DatetimeIndex)
-        assert list(t.columns) == ["arrests", "convictions", "shot"]
+        extra = [] if name == "operations" else [  # issue 15: lags and limits by region
+            "troika_sentences", "troika_lag_days", "limit_initial_cat1", "limit_initial_cat2",
+            "limit_granted_cat1", "limit_granted_cat2", "limit_used_cat1", "limit_used_cat2"]
+        assert list(t.columns) == ["arrests", "convictions", "shot", *extra]
         assert (t.dtypes == np.int64).all()
     assert set(r.operations.index.get_level_values("operation")) == {"elements", "polish"}
     assert set(r.regions.index.get_level_values("region")) == {"North", "South"}

@@ -137,7 +137,7 @@ def test_petitions_raise_limits_by_the_declared_increments() -> None:
     grow = run_sim("toy", only("quotas") + [
         "quotas.petition_threshold=0", "quotas.petition_prob=1", "quotas.approval_prob=1",
         "quotas.approval_halflife=200", "quotas.increment_cat1=0.1",
-        "quotas.increment_cat2=0.05"], check=False,
+        "quotas.increment_cat2=0.05", "quotas.petition_delay=0"], check=False,
         hooks={("quotas", "step"): lambda sim, day: snaps.append(
             sim.mechs["quotas"].limit.copy())})
     q = grow.mechs["quotas"]
@@ -750,6 +750,7 @@ def test_each_tribunal_sits_within_its_delay() -> None:
     special board other cases within board_delay days, and elite cases go on the lists drawn
     up every list_interval days (officials; their relatives go to the board)."""
     sim = run_sim("toy", ["orders.enabled=false", "halt.enabled=false", "trials.troika_delay=5",
+                          "trials.troika_session_interval=0",  # the rule without a calendar
                           "trials.board_delay=20", "trials.list_interval=7"])
     seen = {"troika": 0, "board": 0, "list": 0}
     for p, evs in per_person(sim.log.rows).items():

@@ -3,9 +3,12 @@
 Each operation (Order 00447, the national operations) has national limits for category 1
 (shoot) and category 2 (camp), split across regions in proportion to each region's target pool
 (registered elements, or the diaspora nationality).  Each day a region's police arrest a share
-`pace` of the limit not yet used; when the pool runs dry they take whoever is at hand (the
-quota is filled regardless).  Every week a region that has used most of its limit petitions
-the centre for more and mostly gets it at first; the centre's willingness to grant halves every
+`pace` of the limit not yet used, at most what its operational officers at large can make
+(`arrests_per_officer` each, shared among the operations running) and never beyond the
+granted limit times 1 + `overrun_tolerance`; when the pool runs dry they take whoever is at
+hand (the quota is filled regardless).  Every week a region that has used most of its limit
+petitions the centre for more and mostly gets it at first, the answer arriving
+`petition_delay` days later; the centre's willingness to grant halves every
 `approval_halflife` days.  Petitions are decided for each of the region's territorial units
 (`units` oblasts in all), and the region's limit grows by the share of its units granted.
 With `absorb_bottom_up`, people of the mass population found by naming, denunciation or
@@ -28,12 +31,21 @@ from .. import rng
 from ..codes import NATION_KEYS, NATION_MASK, NATION_SHIFT, TRAIT_ELEMENT, Cause, Post, State
 from ..params import MechanismParams, P
 from ..population import pick_people
+from ..tables import member
 from .base import Mechanism as Base
 from .base import Phase, Spec
 from .contract import Engine
 
 S = rng.Streams("quotas", "count", "pick", "pick_any", "petition_ask", "petition_grant",
-                "lagging_chief")
+                "lagging_chief", "ceiling")
+
+#: the posts whose holders make a region's arrests (its operational groups): the operational
+#: officers and the regional chiefs' deputies and heads of departments (society.py)
+OPERATIONAL = (Post.POLICE_OFFICER, Post.POLICE_REGIONAL_DEPUTY)
+#: state code -> an officer in that state serves (free, or released and back at work), as the
+#: police's own count of officers at large (vigilance.SERVING)
+SERVING = np.zeros(256, dtype=np.bool_)
+SERVING[[int(State.FREE), int(State.RELEASED)]] = True
 
 _QUOTA = int(Cause.QUOTA)  # a plain int: an enum attribute costs a lookup on every call
 
@@ -58,7 +70,8 @@ def troika_categories(ops: np.ndarray, regions: np.ndarray, weights: np.ndarray,
 
 
 #: what the registry reads (purgesim.mechanisms): letter, place, phases of the day, states
-SPEC = Spec(letter="i", position=20, phases=(Phase(40, "quota operations"),), states=())
+SPEC = Spec(letter="i", position=20, phases=(Phase(40, "quota operations"),),
+            states=(State.FREE, State.RELEASED))  # read: the operational officers serving
 
 
 class Params(MechanismParams):
@@ -98,6 +111,17 @@ class Params(MechanismParams):
                                      "after 30 days puts its police chief under suspicion")
     lag_prob: float = P(0.05, 0.0, 1.0, unit="1/week",
                         meaning="weekly probability that a lagging chief is accused")
+    arrests_per_officer: float = P(0.6, 0.0, 100.0, unit="1/day per officer",
+                                   meaning="most quota arrests (full scale) a region's "
+                                           "operational officers at large make a day, per "
+                                           "officer: the arrest stage's capacity")
+    overrun_tolerance: float = P(0.1, 0.0, 10.0, unit="share",
+                                 meaning="a region's arrests under an operation never exceed "
+                                         "its granted limit times 1 + this share (overruns "
+                                         "the centre tolerated)")
+    petition_delay: int = P(3, 0, 365, unit="days",
+                            meaning="days from a region's petition to the centre's answer; "
+                                    "a region waits for the answer before it asks again")
 
 
 class Mechanism(Base):
@@ -151,6 +175,62 @@ class Mechanism(Base):
         #: the draw subject of each (operation, region): rng.subject(o, r)
         self.subjects = np.array([rng.subjects(o, np.arange(R, dtype=np.int64))
                                   for o in range(O)], dtype=np.int64).reshape(O, R)
+        # the arrest stage: the operational officers of each region (sorted by region, and
+        # by id for the look-up of whose state changed) and their count at large, refreshed
+        # only for the regions where an officer appears in the event log since the last count
+        heads = np.flatnonzero(np.isin(pop.e_post, [int(p) for p in OPERATIONAL]))
+        off_region = pop.e_region[heads].astype(np.int64)
+        order = np.argsort(off_region, kind="stable")
+        self.officers = (heads * pop.hsize).astype(np.int64)[order]
+        self.officer_region = off_region[order]
+        self.off_lo = np.searchsorted(self.officer_region, np.arange(R))
+        self.off_hi = np.searchsorted(self.officer_region, np.arange(R), side="right")
+        self.officers_sorted = np.sort(self.officers)
+        self.region_of_officer = self.officer_region[np.argsort(self.officers)]
+        self.serving = np.array([self._count_serving(r) for r in range(R)], dtype=np.float64)
+        self._log_seen = 0  # rows of the event log already looked at for officers
+        #: petitions: (day of the answer, operation, share of units granted by region)
+        self.pending: list[tuple[int, int, np.ndarray]] = []
+        self.answer_day = np.full((O, R), -1, dtype=np.int64)  # a region waits until then
+        self.capped_days = np.zeros(R, dtype=np.int64)  # days the officers' capacity bound
+        self.ceiling_refused = np.zeros(O)  # full-scale arrests refused at the ceiling
+
+    # ------------------------------------------------------------------ the arrest stage
+    def _count_serving(self, r: int) -> int:
+        ids = self.officers[int(self.off_lo[r]):int(self.off_hi[r])]
+        return int(SERVING[self.sim.pop.state[ids]].sum())
+
+    def officers_serving(self) -> np.ndarray:
+        """Operational officers at large by region.  Cost in proportion to events: only the
+        event-log rows written since the last call are read, and a region is recounted only
+        if one of its officers appears among them (every change of a person's state is
+        logged: arrest, sentence, release, death, dismissal, reinstatement)."""
+        log = self.sim.log
+        n = log.n
+        if n > self._log_seen and self.officers_sorted.size:
+            people = log.rows["person"][self._log_seen:n]
+            hit = member(people, self.officers_sorted)
+            if hit.any():
+                at = np.searchsorted(self.officers_sorted, people[hit])
+                for r in np.unique(self.region_of_officer[at]).tolist():
+                    self.serving[r] = self._count_serving(r)
+        self._log_seen = n
+        return self.serving
+
+    def ceiling(self, o: int) -> np.ndarray:
+        """The most arrests (full scale) each region may make under operation `o`: its
+        granted limit times 1 + overrun_tolerance."""
+        return self.limit[o].sum(axis=1) * (1.0 + self.p.overrun_tolerance)
+
+    def room(self, o: int) -> np.ndarray:
+        """Simulated people each region may still arrest under `o` before its ceiling: the
+        room left (full scale x scale) rounded down or up at random (one keyed draw per
+        operation, region and day), so that at every scale the arrests reach the ceiling on
+        average, never more than one simulated person beyond it."""
+        sim = self.sim
+        left = (self.ceiling(o) - self.arrested[o]) * sim.pop.scale
+        u = rng.uniforms(sim.seed, sim.day, self.subjects[o], S.ceiling)
+        return np.maximum(np.floor(left + u), 0).astype(np.int64)
 
     def _initial_limits(self, o: int, cat1: float, cat2: float,
                         given: dict[int, tuple[float | None, float | None]]) -> None:
@@ -187,22 +267,47 @@ class Mechanism(Base):
         sim = self.sim
         pop = sim.pop
         scale = pop.scale
-        for o in range(len(self.ops)):
-            if not self.active(o, day):
-                continue
-            mask, value = self.masks[o]
-            # the day's counts of all regions at once (the same draws as region by region:
-            # a region's arrests change neither another's limit nor its count)
+        self._answers(day)
+        running = [o for o in range(len(self.ops)) if self.active(o, day)]
+        if not running:
+            return
+        # the day's wanted arrests of each operation and region (full scale), then the arrest
+        # stage's capacity: the region's operational officers at large x arrests_per_officer,
+        # shared among its operations in proportion to what each wants
+        rates = {}
+        for o in running:
             remaining = self.limit[o].sum(axis=1) - self.arrested[o]
             go = (self.pool[o] > 0) & (remaining > 0)
+            rates[o] = (self.p.pace * remaining, go)
+        if self.officers.size:
+            want = np.zeros(pop.n_regions)
+            for rate, go in rates.values():
+                want += np.where(go, rate, 0.0)
+            cap = self.officers_serving() * self.p.arrests_per_officer
+            over = want > cap
+            factor = np.where(over, cap / np.maximum(want, 1e-300), 1.0)
+            if over.any():
+                self.capped_days += over
+                for o, (rate, go) in rates.items():
+                    rates[o] = (rate * factor, go)
+        for o in running:
+            rate, go = rates[o]
+            mask, value = self.masks[o]
             if not go.any():
                 if (day - self.start[o]) % 7 == 6:
                     self._weekly(o, day)
                 continue
-            counts = rng.poissons_keyed(self.p.pace * remaining * scale, sim.seed, day,
-                                        self.subjects[o], S.count)
+            # the day's counts of all regions at once (the same draws as region by region:
+            # a region's arrests change neither another's limit nor its count)
+            counts = rng.poissons_keyed(rate * scale, sim.seed, day, self.subjects[o], S.count)
+            room = self.room(o)
             for r in np.flatnonzero(go & (counts > 0)).tolist():
                 k = int(counts[r])
+                if k > room[r]:  # never beyond the granted limit and the tolerated overrun
+                    self.ceiling_refused[o] += (k - room[r]) / scale
+                    k = int(room[r])
+                    if k == 0:
+                        continue
                 subject = int(self.subjects[o, r])
                 lo, hi = int(pop.region_start[r]), int(pop.region_start[r + 1])
                 if day - self.dry[o, r] < 7:  # found dry this week: do not search it again
@@ -252,10 +357,46 @@ class Mechanism(Base):
             if self.ops[o].target != "element":
                 m &= (traits & mask) == value
             if m.any():
+                m = self._within_ceiling(o, m, reg)
+            if m.any():
                 ops[idx[m]] = o
                 taken |= m
                 np.add.at(self.arrested[o], reg[m], 1.0 / pop.scale)
         return ops
+
+    def _within_ceiling(self, o: int, m: np.ndarray, reg: np.ndarray) -> np.ndarray:
+        """The candidates `m` an operation may still take: in each region, the first ones in
+        order up to its room below the ceiling; the others are tried by the courts (or by
+        the next operation running)."""
+        sel = np.flatnonzero(m)
+        r_sel = reg[sel]
+        room = self.room(o)
+        if (np.bincount(r_sel, minlength=room.size) <= room).all():
+            return m
+        order = np.argsort(r_sel, kind="stable")
+        sorted_r = r_sel[order]
+        rank = np.empty(sel.size, dtype=np.int64)
+        rank[order] = np.arange(sel.size) - np.searchsorted(sorted_r, sorted_r, side="left")
+        ok = rank < room[r_sel]
+        self.ceiling_refused[o] += float((~ok).sum()) / self.sim.pop.scale
+        out = np.zeros_like(m)
+        out[sel[ok]] = True
+        return out
+
+    def _answers(self, day: int) -> None:
+        """The centre's answers to petitions that arrive today raise the regions' limits."""
+        if not self.pending:
+            return
+        due = [x for x in self.pending if x[0] <= day]
+        if not due:
+            return
+        self.pending = [x for x in self.pending if x[0] > day]
+        for _, o, share in due:
+            self._grant(o, share)
+
+    def _grant(self, o: int, share: np.ndarray) -> None:
+        self.limit[o, :, 0] *= 1 + self.p.increment_cat1 * share
+        self.limit[o, :, 1] *= 1 + self.p.increment_cat2 * share
 
     def _weekly(self, o: int, day: int) -> None:
         """Petitions, decided unit by unit (oblasts): a region's limit grows by the share of
@@ -267,15 +408,21 @@ class Mechanism(Base):
         age = day - self.start[o]
         p_grant = self.p.approval_prob * 0.5 ** (age / self.p.approval_halflife)
         share = np.zeros(R)
-        for r in np.flatnonzero(fill >= self.p.petition_threshold):
+        delay = self.p.petition_delay
+        waiting = self.answer_day[o] > day  # a petition of this region awaits its answer
+        for r in np.flatnonzero((fill >= self.p.petition_threshold) & ~waiting):
             units = rng.subjects(o, r, np.arange(self.n_units[r], dtype=np.int64))
             ask = sim.draws(units, S.petition_ask) < self.p.petition_prob
             grant = ask & (sim.draws(units, S.petition_grant) < p_grant)
             self.petitions[o] += int(ask.sum())
             self.granted[o] += int(grant.sum())
             share[r] = grant.sum() / self.n_units[r]
-        self.limit[o, :, 0] *= 1 + self.p.increment_cat1 * share
-        self.limit[o, :, 1] *= 1 + self.p.increment_cat2 * share
+            if ask.any():
+                self.answer_day[o, r] = day + delay
+        if delay == 0:
+            self._grant(o, share)
+        elif share.any():
+            self.pending.append((day + delay, o, share))
         if day - self.start[o] >= 30 and self.reg_chief.size == R:
             lag = (fill < self.p.lag_threshold) & (self.pool[o] > 0)
             w = sim.draws(regions, S.lagging_chief)
@@ -292,6 +439,17 @@ class Mechanism(Base):
         return troika_categories(ops.astype(np.int64), regions.astype(np.int64),
                                  weights.astype(np.float64), u, self.limit, self.used)
 
+    def check_day(self, day: int) -> str | None:
+        """Invariant (with --check): the count of officers at large kept between changes
+        equals a fresh count."""
+        if not self.officers.size:
+            return None
+        kept = self.officers_serving()
+        fresh = np.array([self._count_serving(r) for r in range(kept.size)], dtype=np.float64)
+        if not np.array_equal(kept, fresh):
+            return "the quotas' count of operational officers at large is stale"
+        return None
+
     def summary(self) -> dict[str, Any]:
         out = {}
         final = self.limit.sum(axis=1)
@@ -303,12 +461,16 @@ class Mechanism(Base):
                 "limits_final": {"cat1": round(float(final[o, 0])),
                                  "cat2": round(float(final[o, 1]))},
                 "petitions": int(self.petitions[o]), "granted": int(self.granted[o]),
+                "refused_at_ceiling": round(float(self.ceiling_refused[o])),
                 "limits_by_region": {
                     self.sim.pop.region_names[r]: {
                         "initial_cat1": round(float(self.initial_region[o, r, 0])),
                         "initial_cat2": round(float(self.initial_region[o, r, 1])),
                         "final_cat1": round(float(self.limit[o, r, 0])),
-                        "final_cat2": round(float(self.limit[o, r, 1]))}
+                        "final_cat2": round(float(self.limit[o, r, 1])),
+                        "arrested": round(float(self.arrested[o, r])),
+                        "used_cat1": round(float(self.used[o, r, 0])),
+                        "used_cat2": round(float(self.used[o, r, 1]))}
                     for r in range(self.sim.pop.n_regions)},
             }
         return out

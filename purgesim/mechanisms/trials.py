@@ -2,8 +2,12 @@
 
 A closed case goes to one of three bodies:
 
-* **troika** (cases of a mass operation): sits within `troika_delay` days; the category
-  follows the region's unused limits (mechanism i): category 1 = shot, category 2 = camp;
+* **troika** (cases of a mass operation): a region's troikas sit every
+  `troika_session_interval` days and hear at most `troika_capacity` cases each a sitting,
+  the oldest arrests first (without a calendar, interval 0, a case waits up to
+  `troika_delay` days: France); the category follows the region's unused limits
+  (mechanism i): category 1 = shot, category 2 = camp; the lag from arrest to sentence is
+  recorded (summary.json `troika`, regions.parquet);
 * **lists** (elite cases: officials, officers, police, not their relatives): the Politburo
   approves a list of sentences every `list_interval` days; each name is shot with
   probability `p_shot_elite`, otherwise sent to camp (Military Collegium);
@@ -37,9 +41,13 @@ from .base import Phase, Spec
 from .contract import Engine
 
 #: the trial date of a case held for further investigation (until its operation ends)
-S = rng.Streams("trials", "delay", "held", "held_release", "sentence", "outcome")
+S = rng.Streams("trials", "delay", "held", "held_release", "sentence", "outcome",
+                "troika_heard", "troika_to_court")
 
 HELD = np.iinfo(np.int32).max
+#: the trial date of a case waiting for its troika's sitting is TROIKA + the day its
+#: investigation closed (between TROIKA and HELD: never due by date)
+TROIKA = 1 << 30
 
 
 #: what the registry reads (purgesim.mechanisms): letter, place, phases of the day, states
@@ -50,7 +58,19 @@ SPEC = Spec(letter="g", position=90,
 
 
 class Params(MechanismParams):
-    troika_delay: int = P(10, 0, 365, unit="days", meaning="longest wait for a troika sitting")
+    troika_delay: int = P(10, 0, 365, unit="days",
+                          meaning="longest wait for a troika sitting, when the troikas do not "
+                                  "sit on a calendar (troika_session_interval = 0)")
+    troika_session_interval: int = P(7, 0, 365, unit="days",
+                                     meaning="days between two sittings of a region's "
+                                             "troikas (0: no calendar, each case waits up to "
+                                             "troika_delay days)")
+    troika_capacity: float = P(700.0, 0.0, 1e6, unit="cases per sitting per troika",
+                               meaning="most cases (full scale) one troika hears at a sitting; "
+                                       "the oldest first", free=True)
+    troikas: int = P(64, 1, 10000, unit="troikas",
+                     meaning="troikas (one per oblast, krai or republic), shared among the "
+                             "regions by population")
     board_delay: int = P(45, 0, 730, unit="days",
                          meaning="longest wait for the special board or a court")
     list_interval: int = P(3, 1, 365, unit="days",
@@ -97,6 +117,20 @@ class Mechanism(Base):
         self.lists: list[tuple[int, int]] = []  # (day, names on the list)
         self.shot_factor = np.array([rg.shot_factor for rg in sim.sc.regions])
         self.laws: list[dict[str, Any]] = []
+        people = np.array([rg.population for rg in sim.sc.regions], dtype=np.float64)
+        R = people.size
+        #: troikas by region (at least one), as the quotas' petitioning units
+        self.n_troikas = np.maximum(np.round(self.p.troikas * people / people.sum()),
+                                    1).astype(np.int64)
+        O = max(len(sim.op_keys), 1)
+        horizon = sim.n_days + 1
+        #: weighted troika sentences by operation and lag from arrest (days), and by
+        #: operation and wait from the closing of the investigation to the sitting
+        self.lag_hist = np.zeros((O, horizon))
+        self.wait_hist = np.zeros((O, horizon))
+        self.sittings = 0  # sittings held (a region's troikas on one day)
+        self.backlog_max = np.zeros(R)  # the largest queue (full scale) before a sitting
+        self.to_courts = 0.0  # cases waiting for a troika sent to the courts at the halt
 
     def change_law(self, settings: dict[str, Any]) -> None:
         """New values for some of the tribunals' parameters, validated like the scenario's."""
@@ -112,7 +146,10 @@ class Mechanism(Base):
         elite = sim.pop.is_official(cases["person"])
         quota = (cases["op"] >= 0) & (not sim.halted)
         ready = day + 1 + (u * self.p.board_delay).astype(np.int64)
-        ready[quota] = day + 1 + (u[quota] * self.p.troika_delay).astype(np.int64)
+        if self.p.troika_session_interval > 0:  # waits for its troika's next sitting
+            ready[quota] = TROIKA + day
+        else:
+            ready[quota] = day + 1 + (u[quota] * self.p.troika_delay).astype(np.int64)
         li = self.p.list_interval
         ready[elite] = ((day // li) + 1) * li + (u[elite] < 0.5) * li
         if self.p.p_held > 0:
@@ -129,6 +166,7 @@ class Mechanism(Base):
         if t.n == 0 or not self.on:
             return
         self._release_held(day)
+        self._troikas(day)
         due = t.rows["ready"] <= day
         reserved = sim.reserved_for_show_trial()
         if reserved and due.any():
@@ -150,10 +188,14 @@ class Mechanism(Base):
         camp = np.zeros(ids.size, dtype=bool)
         exile = np.zeros(ids.size, dtype=bool)
         if quota.any():
+            w_q = pop.weight(ids[quota])
             cat1 = sim.troika_categories(
-                cases["op"][quota], cases["region"][quota], pop.weight(ids[quota]), u[quota])
+                cases["op"][quota], cases["region"][quota], w_q, u[quota])
             shot[quota] = cat1
             camp[quota] = ~cat1
+            lag = day - cases["day"][quota].astype(np.int64)
+            np.add.at(self.lag_hist, (cases["op"][quota].astype(np.int64), lag), w_q)
+            sim.rec.troika_sentenced(cases["region"][quota].astype(np.int64), lag, w_q)
         if elite.any():
             if sim.halted:
                 p_acq = self.p.p_acquit_after_halt
@@ -183,6 +225,56 @@ class Mechanism(Base):
                               (acquitted, "acquitted")):
             if mask.any():
                 self._apply(ids[mask], outcome, cases["op"][mask])
+
+    def _troikas(self, day: int) -> None:
+        """The troikas' sittings.  A region's troikas sit every `troika_session_interval`
+        days (region r on the days d with (d - r) mod interval = 0: the regions' calendars
+        are staggered) and hear at most `troika_capacity` cases each (full scale; at scale,
+        the number of simulated cases is `capacity x troikas x scale` rounded up or down at
+        random, so that its mean is scale-free), the oldest arrests first, among the cases
+        whose investigation closed before the day.  The cases heard are sentenced today.
+        After the halt the troikas are abolished: the cases waiting for them go to the
+        courts (within `board_delay` days, like the cases held for further investigation)."""
+        sim = self.sim
+        rows = sim.awaiting.rows
+        waiting = (rows["ready"] >= TROIKA) & (rows["ready"] < HELD)
+        if not waiting.any():
+            return
+        at = np.flatnonzero(waiting)
+        if sim.halted:
+            u = sim.draws(rows["person"][at], S.troika_to_court)
+            self.to_courts += float(sim.pop.weight(rows["person"][at]).sum())
+            rows["ready"][at] = day + 1 + (u * self.p.board_delay).astype(np.int64)
+            return
+        closed = rows["ready"][at].astype(np.int64) - TROIKA
+        at = at[closed < day]
+        if at.size == 0:
+            return
+        interval = self.p.troika_session_interval
+        if interval == 0:  # a law abolished the calendar: the cases waiting are heard now
+            rows["ready"][at] = day
+            return
+        region = rows["region"][at].astype(np.int64)
+        scale = sim.pop.scale
+        for r in np.unique(region).tolist():
+            if (day - r) % interval:
+                continue
+            mine = at[region == r]
+            # oldest arrests first, then the earliest closed, then by person (stable)
+            order = np.lexsort((rows["person"][mine], rows["ready"][mine], rows["day"][mine]))
+            mine = mine[order]
+            cap = self.p.troika_capacity * self.n_troikas[r] * scale
+            n = int(np.floor(cap + rng.uniform(sim.seed, day, r, S.troika_heard)))
+            self.sittings += 1
+            w = sim.pop.weight(rows["person"][mine])
+            self.backlog_max[r] = max(self.backlog_max[r], float(w.sum()))
+            heard = mine[:n]
+            if heard.size == 0:
+                continue
+            ops = rows["op"][heard].astype(np.int64)
+            wait = day - (rows["ready"][heard].astype(np.int64) - TROIKA)
+            np.add.at(self.wait_hist, (ops, wait), w[:heard.size])
+            rows["ready"][heard] = day
 
     def _release_held(self, day: int) -> None:
         """Cases held for further investigation go to the courts once their operation has
