@@ -31,6 +31,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from .. import rng
 from ..codes import Cause, Event, State
@@ -109,6 +110,50 @@ _SENTENCE = int(Cause.SENTENCE)
 _OUTCOMES = {"shot": (int(State.SHOT), int(Event.SHOT)),
              "camp": (int(State.CAMP), int(Event.CAMP)),
              "exile": (int(State.EXILE), int(Event.EXILE))}
+#: the verdicts of `_verdicts`, in the order their sentences are applied
+SHOT, CAMP, EXILE, ACQUITTED, BY_TROIKA = 0, 1, 2, 3, 4
+_VERDICTS = ("shot", "camp", "exile", "acquitted")
+
+
+@njit(cache=True)
+def _verdicts(ids: np.ndarray, ops: np.ndarray, regions: np.ndarray, u: np.ndarray,
+              v: np.ndarray, n_elite: int, hsize: int, shot_factor: np.ndarray,
+              halted: bool, p_shot: float, p_acq: float, p_exile: float,
+              p_shot_elite: float, death_or_acquittal: bool) -> tuple[np.ndarray, int]:
+    """Each due case's verdict (SHOT, CAMP, EXILE, ACQUITTED, or BY_TROIKA for the cases of
+    an operation, whose category the quotas decide) and the number of elite cases, in one
+    pass instead of the thirty small NumPy calls of the masks it replaces (a run sentences
+    on most of its days).  `p_shot` and `p_acq` are the courts' shares of the day."""
+    n = ids.shape[0]
+    out = np.empty(n, dtype=np.int64)
+    n_el = 0
+    for k in range(n):
+        i = ids[k]
+        if i < n_elite and i % hsize == 0:  # on a list (mechanism g)
+            n_el += 1
+            if halted:
+                if u[k] < p_shot_elite * (1 - p_acq):
+                    out[k] = SHOT
+                elif v[k] >= p_acq:
+                    out[k] = CAMP
+                else:
+                    out[k] = ACQUITTED
+            else:
+                out[k] = SHOT if u[k] < p_shot_elite else CAMP
+        elif ops[k] >= 0 and not halted:
+            out[k] = BY_TROIKA
+        else:
+            if u[k] < min(p_shot * shot_factor[regions[k]], 1.0):
+                out[k] = SHOT
+            elif death_or_acquittal and not halted:
+                out[k] = ACQUITTED
+            elif v[k] < p_acq:
+                out[k] = ACQUITTED
+            elif v[k] < p_acq + (1 - p_acq) * p_exile:
+                out[k] = EXILE
+            else:
+                out[k] = CAMP
+    return out, n_el
 
 
 class Mechanism(Base):
@@ -131,6 +176,9 @@ class Mechanism(Base):
         self.sittings = 0  # sittings held (a region's troikas on one day)
         self.backlog_max = np.zeros(R)  # the largest queue (full scale) before a sitting
         self.to_courts = 0.0  # cases waiting for a troika sent to the courts at the halt
+        #: whether a case may be held for further investigation (`_release_held` looks
+        #: for them only then: most runs hold none)
+        self._any_held = False
 
     def change_law(self, settings: dict[str, Any]) -> None:
         """New values for some of the tribunals' parameters, validated like the scenario's."""
@@ -156,6 +204,7 @@ class Mechanism(Base):
             held = quota & ~elite & (sim.draws(cases["person"], S.held)
                                      < self.p.p_held)
             ready[held] = HELD
+            self._any_held |= bool(held.any())
         sim.awaiting.put(n, cases["person"], cases["region"], cases["day"], cases["cause"],
                          cases["op"], cases["by"], ready, cases["confessed"])
 
@@ -175,56 +224,47 @@ class Mechanism(Base):
                                                                   len(reserved))))
         if not due.any():
             return
-        cases = t.rows[due].copy()
+        cases = t.rows[due]  # a copy (boolean indexing)
         t.keep(~due)
         pop = sim.pop
-        ids = cases["person"]
+        ids = np.ascontiguousarray(cases["person"])
+        ops = np.ascontiguousarray(cases["op"])
+        regions = np.ascontiguousarray(cases["region"])
         u = sim.draws(ids, S.sentence)
         v = sim.draws(ids, S.outcome)
-        elite = pop.is_official(ids)
-        quota = (cases["op"] >= 0) & ~elite & (not sim.halted)
-        other = ~elite & ~quota
-        shot = np.zeros(ids.size, dtype=bool)
-        camp = np.zeros(ids.size, dtype=bool)
-        exile = np.zeros(ids.size, dtype=bool)
-        if quota.any():
-            w_q = pop.weight(ids[quota])
-            cat1 = sim.troika_categories(
-                cases["op"][quota], cases["region"][quota], w_q, u[quota])
-            shot[quota] = cat1
-            camp[quota] = ~cat1
+        p = self.p
+        if sim.halted:
+            p_shot, p_acq = p.p_shot_after_halt, p.p_acquit_after_halt
+        else:
+            p_shot = p.p_shot_mass_phase if sim.mass_operation_running(day) else p.p_shot
+            p_acq = p.p_acquit
+        verdict, n_elite = _verdicts(ids, ops, regions, u, v, pop.n_elite, pop.hsize,
+                                     self.shot_factor, sim.halted, p_shot, p_acq, p.p_exile,
+                                     p.p_shot_elite, p.death_or_acquittal)
+        quota = np.flatnonzero(verdict == BY_TROIKA)
+        if quota.size:
+            ids_q, ops_q, regions_q = ids[quota], ops[quota], regions[quota]
+            w_q = pop.weight(ids_q)
+            cat1 = sim.troika_categories(ops_q, regions_q, w_q, u[quota])
+            verdict[quota] = np.where(cat1, SHOT, CAMP)
             lag = day - cases["day"][quota].astype(np.int64)
-            np.add.at(self.lag_hist, (cases["op"][quota].astype(np.int64), lag), w_q)
-            sim.rec.troika_sentenced(cases["region"][quota].astype(np.int64), lag, w_q)
-        if elite.any():
-            if sim.halted:
-                p_acq = self.p.p_acquit_after_halt
-                shot[elite] = u[elite] < self.p.p_shot_elite * (1 - p_acq)
-                camp[elite] = ~shot[elite] & (v[elite] >= p_acq)
-            else:
-                shot[elite] = u[elite] < self.p.p_shot_elite
-                camp[elite] = ~shot[elite]
-            self.lists.append((day, int(elite.sum())))
-        if other.any():
-            mass_phase = (not sim.halted) and sim.mass_operation_running(day)
-            p_shot = self.p.p_shot_mass_phase if mass_phase else (
-                self.p.p_shot_after_halt if sim.halted else self.p.p_shot)
-            p_shot = np.minimum(p_shot * self.shot_factor[cases["region"]], 1.0)
-            p_acq = self.p.p_acquit_after_halt if sim.halted else self.p.p_acquit
-            s = other & (u < p_shot)
-            if self.p.death_or_acquittal and not sim.halted:
-                shot |= s
-            else:
-                acq = other & ~s & (v < p_acq)
-                ex = other & ~s & ~acq & (v < p_acq + (1 - p_acq) * self.p.p_exile)
-                shot |= s
-                exile |= ex
-                camp |= other & ~s & ~acq & ~ex
-        acquitted = ~(shot | camp | exile)
-        for mask, outcome in ((shot, "shot"), (camp, "camp"), (exile, "exile"),
-                              (acquitted, "acquitted")):
-            if mask.any():
-                self._apply(ids[mask], outcome, cases["op"][mask])
+            np.add.at(self.lag_hist, (ops_q.astype(np.int64), lag), w_q)
+            sim.rec.troika_sentenced(regions_q.astype(np.int64), lag, w_q)
+        if n_elite:
+            self.lists.append((day, n_elite))
+        # the sentences by verdict (shot, camp, exile, acquitted), each in the cases' order
+        if ids.size == 1:
+            self._apply(ids, _VERDICTS[verdict[0]], ops)
+            return
+        order = np.argsort(verdict, kind="stable")
+        ends = np.searchsorted(verdict[order], (SHOT, CAMP, EXILE, ACQUITTED),
+                               side="right").tolist()
+        ids, ops = ids[order], ops[order]
+        a = 0
+        for b, outcome in zip(ends, _VERDICTS):
+            if b > a:
+                self._apply(ids[a:b], outcome, ops[a:b])
+            a = b
 
     def _troikas(self, day: int) -> None:
         """The troikas' sittings.  A region's troikas sit every `troika_session_interval`
@@ -279,9 +319,12 @@ class Mechanism(Base):
     def _release_held(self, day: int) -> None:
         """Cases held for further investigation go to the courts once their operation has
         ended (at the halt, in the USSR)."""
+        if not self._any_held:
+            return
         rows = self.sim.awaiting.rows
         held = rows["ready"] == HELD
         if not held.any():
+            self._any_held = False
             return
         ended = np.array([not self.sim.operation_running(o, day)
                           for o in range(len(self.sim.op_keys))], dtype=bool)
