@@ -468,3 +468,59 @@ def test_interrogation_day_equals_the_plain_numpy_code(cases, h, max_days, on) -
     assert np.array_equal(fate == 1, confess)
     assert np.array_equal(fate == 2, closed)
     assert not ((fate != 0) & ~(confess | closed)).any()
+
+
+def _verdicts_plain(ids, ops, regions, u, v, n_elite, hsize, shot_factor, halted, p_shot,
+                    p_acq, p_exile, p_shot_elite, death_or_acquittal):
+    """The masks of trials.Mechanism.step before the kernel (troika cases left undecided)."""
+    from purgesim.mechanisms.trials import ACQUITTED, BY_TROIKA, CAMP, EXILE, SHOT
+
+    elite = (ids < n_elite) & (ids % hsize == 0)
+    quota = (ops >= 0) & ~elite & (not halted)
+    other = ~elite & ~quota
+    shot = np.zeros(ids.size, dtype=bool)
+    camp = np.zeros(ids.size, dtype=bool)
+    exile = np.zeros(ids.size, dtype=bool)
+    if halted:
+        shot[elite] = u[elite] < p_shot_elite * (1 - p_acq)
+        camp[elite] = ~shot[elite] & (v[elite] >= p_acq)
+    else:
+        shot[elite] = u[elite] < p_shot_elite
+        camp[elite] = ~shot[elite]
+    p = np.minimum(p_shot * shot_factor[regions], 1.0)
+    s = other & (u < p)
+    if death_or_acquittal and not halted:
+        shot |= s
+    else:
+        acq = other & ~s & (v < p_acq)
+        ex = other & ~s & ~acq & (v < p_acq + (1 - p_acq) * p_exile)
+        shot |= s
+        exile |= ex
+        camp |= other & ~s & ~acq & ~ex
+    out = np.full(ids.size, ACQUITTED)
+    out[shot], out[camp], out[exile], out[quota] = SHOT, CAMP, EXILE, BY_TROIKA
+    return out, int(elite.sum())
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([0, 3, 5, 25, 29, 30, 31, 60]),
+                          st.integers(-1, 2), st.integers(0, 2),
+                          st.sampled_from([0.0, 0.1, 0.3, 0.5, 0.75, 0.99]),
+                          st.sampled_from([0.0, 0.05, 0.08, 0.155, 0.25, 0.3, 0.99])),
+                 max_size=60),
+       st.booleans(), st.booleans(), st.sampled_from([0.0, 0.03, 0.3, 1.0]),
+       st.sampled_from([0.0, 0.08, 0.25]))
+def test_verdicts_equal_the_plain_numpy_masks(cases, halted, prairial, p_shot, p_acq) -> None:
+    from purgesim.mechanisms.trials import _verdicts
+
+    ids = np.array([c[0] for c in cases], dtype=np.int64)  # elite below 30, heads at 5k
+    ops = np.array([c[1] for c in cases], dtype=np.int16)
+    regions = np.array([c[2] for c in cases], dtype=np.int16)
+    u = np.array([c[3] for c in cases], dtype=np.float64)
+    v = np.array([c[4] for c in cases], dtype=np.float64)
+    args = (ids, ops, regions, u, v, 30, 5, np.array([0.5, 1.0, 4.0]), halted, p_shot, p_acq,
+            0.08, 0.75, prairial)
+    got, n_elite = _verdicts(*args)
+    want, n_elite_want = _verdicts_plain(*args)
+    assert np.array_equal(got, want)
+    assert n_elite == n_elite_want
