@@ -339,11 +339,8 @@ class Sim:
         return ids
 
     def arrest(self, ids: np.ndarray, cause: Cause | np.ndarray, by: np.ndarray | int = -1,
-               op: np.ndarray | int = -1, split: np.ndarray | None = None) -> np.ndarray:
-        """Arrest people at large or under suspicion; open a case file for each.  `split`
-        (sorted ids) cuts the call into the groups of ids below each bound, as if each group
-        had been arrested by a call of its own (the custody count is added group by group):
-        several arrests of disjoint ranges of ids for the price of one call (quotas)."""
+               op: np.ndarray | int = -1) -> np.ndarray:
+        """Arrest people at large or under suspicion; open a case file for each."""
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         if ids.size == 0:
             return ids
@@ -371,14 +368,7 @@ class Sim:
             rec.arrests[d], rec.arrests_op[d], rec.arrests_region[d])
         log.n += k
         cases.n += k
-        if split is None:
-            rec.into_custody(w)
-        else:
-            a = 0
-            for b in np.searchsorted(ids, split).tolist():
-                if b > a:
-                    rec.into_custody(w[a:b])
-                a = b
+        rec.into_custody(w)
         if was_suspect.any():  # leave the police queue
             self.queue.keep(~member(self.queue.rows["person"], ids[was_suspect]))
         self.today_arrested.append(ids)

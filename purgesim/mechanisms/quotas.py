@@ -301,10 +301,6 @@ class Mechanism(Base):
             # a region's arrests change neither another's limit nor its count)
             counts = rng.poissons_keyed(rate * scale, sim.seed, day, self.subjects[o], S.count)
             room = self.room(o)
-            # the regions' picks, arrested in one call (regions hold disjoint ranges of ids:
-            # one region's arrests change no other's pick, and the call keeps their order)
-            parts: list[np.ndarray] = []
-            regions: list[int] = []
             for r in np.flatnonzero(go & (counts > 0)).tolist():
                 k = int(counts[r])
                 if k > room[r]:  # never beyond the granted limit and the tolerated overrun
@@ -325,15 +321,8 @@ class Mechanism(Base):
                     more = pick_people(sim.seed, day, subject, S.pick_any, lo, hi,
                                        k - ids.size, pop, 0, 0, 20)
                     ids = np.concatenate([ids, more])
-                parts.append(ids)
-                regions.append(r)
-            if parts:
-                ends = pop.region_start[np.array(regions) + 1]
-                done = sim.arrest(np.concatenate(parts) if len(parts) > 1 else parts[0],
-                                  _QUOTA, op=o, split=ends)
-                n_done = np.diff(np.searchsorted(done, ends), prepend=0)
-                for r, n in zip(regions, n_done.tolist()):
-                    self.arrested[o, r] += n / scale
+                done = sim.arrest(ids, _QUOTA, op=o)
+                self.arrested[o, r] += done.size / scale
             if (day - self.start[o]) % 7 == 6:
                 self._weekly(o, day)
 
