@@ -179,6 +179,9 @@ class Mechanism(Base):
         #: whether a case may be held for further investigation (`_release_held` looks
         #: for them only then: most runs hold none)
         self._any_held = False
+        #: whether a case may be waiting for a troika's sitting (`_troikas` looks for them
+        #: only then: outside the mass operations none is)
+        self._any_troika = False
 
     def change_law(self, settings: dict[str, Any]) -> None:
         """New values for some of the tribunals' parameters, validated like the scenario's."""
@@ -196,6 +199,7 @@ class Mechanism(Base):
         ready = day + 1 + (u * self.p.board_delay).astype(np.int64)
         if self.p.troika_session_interval > 0:  # waits for its troika's next sitting
             ready[quota] = TROIKA + day
+            self._any_troika |= bool(quota.any())
         else:
             ready[quota] = day + 1 + (u[quota] * self.p.troika_delay).astype(np.int64)
         li = self.p.list_interval
@@ -275,10 +279,13 @@ class Mechanism(Base):
         whose investigation closed before the day.  The cases heard are sentenced today.
         After the halt the troikas are abolished: the cases waiting for them go to the
         courts (within `board_delay` days, like the cases held for further investigation)."""
+        if not self._any_troika:
+            return
         sim = self.sim
         rows = sim.awaiting.rows
         waiting = (rows["ready"] >= TROIKA) & (rows["ready"] < HELD)
         if not waiting.any():
+            self._any_troika = False
             return
         at = np.flatnonzero(waiting)
         if sim.halted:
@@ -321,13 +328,15 @@ class Mechanism(Base):
         ended (at the halt, in the USSR)."""
         if not self._any_held:
             return
+        ended = np.array([not self.sim.operation_running(o, day)
+                          for o in range(len(self.sim.op_keys))], dtype=bool)
+        if not ended.any():  # every operation runs: nobody held goes yet
+            return
         rows = self.sim.awaiting.rows
         held = rows["ready"] == HELD
         if not held.any():
             self._any_held = False
             return
-        ended = np.array([not self.sim.operation_running(o, day)
-                          for o in range(len(self.sim.op_keys))], dtype=bool)
         go = np.flatnonzero(held)
         go = go[ended[rows["op"][go]]]
         if go.size:
