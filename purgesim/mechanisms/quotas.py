@@ -194,6 +194,9 @@ class Mechanism(Base):
         self.answer_day = np.full((O, R), -1, dtype=np.int64)  # a region waits until then
         self.capped_days = np.zeros(R, dtype=np.int64)  # days the officers' capacity bound
         self.ceiling_refused = np.zeros(O)  # full-scale arrests refused at the ceiling
+        #: operation -> the draw subjects of its petitioning units (rng.subjects(o, r, unit)),
+        #: region after region, made at its first petitions
+        self._unit_subjects: dict[int, np.ndarray] = {}
 
     # ------------------------------------------------------------------ the arrest stage
     def _count_serving(self, r: int) -> int:
@@ -410,15 +413,26 @@ class Mechanism(Base):
         share = np.zeros(R)
         delay = self.p.petition_delay
         waiting = self.answer_day[o] > day  # a petition of this region awaits its answer
-        for r in np.flatnonzero((fill >= self.p.petition_threshold) & ~waiting):
-            units = rng.subjects(o, r, np.arange(self.n_units[r], dtype=np.int64))
+        asking = (fill >= self.p.petition_threshold) & ~waiting
+        if asking.any():
+            # the units of all the regions that may petition, in one draw of each stream
+            # (keyed draws: the same as region by region), counted region by region
+            if o not in self._unit_subjects:
+                self._unit_subjects[o] = np.concatenate([
+                    rng.subjects(o, r, np.arange(self.n_units[r], dtype=np.int64))
+                    for r in range(R)])
+            units = self._unit_subjects[o][np.repeat(asking, self.n_units)]
             ask = sim.draws(units, S.petition_ask) < self.p.petition_prob
             grant = ask & (sim.draws(units, S.petition_grant) < p_grant)
-            self.petitions[o] += int(ask.sum())
-            self.granted[o] += int(grant.sum())
-            share[r] = grant.sum() / self.n_units[r]
-            if ask.any():
-                self.answer_day[o, r] = day + delay
+            r_ask = np.flatnonzero(asking)
+            n = self.n_units[r_ask]
+            starts = np.concatenate(([0], np.cumsum(n)[:-1]))
+            n_ask = np.add.reduceat(ask.astype(np.int64), starts)
+            n_grant = np.add.reduceat(grant.astype(np.int64), starts)
+            self.petitions[o] += int(n_ask.sum())
+            self.granted[o] += int(n_grant.sum())
+            share[r_ask] = n_grant / n
+            self.answer_day[o, r_ask[n_ask > 0]] = day + delay
         if delay == 0:
             self._grant(o, share)
         elif share.any():
