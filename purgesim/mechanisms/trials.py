@@ -209,8 +209,16 @@ class Mechanism(Base):
                                      < self.p.p_held)
             ready[held] = HELD
             self._any_held |= bool(held.any())
-        sim.awaiting.put(n, cases["person"], cases["region"], cases["day"], cases["cause"],
-                         cases["op"], cases["by"], ready, cases["confessed"])
+        t = sim.awaiting
+        if cases.dtype != t.dtype:
+            t.put(n, cases["person"], cases["region"], cases["day"], cases["cause"],
+                  cases["op"], cases["by"], ready, cases["confessed"])
+            return
+        t.reserve(n)  # the case files copied whole (one copy instead of eight columns)
+        rows = t.storage[t.n:t.n + n]
+        rows[:] = cases
+        rows["ready"] = ready
+        t.n += n
 
     def step(self, day: int) -> None:
         """Switched off, nobody is tried: cases wait in custody (a counterfactual)."""
