@@ -113,6 +113,11 @@ _OUTCOMES = {"shot": (int(State.SHOT), int(Event.SHOT)),
 #: the verdicts of `_verdicts`, in the order their sentences are applied
 SHOT, CAMP, EXILE, ACQUITTED, BY_TROIKA = 0, 1, 2, 3, 4
 _VERDICTS = ("shot", "camp", "exile", "acquitted")
+#: each verdict's new state and event (as `_apply` gives them)
+_STATE_OF = np.array([_OUTCOMES["shot"][0], _OUTCOMES["camp"][0], _OUTCOMES["exile"][0],
+                      _RELEASED], dtype=np.int64)
+_EVENT_OF = np.array([_OUTCOMES["shot"][1], _OUTCOMES["camp"][1], _OUTCOMES["exile"][1],
+                      _EV_RELEASED], dtype=np.int64)
 
 
 @njit(cache=True)
@@ -271,13 +276,21 @@ class Mechanism(Base):
             self._apply(ids, _VERDICTS[verdict[0]], ops)
             return
         order = np.argsort(verdict, kind="stable")
-        ends = np.searchsorted(verdict[order], (SHOT, CAMP, EXILE, ACQUITTED),
-                               side="right").tolist()
+        verdict = verdict[order]
+        ends = np.searchsorted(verdict, (SHOT, CAMP, EXILE, ACQUITTED), side="right").tolist()
         ids, ops = ids[order], ops[order]
+        # the new states and the event log's rows of all the verdicts at once (the rows in
+        # the order `_apply` called verdict by verdict writes them), then the records
+        pop.state[ids] = _STATE_OF[verdict]
+        sim.log.put(ids.size, ids, sim.day, _EVENT_OF[verdict], _SENTENCE, -1, ops)
         a = 0
         for b, outcome in zip(ends, _VERDICTS):
             if b > a:
-                self._apply(ids[a:b], outcome, ops[a:b])
+                sim.rec.sentenced(ids[a:b], outcome, ops[a:b])
+                if outcome != "acquitted":
+                    sim.today_convicted.append(ids[a:b])
+                if outcome == "camp":
+                    sim.admit_to_camp(ids[a:b], self.p.camp_years)
             a = b
 
     def _troikas(self, day: int) -> None:
