@@ -235,6 +235,15 @@ class Mechanism(Base):
         u = rng.uniforms(sim.seed, sim.day, self.subjects[o], S.ceiling)
         return np.maximum(np.floor(left + u), 0).astype(np.int64)
 
+    def rooms(self, ops: np.ndarray) -> np.ndarray:
+        """`room` of several operations at once, one row each (the same draws)."""
+        sim = self.sim
+        left = (self.limit[ops].sum(axis=2) * (1.0 + self.p.overrun_tolerance)
+                - self.arrested[ops]) * sim.pop.scale
+        u = rng.uniforms(sim.seed, sim.day, self.subjects[ops].ravel(),
+                         S.ceiling).reshape(left.shape)
+        return np.maximum(np.floor(left + u), 0).astype(np.int64)
+
     def _initial_limits(self, o: int, cat1: float, cat2: float,
                         given: dict[int, tuple[float | None, float | None]]) -> None:
         """The order's limits where it gives a region one (`limits_by_region`); the rest of
@@ -277,33 +286,40 @@ class Mechanism(Base):
         # the day's wanted arrests of each operation and region (full scale), then the arrest
         # stage's capacity: the region's operational officers at large x arrests_per_officer,
         # shared among its operations in proportion to what each wants
-        rates = {}
-        for o in running:
-            remaining = self.limit[o].sum(axis=1) - self.arrested[o]
-            go = (self.pool[o] > 0) & (remaining > 0)
-            rates[o] = (self.p.pace * remaining, go)
+        run = np.array(running)
+        remaining = self.limit[run].sum(axis=2) - self.arrested[run]  # [operation, region]
+        go_all = (self.pool[run] > 0) & (remaining > 0)
+        rate_all = self.p.pace * remaining
         if self.officers.size:
             want = np.zeros(pop.n_regions)
-            for rate, go in rates.values():
+            for rate, go in zip(rate_all, go_all):  # added operation by operation
                 want += np.where(go, rate, 0.0)
             cap = self.officers_serving() * self.p.arrests_per_officer
             over = want > cap
             factor = np.where(over, cap / np.maximum(want, 1e-300), 1.0)
             if over.any():
                 self.capped_days += over
-                for o, (rate, go) in rates.items():
-                    rates[o] = (rate * factor, go)
-        for o in running:
-            rate, go = rates[o]
+                rate_all = rate_all * factor
+        # the day's counts and rooms of all the operations that arrest and their regions at
+        # once (keyed draws, each element as operation by operation and region by region:
+        # an operation's arrests change neither another's limit, its count nor its room)
+        moving = go_all.any(axis=1)
+        if moving.any():
+            ops_m = run[moving]
+            subjects = self.subjects[ops_m]
+            counts_all = rng.poissons_keyed((rate_all[moving] * scale).ravel(), sim.seed, day,
+                                            subjects.ravel(), S.count).reshape(subjects.shape)
+            room_all = self.rooms(ops_m)
+        i = -1
+        for j, o in enumerate(running):
+            go = go_all[j]
             mask, value = self.masks[o]
-            if not go.any():
+            if not moving[j]:
                 if (day - self.start[o]) % 7 == 6:
                     self._weekly(o, day)
                 continue
-            # the day's counts of all regions at once (the same draws as region by region:
-            # a region's arrests change neither another's limit nor its count)
-            counts = rng.poissons_keyed(rate * scale, sim.seed, day, self.subjects[o], S.count)
-            room = self.room(o)
+            i += 1
+            counts, room = counts_all[i], room_all[i]
             for r in np.flatnonzero(go & (counts > 0)).tolist():
                 k = int(counts[r])
                 if k > room[r]:  # never beyond the granted limit and the tolerated overrun
