@@ -104,10 +104,19 @@ class Comparison:
         return self.mean_b / self.mean_a if self.mean_a else math.inf if self.mean_b else 1.0
 
 
-def floor_for(name: str, values: Iterable[float]) -> float:
+def floor_for(name: str, values: Iterable[float], quantum: float = 0.0) -> float:
     """The smallest difference worth calling a scale effect: for counts, 5% of the mean or 5
-    people, whichever is larger; for shares 0.01; for dates 14 days."""
+    people, whichever is larger; for shares 0.01; for dates 14 days.
+
+    A region's arrests under one operation (`operations.OP.REGION.arrested`) can be a few
+    dozen people, less than one simulated person at the smaller scale: such a count is 0 or
+    `quantum` = 1/scale in a run, so with a few seeds two scales can differ by one
+    simulated person with no scale effect (and a standard error of 0 when every seed gives
+    the same).  Their floor is at least that quantum.  (Elite counts are never rounded:
+    they keep the 5-person floor.)"""
     m = float(np.mean(list(values)))
+    if name.startswith("operations.") and name.count(".") >= 3:
+        return max(0.05 * abs(m), 5.0, quantum)
     if name.startswith("channels."):
         return 0.01
     if name.startswith("events."):
@@ -142,7 +151,7 @@ def compare(by_scale: dict[float, list[dict[str, Any]]], *, z: float = 4.0
                     continue
             if not a or not b:
                 continue
-            out.append(_one(name, base, sc, a, b, floor_for(name, a + b), z))
+            out.append(_one(name, base, sc, a, b, floor_for(name, a + b, 1.0 / base), z))
     return out
 
 
