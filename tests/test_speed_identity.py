@@ -587,3 +587,20 @@ def test_army_exposure_kernel_equals_the_plain_numpy_code(seed, p_tie, fallen_sh
                    int(lo), int(hi), p_tie, seed, day, 5)
     for a, b in zip(got, want):
         assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(-2, 40), max_size=80))
+def test_army_groups_by_day_as_the_masks_did(due_list) -> None:
+    """army._by_day (one stable sort) gives each day's people in their order, days
+    ascending, as the mask a day (`ids[due == d]` for d in np.unique(due)) gave."""
+    from purgesim.mechanisms.army import _by_day
+
+    due = np.array(due_list, dtype=np.int64)
+    ids = np.arange(1000, 1000 + due.size, dtype=np.int64)
+    days, order, cut = _by_day(due)
+    got = list(zip(days.tolist(), np.split(ids[order], cut)))
+    want = [(int(d), ids[due == d]) for d in np.unique(due)]
+    assert [d for d, _ in got] == [d for d, _ in want]
+    for (_, a), (_, b) in zip(got, want):
+        assert a.dtype == b.dtype and np.array_equal(a, b)

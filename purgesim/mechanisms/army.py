@@ -166,6 +166,18 @@ def _delays(u: np.ndarray, mean: float) -> np.ndarray:
     return np.floor(-np.log1p(-u) * mean).astype(np.int64)
 
 
+def _by_day(due: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct days of `due` in order, the positions sorted by day (stable: each day's
+    in their order) and where each day's run begins after the first: one sort for what a
+    mask a day gave (issue 13)."""
+    order = np.argsort(due, kind="stable")
+    if due.size == 0:
+        return due, order, order
+    d = due[order]
+    cut = np.flatnonzero(d[1:] != d[:-1]) + 1
+    return d[np.concatenate(([0], cut))], order, cut
+
+
 class Mechanism(Base):
     def __init__(self, sim: Engine, params: Params) -> None:
         super().__init__(sim, params)
@@ -258,10 +270,11 @@ class Mechanism(Base):
             return
         due = day + 1 + _delays(rng.uniforms_pos(sim.seed, day, by, pos, S.tie_delay),
                                 self.p.tie_delay_days)
-        for d in np.unique(due):
+        days, order, cut = _by_day(due)
+        for d, o, b in zip(days.tolist(), np.split(other[order], cut),
+                           np.split(by[order], cut)):
             if d <= self.last:
-                m = due == d
-                self.due_discharge[int(d)].append((other[m], by[m]))
+                self.due_discharge[d].append((o, b))
 
     def discharge(self, ids: np.ndarray, by: np.ndarray, day: int) -> None:
         """Officers in post leave the army (DISMISSED); their fate is drawn at once."""
@@ -277,7 +290,8 @@ class Mechanism(Base):
         sim.pop.state[ids] = State.DISMISSED
         sim.record(ids, Event.DISMISSED, int(Cause.ARMY), by)
         self.dismissed_on[self.index(ids)] = day
-        self.today = np.union1d(self.today, ids)
+        # ids are sorted and distinct (np.unique): today's first discharges need no union
+        self.today = ids if self.today.size == 0 else np.union1d(self.today, ids)
         u = sim.draws(ids, S.fate)
         arrest = u < self.p.p_arrest
         a = ids[arrest]
@@ -293,9 +307,10 @@ class Mechanism(Base):
 
     def _schedule(self, table: dict[int, list[np.ndarray]], ids: np.ndarray,
                   due: np.ndarray) -> None:
-        for d in np.unique(due):
+        days, order, cut = _by_day(due)
+        for d, i in zip(days.tolist(), np.split(ids[order], cut)):
             if d < self.sim.n_days:
-                table[int(d)].append(ids[due == d])
+                table[d].append(i)
 
     # ------------------------------------------------------------------ invariants
     def check_day(self, day: int) -> str | None:
