@@ -598,8 +598,9 @@ def test_army_groups_by_day_as_the_masks_did(due_list) -> None:
 
     due = np.array(due_list, dtype=np.int64)
     ids = np.arange(1000, 1000 + due.size, dtype=np.int64)
-    days, order, cut = _by_day(due)
-    got = list(zip(days.tolist(), np.split(ids[order], cut)))
+    days, order, bound = _by_day(due)
+    assert len(bound) == len(days) + 1
+    got = [(d, ids[order][bound[k]:bound[k + 1]]) for k, d in enumerate(days)]
     want = [(int(d), ids[due == d]) for d in np.unique(due)]
     assert [d for d, _ in got] == [d for d, _ in want]
     for (_, a), (_, b) in zip(got, want):

@@ -166,16 +166,17 @@ def _delays(u: np.ndarray, mean: float) -> np.ndarray:
     return np.floor(-np.log1p(-u) * mean).astype(np.int64)
 
 
-def _by_day(due: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _by_day(due: np.ndarray) -> tuple[list[int], np.ndarray, list[int]]:
     """The distinct days of `due` in order, the positions sorted by day (stable: each day's
-    in their order) and where each day's run begins after the first: one sort for what a
-    mask a day gave (issue 13)."""
+    in their order) and the bounds of each day's run in them (len(days) + 1): one sort for
+    what a mask a day gave (issue 13)."""
     order = np.argsort(due, kind="stable")
     if due.size == 0:
-        return due, order, order
+        return [], order, [0]
     d = due[order]
     cut = np.flatnonzero(d[1:] != d[:-1]) + 1
-    return d[np.concatenate(([0], cut))], order, cut
+    return (d[np.concatenate(([0], cut))].tolist(), order,
+            [0, *cut.tolist(), int(due.size)])
 
 
 class Mechanism(Base):
@@ -270,11 +271,12 @@ class Mechanism(Base):
             return
         due = day + 1 + _delays(rng.uniforms_pos(sim.seed, day, by, pos, S.tie_delay),
                                 self.p.tie_delay_days)
-        days, order, cut = _by_day(due)
-        for d, o, b in zip(days.tolist(), np.split(other[order], cut),
-                           np.split(by[order], cut)):
+        days, order, bound = _by_day(due)
+        other, by = other[order], by[order]
+        for k, d in enumerate(days):
             if d <= self.last:
-                self.due_discharge[d].append((o, b))
+                self.due_discharge[d].append((other[bound[k]:bound[k + 1]],
+                                              by[bound[k]:bound[k + 1]]))
 
     def discharge(self, ids: np.ndarray, by: np.ndarray, day: int) -> None:
         """Officers in post leave the army (DISMISSED); their fate is drawn at once."""
@@ -307,10 +309,11 @@ class Mechanism(Base):
 
     def _schedule(self, table: dict[int, list[np.ndarray]], ids: np.ndarray,
                   due: np.ndarray) -> None:
-        days, order, cut = _by_day(due)
-        for d, i in zip(days.tolist(), np.split(ids[order], cut)):
+        days, order, bound = _by_day(due)
+        ids = ids[order]
+        for k, d in enumerate(days):
             if d < self.sim.n_days:
-                table[d].append(i)
+                table[d].append(ids[bound[k]:bound[k + 1]])
 
     # ------------------------------------------------------------------ invariants
     def check_day(self, day: int) -> str | None:
