@@ -562,7 +562,6 @@ def test_army_exposure_kernel_equals_the_plain_numpy_code(seed, p_tie, fallen_sh
     """army._exposed (one kernel) gives the officers, the fallen and the tie positions that
     expose's NumPy code gave: same ties, same weights of a chief's subordinates, same draws,
     same order; with officers out of post, chiefs of large staffs and no one fallen."""
-    from purgesim.codes import Tie
     from purgesim.mechanisms.army import _exposed
 
     if not _ARMY_POP:
@@ -581,10 +580,9 @@ def test_army_exposure_kernel_equals_the_plain_numpy_code(seed, p_tie, fallen_sh
                                        g.choice(chiefs, min(n_fallen, 5))]))
     day = int(g.integers(0, 1000))
     want = _exposed_plain(pop, fallen, state, int(lo), int(hi), p_tie, seed, day, 5)
-    got = _exposed(fallen, pop.geo, pop.region_start, pop.key_work, pop.key_acq,
-                   pop.e_superior, pop.e_unit, pop.unit_lo, pop.unit_hi, pop.sub_lo,
-                   pop.sub_ids, state, int(State.FREE), int(Tie.SUPERIOR), int(Tie.WORK),
-                   int(lo), int(hi), p_tie, seed, day, 5)
+    got = _exposed(fallen, pop.geo, pop.e_superior, pop.e_unit, pop.unit_lo, pop.unit_hi,
+                   pop.sub_lo, pop.sub_ids, state, int(State.FREE), int(lo), int(hi), p_tie,
+                   seed, day, 5)
     for a, b in zip(got, want):
         assert a.dtype == b.dtype and np.array_equal(a, b)
 

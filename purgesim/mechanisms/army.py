@@ -56,10 +56,9 @@ from ..codes import (
     Event,
     Rank,
     State,
-    Tie,
 )
 from ..params import MechanismParams, P
-from ..population import MAX_TIES, _subordinates_listed, ties_of
+from ..population import MAX_SPAN, MAX_TIES, _in_unit_ring
 from .base import Mechanism as Base
 from .base import Phase, Spec
 from .contract import Engine
@@ -118,40 +117,88 @@ class Params(MechanismParams):
 
 
 @njit(cache=True)
-def _exposed(fallen: np.ndarray, geo: np.ndarray, region_start: np.ndarray,
-             key_work: np.ndarray, key_acq: np.ndarray, e_superior: np.ndarray,
+def _exposed(fallen: np.ndarray, geo: np.ndarray, e_superior: np.ndarray,
              e_unit: np.ndarray, unit_lo: np.ndarray, unit_hi: np.ndarray, sub_lo: np.ndarray,
-             sub_ids: np.ndarray, state: np.ndarray, free: int, superior: int, work: int,
-             head_lo: int, head_hi: int, p_tie: float, seed: int, day: int,
+             sub_ids: np.ndarray, state: np.ndarray, free: int, head_lo: int, head_hi: int,
+             p_tie: float, seed: int, day: int,
              purpose: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The officers in post whom the fall of `fallen` exposes today, with the fallen officer
-    and the tie's position (for the delay's draw), in the order of `population.ties_many`:
-    one pass over the fallen instead of NumPy calls and a Python loop a day (issue 13).
-    Same arithmetic and draws as the plain code (tests/test_speed_identity.py)."""
+    """The officers in post whom the fall of the officers `fallen` (heads of the elite)
+    exposes today, with the fallen officer and the tie's position in `population.ties_of`
+    (the key of the draws), in the order of `population.ties_many`: one pass instead of
+    NumPy calls and a Python loop a day (issue 13).
+
+    It walks only the chain of command of `ties_of`'s list of a head (unit ring and
+    subordinates: WORK; superior: SUPERIOR) and counts the places of the rest (family,
+    acquaintance rings) without drawing them.  Same ties, positions, arithmetic and draws
+    as the plain code (tests/test_speed_identity.py compares them)."""
     hsize = geo[1]
-    w = geo[2] - 1
+    wsize = geo[2]
+    kring = geo[3]
+    n_heads = geo[4]
+    w = wsize - 1
     cap = fallen.shape[0] * MAX_TIES
     other = np.empty(cap, dtype=np.int64)
     by = np.empty(cap, dtype=np.int64)
     pos = np.empty(cap, dtype=np.int64)
-    buf_i = np.empty(MAX_TIES, dtype=np.int64)
-    buf_k = np.empty(MAX_TIES, dtype=np.int8)
+    cand = np.empty(MAX_TIES, dtype=np.int64)  # a fallen officer's chain of command
+    cpos = np.empty(MAX_TIES, dtype=np.int64)
     m = 0
     for a in range(fallen.shape[0]):
         c = fallen[a]
-        t = ties_of(c, geo, region_start, key_work, key_acq, e_superior, e_unit, unit_lo,
-                    unit_hi, sub_lo, sub_ids, buf_i, buf_k)
-        n_sub = -1  # counted when first needed
-        for j in range(t):
-            x = buf_i[j]
-            k = buf_k[j]
-            g = x // hsize
-            if ((k != superior and k != work) or x % hsize != 0 or g < head_lo
-                    or g >= head_hi or state[x] != free):
+        g = c // hsize
+        t = hsize - 1  # the family comes first
+        nc = 0
+        u = e_unit[g]
+        lo = unit_lo[u]
+        size = unit_hi[u] - lo
+        if size > 1:  # the unit ring (WORK)
+            if size <= wsize:
+                for r in range(size):
+                    if lo + r != g:
+                        cand[nc] = (lo + r) * hsize
+                        cpos[nc] = t
+                        nc += 1
+                        t += 1
+            else:
+                gp = g - lo
+                for d in range(1, wsize // 2 + 1):
+                    cand[nc] = (lo + (gp + d) % size) * hsize
+                    cpos[nc] = t
+                    cand[nc + 1] = (lo + (gp - d) % size) * hsize
+                    cpos[nc + 1] = t + 1
+                    nc += 2
+                    t += 2
+        bsize = n_heads
+        for b in range(geo[6]):
+            if geo[7 + 2 * b] <= g < geo[8 + 2 * b]:
+                bsize = geo[8 + 2 * b] - geo[7 + 2 * b]
+        for k in range(kring):  # acquaintance rings: two places each, not drawn here
+            if (bsize if k < kring - 1 else n_heads) > 2:
+                t += 2
+        s = e_superior[g]
+        if s >= 0:  # the superior (SUPERIOR)
+            cand[nc] = s * hsize
+            cpos[nc] = t
+            nc += 1
+            t += 1
+        first_sub = t
+        b0 = sub_lo[g]
+        b1 = sub_lo[g + 1]
+        if b1 - b0 <= MAX_SPAN:  # the subordinates beyond the unit ring (WORK), last
+            for r in range(b0, b1):
+                x = sub_ids[r]
+                if not _in_unit_ring(x, g, u, size, wsize, e_unit):
+                    cand[nc] = x * hsize
+                    cpos[nc] = t
+                    nc += 1
+                    t += 1
+        n_sub = t - first_sub
+        for q in range(nc):
+            x = cand[q]
+            h = x // hsize
+            if x % hsize != 0 or h < head_lo or h >= head_hi or state[x] != free:
                 continue
-            if n_sub < 0:
-                n_sub = _subordinates_listed(c, geo, e_unit, unit_lo, unit_hi, sub_lo,
-                                             sub_ids)
+            j = cpos[q]
             p = p_tie * min(1.0, w / max(n_sub, 1)) if j >= t - n_sub else p_tie
             if rng.uniform_k(seed, day, c, purpose, j) < p:
                 other[m] = x
@@ -261,12 +308,10 @@ class Mechanism(Base):
         # a fallen chief's subordinates (listed last) weigh together as one workplace, as in
         # population.sample_ties: each is exposed with p_tie x (W-1)/their number, so that the
         # span of command (an assumption of society.build_army) does not multiply discharges
-        other, by, pos = _exposed(fallen, pop.geo, pop.region_start, pop.key_work,
-                                  pop.key_acq, pop.e_superior, pop.e_unit, pop.unit_lo,
-                                  pop.unit_hi, pop.sub_lo, pop.sub_ids, pop.state,
-                                  int(State.FREE), int(Tie.SUPERIOR), int(Tie.WORK),
-                                  self.head_lo, self.head_hi, float(self.p.p_tie), sim.seed,
-                                  day, S.tie)
+        other, by, pos = _exposed(fallen, pop.geo, pop.e_superior, pop.e_unit,
+                                  pop.unit_lo, pop.unit_hi, pop.sub_lo, pop.sub_ids,
+                                  pop.state, int(State.FREE), self.head_lo, self.head_hi,
+                                  float(self.p.p_tie), sim.seed, day, S.tie)
         if other.size == 0:
             return
         due = day + 1 + _delays(rng.uniforms_pos(sim.seed, day, by, pos, S.tie_delay),
