@@ -524,3 +524,82 @@ def test_verdicts_equal_the_plain_numpy_masks(cases, halted, prairial, p_shot, p
     want, n_elite_want = _verdicts_plain(*args)
     assert np.array_equal(got, want)
     assert n_elite == n_elite_want
+
+
+def _exposed_plain(pop, fallen, state, head_lo, head_hi, p_tie, seed, day, purpose):
+    """army.Mechanism.expose's NumPy code before its kernel (issue 13)."""
+    from purgesim.codes import Tie
+
+    H = pop.hsize
+    owner, other, kind, pos = ties_many(fallen, pop.geo, pop.region_start, pop.key_work,
+                                        pop.key_acq, pop.e_superior, pop.e_unit, pop.unit_lo,
+                                        pop.unit_hi, pop.sub_lo, pop.sub_ids)
+    n_ties = np.bincount(owner, minlength=fallen.size)
+    n_sub = np.array([_subordinates_listed(int(c), pop.geo, pop.e_unit, pop.unit_lo,
+                                           pop.unit_hi, pop.sub_lo, pop.sub_ids)
+                      for c in fallen], dtype=np.int64)
+    g = other // H
+    officer = (other % H == 0) & (g >= head_lo) & (g < head_hi)
+    keep = (((kind == Tie.SUPERIOR) | (kind == Tie.WORK)) & officer
+            & (state[other] == State.FREE))
+    owner, other, pos = owner[keep], other[keep], pos[keep]
+    by = fallen[owner]
+    sub = pos >= n_ties[owner] - n_sub[owner]
+    w = int(pop.geo[2]) - 1
+    p = np.where(sub, p_tie * np.minimum(1.0, w / np.maximum(n_sub[owner], 1)), p_tie)
+    hit = rng.uniforms_pos(seed, day, by, pos, purpose) < p
+    return other[hit], by[hit], pos[hit]
+
+
+_ARMY_POP: list = []
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**31), st.sampled_from([0.0, 0.03, 0.4, 1.0]),
+       st.floats(0.0, 1.0), st.integers(0, 60))
+def test_army_exposure_kernel_equals_the_plain_numpy_code(seed, p_tie, fallen_share,
+                                                          n_fallen) -> None:
+    """army._exposed (one kernel) gives the officers, the fallen and the tie positions that
+    expose's NumPy code gave: same ties, same weights of a chief's subordinates, same draws,
+    same order; with officers out of post, chiefs of large staffs and no one fallen."""
+    from purgesim.mechanisms.army import _exposed
+
+    if not _ARMY_POP:
+        _ARMY_POP.append(build_population(load("ussr-1937", scale=0.002)))
+    pop = _ARMY_POP[0]
+    lo, hi = next((lo, hi) for name, lo, hi in pop.branches if name == "army")
+    g = np.random.default_rng(seed)
+    officers = np.arange(lo, hi, dtype=np.int64) * pop.hsize
+    state = pop.state.copy()
+    state[officers[g.random(officers.size) < fallen_share]] = State.ARRESTED
+    n_sub = np.array([_subordinates_listed(int(c), pop.geo, pop.e_unit, pop.unit_lo,
+                                           pop.unit_hi, pop.sub_lo, pop.sub_ids)
+                      for c in officers[:2000]])
+    chiefs = officers[:2000][n_sub > pop.geo[2]]
+    fallen = np.unique(np.concatenate([g.choice(officers, n_fallen),
+                                       g.choice(chiefs, min(n_fallen, 5))]))
+    day = int(g.integers(0, 1000))
+    want = _exposed_plain(pop, fallen, state, int(lo), int(hi), p_tie, seed, day, 5)
+    got = _exposed(fallen, pop.geo, pop.e_superior, pop.e_unit, pop.unit_lo, pop.unit_hi,
+                   pop.sub_lo, pop.sub_ids, state, int(State.FREE), int(lo), int(hi), p_tie,
+                   seed, day, 5)
+    for a, b in zip(got, want):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(-2, 40), max_size=80))
+def test_army_groups_by_day_as_the_masks_did(due_list) -> None:
+    """army._by_day (one stable sort) gives each day's people in their order, days
+    ascending, as the mask a day (`ids[due == d]` for d in np.unique(due)) gave."""
+    from purgesim.mechanisms.army import _by_day
+
+    due = np.array(due_list, dtype=np.int64)
+    ids = np.arange(1000, 1000 + due.size, dtype=np.int64)
+    days, order, bound = _by_day(due)
+    assert len(bound) == len(days) + 1
+    got = [(d, ids[order][bound[k]:bound[k + 1]]) for k, d in enumerate(days)]
+    want = [(int(d), ids[due == d]) for d in np.unique(due)]
+    assert [d for d, _ in got] == [d for d, _ in want]
+    for (_, a), (_, b) in zip(got, want):
+        assert a.dtype == b.dtype and np.array_equal(a, b)

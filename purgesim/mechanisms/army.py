@@ -42,6 +42,7 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
+from numba import njit
 from pydantic import field_validator
 
 from .. import rng
@@ -55,10 +56,9 @@ from ..codes import (
     Event,
     Rank,
     State,
-    Tie,
 )
 from ..params import MechanismParams, P
-from ..population import _subordinates_listed, ties_many
+from ..population import MAX_SPAN, MAX_TIES, _in_unit_ring
 from .base import Mechanism as Base
 from .base import Phase, Spec
 from .contract import Engine
@@ -116,9 +116,114 @@ class Params(MechanismParams):
         return v
 
 
+@njit(cache=True)
+def _exposed(fallen: np.ndarray, geo: np.ndarray, e_superior: np.ndarray,
+             e_unit: np.ndarray, unit_lo: np.ndarray, unit_hi: np.ndarray, sub_lo: np.ndarray,
+             sub_ids: np.ndarray, state: np.ndarray, free: int, head_lo: int, head_hi: int,
+             p_tie: float, seed: int, day: int,
+             purpose: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The officers in post whom the fall of the officers `fallen` (heads of the elite)
+    exposes today, with the fallen officer and the tie's position in `population.ties_of`
+    (the key of the draws), in the order of `population.ties_many`: one pass instead of
+    NumPy calls and a Python loop a day (issue 13).
+
+    It walks only the chain of command of `ties_of`'s list of a head (unit ring and
+    subordinates: WORK; superior: SUPERIOR) and counts the places of the rest (family,
+    acquaintance rings) without drawing them.  Same ties, positions, arithmetic and draws
+    as the plain code (tests/test_speed_identity.py compares them)."""
+    hsize = geo[1]
+    wsize = geo[2]
+    kring = geo[3]
+    n_heads = geo[4]
+    w = wsize - 1
+    cap = fallen.shape[0] * MAX_TIES
+    other = np.empty(cap, dtype=np.int64)
+    by = np.empty(cap, dtype=np.int64)
+    pos = np.empty(cap, dtype=np.int64)
+    cand = np.empty(MAX_TIES, dtype=np.int64)  # a fallen officer's chain of command
+    cpos = np.empty(MAX_TIES, dtype=np.int64)
+    m = 0
+    for a in range(fallen.shape[0]):
+        c = fallen[a]
+        g = c // hsize
+        t = hsize - 1  # the family comes first
+        nc = 0
+        u = e_unit[g]
+        lo = unit_lo[u]
+        size = unit_hi[u] - lo
+        if size > 1:  # the unit ring (WORK)
+            if size <= wsize:
+                for r in range(size):
+                    if lo + r != g:
+                        cand[nc] = (lo + r) * hsize
+                        cpos[nc] = t
+                        nc += 1
+                        t += 1
+            else:
+                gp = g - lo
+                for d in range(1, wsize // 2 + 1):
+                    cand[nc] = (lo + (gp + d) % size) * hsize
+                    cpos[nc] = t
+                    cand[nc + 1] = (lo + (gp - d) % size) * hsize
+                    cpos[nc + 1] = t + 1
+                    nc += 2
+                    t += 2
+        bsize = n_heads
+        for b in range(geo[6]):
+            if geo[7 + 2 * b] <= g < geo[8 + 2 * b]:
+                bsize = geo[8 + 2 * b] - geo[7 + 2 * b]
+        for k in range(kring):  # acquaintance rings: two places each, not drawn here
+            if (bsize if k < kring - 1 else n_heads) > 2:
+                t += 2
+        s = e_superior[g]
+        if s >= 0:  # the superior (SUPERIOR)
+            cand[nc] = s * hsize
+            cpos[nc] = t
+            nc += 1
+            t += 1
+        first_sub = t
+        b0 = sub_lo[g]
+        b1 = sub_lo[g + 1]
+        if b1 - b0 <= MAX_SPAN:  # the subordinates beyond the unit ring (WORK), last
+            for r in range(b0, b1):
+                x = sub_ids[r]
+                if not _in_unit_ring(x, g, u, size, wsize, e_unit):
+                    cand[nc] = x * hsize
+                    cpos[nc] = t
+                    nc += 1
+                    t += 1
+        n_sub = t - first_sub
+        for q in range(nc):
+            x = cand[q]
+            h = x // hsize
+            if x % hsize != 0 or h < head_lo or h >= head_hi or state[x] != free:
+                continue
+            j = cpos[q]
+            p = p_tie * min(1.0, w / max(n_sub, 1)) if j >= t - n_sub else p_tie
+            if rng.uniform_k(seed, day, c, purpose, j) < p:
+                other[m] = x
+                by[m] = c
+                pos[m] = j
+                m += 1
+    return other[:m], by[:m], pos[:m]
+
+
 def _delays(u: np.ndarray, mean: float) -> np.ndarray:
     """Whole days of an exponential delay of this mean, from uniforms in [0, 1)."""
     return np.floor(-np.log1p(-u) * mean).astype(np.int64)
+
+
+def _by_day(due: np.ndarray) -> tuple[list[int], np.ndarray, list[int]]:
+    """The distinct days of `due` in order, the positions sorted by day (stable: each day's
+    in their order) and the bounds of each day's run in them (len(days) + 1): one sort for
+    what a mask a day gave (issue 13)."""
+    order = np.argsort(due, kind="stable")
+    if due.size == 0:
+        return [], order, [0]
+    d = due[order]
+    cut = np.flatnonzero(d[1:] != d[:-1]) + 1
+    return (d[np.concatenate(([0], cut))].tolist(), order,
+            [0, *cut.tolist(), int(due.size)])
 
 
 class Mechanism(Base):
@@ -200,34 +305,23 @@ class Mechanism(Base):
             return
         sim = self.sim
         pop = sim.pop
-        owner, other, kind, pos = ties_many(fallen, pop.geo, pop.region_start, pop.key_work,
-                                            pop.key_acq, pop.e_superior, pop.e_unit,
-                                            pop.unit_lo, pop.unit_hi, pop.sub_lo, pop.sub_ids)
         # a fallen chief's subordinates (listed last) weigh together as one workplace, as in
         # population.sample_ties: each is exposed with p_tie x (W-1)/their number, so that the
         # span of command (an assumption of society.build_army) does not multiply discharges
-        n_ties = np.bincount(owner, minlength=fallen.size)
-        n_sub = np.array([_subordinates_listed(int(c), pop.geo, pop.e_unit, pop.unit_lo,
-                                               pop.unit_hi, pop.sub_lo, pop.sub_ids)
-                          for c in fallen], dtype=np.int64)
-        keep = (((kind == Tie.SUPERIOR) | (kind == Tie.WORK)) & self.is_officer(other)
-                & (pop.state[other] == State.FREE))
-        owner, other, pos = owner[keep], other[keep], pos[keep]
+        other, by, pos = _exposed(fallen, pop.geo, pop.e_superior, pop.e_unit,
+                                  pop.unit_lo, pop.unit_hi, pop.sub_lo, pop.sub_ids,
+                                  pop.state, int(State.FREE), self.head_lo, self.head_hi,
+                                  float(self.p.p_tie), sim.seed, day, S.tie)
         if other.size == 0:
             return
-        by = fallen[owner]
-        sub = pos >= n_ties[owner] - n_sub[owner]
-        w = int(pop.geo[2]) - 1
-        p = np.where(sub, self.p.p_tie * np.minimum(1.0, w / np.maximum(n_sub[owner], 1)),
-                     self.p.p_tie)
-        hit = rng.uniforms_pos(sim.seed, day, by, pos, S.tie) < p
-        other, by, pos = other[hit], by[hit], pos[hit]
         due = day + 1 + _delays(rng.uniforms_pos(sim.seed, day, by, pos, S.tie_delay),
                                 self.p.tie_delay_days)
-        for d in np.unique(due):
+        days, order, bound = _by_day(due)
+        other, by = other[order], by[order]
+        for k, d in enumerate(days):
             if d <= self.last:
-                m = due == d
-                self.due_discharge[int(d)].append((other[m], by[m]))
+                self.due_discharge[d].append((other[bound[k]:bound[k + 1]],
+                                              by[bound[k]:bound[k + 1]]))
 
     def discharge(self, ids: np.ndarray, by: np.ndarray, day: int) -> None:
         """Officers in post leave the army (DISMISSED); their fate is drawn at once."""
@@ -243,7 +337,8 @@ class Mechanism(Base):
         sim.pop.state[ids] = State.DISMISSED
         sim.record(ids, Event.DISMISSED, int(Cause.ARMY), by)
         self.dismissed_on[self.index(ids)] = day
-        self.today = np.union1d(self.today, ids)
+        # ids are sorted and distinct (np.unique): today's first discharges need no union
+        self.today = ids if self.today.size == 0 else np.union1d(self.today, ids)
         u = sim.draws(ids, S.fate)
         arrest = u < self.p.p_arrest
         a = ids[arrest]
@@ -259,9 +354,11 @@ class Mechanism(Base):
 
     def _schedule(self, table: dict[int, list[np.ndarray]], ids: np.ndarray,
                   due: np.ndarray) -> None:
-        for d in np.unique(due):
+        days, order, bound = _by_day(due)
+        ids = ids[order]
+        for k, d in enumerate(days):
             if d < self.sim.n_days:
-                table[int(d)].append(ids[due == d])
+                table[d].append(ids[bound[k]:bound[k + 1]])
 
     # ------------------------------------------------------------------ invariants
     def check_day(self, day: int) -> str | None:
