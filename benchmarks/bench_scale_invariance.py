@@ -65,7 +65,9 @@ def main() -> None:
         "after). `scale` changes the cost of a run and the width of its noise, never what the "
         "model says: each figure's mean over seeds at the smallest scale is compared with its "
         "mean at each larger scale (difference within 4 standard errors of the difference "
-        "plus a floor: 5% of the mean or 5 people, 0.01 for a share, 14 days for a date). "
+        "plus a floor: 5% of the mean or 5 people (a region's arrests under one operation: "
+        "at least one simulated person of the smaller scale), 0.01 for a share, 14 days for "
+        "a date). "
         "The same comparison, at scales CI can afford, is tests/test_scale_invariance.py.",
         "",
         "| scale | seeds | CPU-s per run |",
