@@ -368,6 +368,7 @@ class ScenarioCore(Strict):
                 if o.regions and r not in o.regions:
                     raise ValueError(f"operation {o.key}: limits_by_region gives {r!r} a "
                                      "limit but the operation does not run there")
+            runs_in = set(o.regions) if o.regions else regions
             for cat in ("cat1", "cat2"):
                 given = sum(getattr(v, cat) or 0.0 for v in o.limits_by_region.values())
                 if given > getattr(o, cat) * (1 + 1e-9):
@@ -375,6 +376,14 @@ class ScenarioCore(Strict):
                                      f"{given:,.0f}, more than the operation's {cat} "
                                      f"{getattr(o, cat):,.0f}; allowed: at most the national "
                                      "limit")
+                every = all(getattr(o.limits_by_region.get(r), cat, None) is not None
+                            for r in runs_in)
+                if every and abs(given - getattr(o, cat)) > 1e-9 * max(getattr(o, cat), 1):
+                    raise ValueError(f"operation {o.key}: limits_by_region gives every region "
+                                     f"a {cat} limit, summing to {given:,.0f}, not the "
+                                     f"operation's {cat} {getattr(o, cat):,.0f}; allowed: "
+                                     "limits that sum to the national one, or a region left "
+                                     "out to take the rest")
         for n in self.named:
             if n.faction and n.faction not in {f.name for f in self.factions}:
                 raise ValueError(f"named {n.name}: unknown faction {n.faction!r}")

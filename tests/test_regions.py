@@ -111,6 +111,24 @@ def test_bad_regional_input_exits_2_with_one_line(tmp_path: Path, case: str) -> 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]
 
 
+def test_limits_given_to_every_region_must_add_up_to_the_national_one() -> None:
+    """If every region of an operation has its own limit of a category, nothing is left to
+    share, so they must sum to the national limit (else part of it would vanish)."""
+    toy = load("toy")
+    names = [r.name for r in toy.regions]
+    op = toy.operations[0]
+    ok = {n: {"cat1": op.cat1 / len(names)} for n in names}
+    bad = {n: {"cat1": op.cat1 / len(names) / 2} for n in names}
+    for given, fails in ((ok, False), (bad, True)):
+        data = toy.model_dump(mode="json")
+        data["operations"][0]["limits_by_region"] = given
+        if fails:
+            with pytest.raises(ValueError, match="summing to"):
+                type(toy).model_validate(data)
+        else:
+            assert type(toy).model_validate(data).operations[0].limits_by_region
+
+
 def test_a_region_without_population_is_refused(tmp_path: Path) -> None:
     (tmp_path / "bad.toml").write_text('base = "ussr-1937"\n[[regions]]\nname = "Nowhere"\n')
     res = run_cli("run", "bad.toml", "--out", "out", "--quiet", "--no-report", cwd=tmp_path)
