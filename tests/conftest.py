@@ -198,3 +198,32 @@ def cli_main(*args: str) -> tuple[int, str]:
         except SystemExit as e:
             code = e.code if isinstance(e.code, int) else 1
     return code, err.getvalue()
+
+
+def subordinates_named_beyond_the_ring(pop, first_head: int, days: int,
+                                       p_work: float = 0.02) -> tuple[int, int]:
+    """The chiefs from head `first_head` on whose direct subordinates outnumber a workplace,
+    and how many subordinates outside their unit ring they named over `days` days with
+    workplace probability `p_work` (population.sample_ties): (chiefs, named).  The rule that
+    a chief's subordinates weigh as one workplace expects days x chiefs x (W-1) x p_work."""
+    from purgesim.population import _subordinates_listed, sample_ties
+
+    H, W = pop.hsize, int(pop.geo[2])
+    n_sub = np.array([_subordinates_listed(g * H, pop.geo, pop.e_unit, pop.unit_lo,
+                                           pop.unit_hi, pop.sub_lo, pop.sub_ids)
+                      for g in range(first_head, pop.n_heads)])
+    chiefs = (first_head + np.flatnonzero(n_sub > W)) * H
+    p_kind = np.array([0.0, p_work, 0.0, 0.0])
+    total = 0
+    for day in range(days):
+        got, by, _ = sample_ties(chiefs, np.ones(chiefs.size), p_kind, 1.0, 3, day, 11,
+                                 pop.geo, pop.region_start, pop.key_work, pop.key_acq,
+                                 pop.e_superior, pop.e_unit, pop.unit_lo, pop.unit_hi,
+                                 pop.sub_lo, pop.sub_ids)
+        g, x = by // H, got // H
+        u = pop.e_unit[g]
+        size = pop.unit_hi[u] - pop.unit_lo[u]
+        dd = (x - g) % size
+        ring = (pop.e_unit[x] == u) & ((dd <= W // 2) | (size - dd <= W // 2))
+        total += int(((pop.e_superior[x] == g) & ~ring).sum())  # beyond the unit ring
+    return int(chiefs.size), total

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import load_scenario
+from conftest import load_scenario, subordinates_named_beyond_the_ring
 
 from purgesim.codes import (
     COHORT_KEYS,
@@ -22,9 +22,7 @@ from purgesim.codes import (
 from purgesim.population import (
     MAX_SPAN,
     Population,
-    _subordinates_listed,
     permute,
-    sample_ties,
     unpermute,
 )
 from purgesim.society import _balanced_tree, build_population, police_region_plan
@@ -189,27 +187,10 @@ def test_a_police_chiefs_subordinates_weigh_as_one_workplace(ussr_pop: Populatio
     them, as the head of a mass workplace names among his workers, though he commands
     about 20 (population.sample_ties; the army's case is in tests/test_speed_identity.py)."""
     pop = ussr_pop
-    H, W = pop.hsize, int(pop.geo[2])
     lo = next(lo for name, lo, _ in pop.branches if name == "police")
-    n_sub = np.array([_subordinates_listed(g * H, pop.geo, pop.e_unit, pop.unit_lo,
-                                           pop.unit_hi, pop.sub_lo, pop.sub_ids)
-                      for g in range(lo, pop.n_heads)])
-    chiefs = (lo + np.flatnonzero(n_sub > W)) * H
-    assert chiefs.size > 1000  # the heads of departments
-    p_kind = np.array([0.0, 0.02, 0.0, 0.0])
-    total = 0
-    for day in range(20):
-        got, by, _ = sample_ties(chiefs, np.ones(chiefs.size), p_kind, 1.0, 3, day, 11,
-                                 pop.geo, pop.region_start, pop.key_work, pop.key_acq,
-                                 pop.e_superior, pop.e_unit, pop.unit_lo, pop.unit_hi,
-                                 pop.sub_lo, pop.sub_ids)
-        g, x = by // H, got // H
-        u = pop.e_unit[g]
-        size = pop.unit_hi[u] - pop.unit_lo[u]
-        dd = (x - g) % size
-        ring = (pop.e_unit[x] == u) & ((dd <= W // 2) | (size - dd <= W // 2))
-        total += int(((pop.e_superior[x] == g) & ~ring).sum())  # beyond the unit ring
-    expected = 20 * chiefs.size * (W - 1) * 0.02
+    chiefs, total = subordinates_named_beyond_the_ring(pop, lo, 20)
+    assert chiefs > 1000  # the heads of departments
+    expected = 20 * chiefs * (int(pop.geo[2]) - 1) * 0.02
     assert abs(total - expected) < 5 * np.sqrt(expected)
 
 

@@ -10,6 +10,7 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
+from conftest import subordinates_named_beyond_the_ring
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -397,25 +398,9 @@ def test_a_chiefs_subordinates_weigh_as_one_workplace() -> None:
     ring is drawn with p_work x (W-1)/n, so on average (W-1) x p_work of them, as the head of
     a workplace names among his workers."""
     pop = build_population(load("ussr-1937", scale=0.002))
-    n_sub = np.array([_subordinates_listed(g * pop.hsize, pop.geo, pop.e_unit, pop.unit_lo,
-                                           pop.unit_hi, pop.sub_lo, pop.sub_ids)
-                      for g in range(pop.n_elite // pop.hsize)])
-    chiefs = np.flatnonzero(n_sub > pop.geo[2]) * pop.hsize
-    assert chiefs.size > 100  # the army's commanders of staffs larger than a workplace
-    p_kind = np.array([0.0, 0.02, 0.0, 0.0])
-    total = 0
-    for day in range(40):
-        got, by, k = sample_ties(chiefs, np.ones(chiefs.size), p_kind, 1.0, 3, day, 11,
-                                 pop.geo, pop.region_start, pop.key_work, pop.key_acq,
-                                 pop.e_superior, pop.e_unit, pop.unit_lo, pop.unit_hi,
-                                 pop.sub_lo, pop.sub_ids)
-        g, x = by // pop.hsize, got // pop.hsize
-        u = pop.e_unit[g]
-        size = pop.unit_hi[u] - pop.unit_lo[u]
-        dd = (x - g) % size
-        ring = (pop.e_unit[x] == u) & ((dd <= pop.geo[2] // 2) | (size - dd <= pop.geo[2] // 2))
-        total += int(((pop.e_superior[x] == g) & ~ring).sum())  # beyond the unit ring
-    expected = 40 * chiefs.size * (pop.geo[2] - 1) * 0.02
+    chiefs, total = subordinates_named_beyond_the_ring(pop, 0, 40)
+    assert chiefs > 100  # the army's commanders of staffs larger than a workplace
+    expected = 40 * chiefs * (pop.geo[2] - 1) * 0.02
     assert abs(total - expected) < 5 * np.sqrt(expected)
 
 
