@@ -329,6 +329,27 @@ def boss_of(i: int, geo: np.ndarray, region_start: np.ndarray, key_work: np.ndar
 # --------------------------------------------------------------------------------------------
 
 
+@njit(cache=True)
+def _traits_of(i: int, seed: int, hsize: int, p_element: float, p_party: float,
+               p_opposition: float, nation_cum: np.ndarray, streams: np.ndarray) -> int:
+    """The traits of person i (`_fill_traits`): a function of its own so that the parallel
+    loop's body, which numba's parfor passes analyse and compile again, is one call."""
+    day = np.int64(-1)  # the society's draws come before day 0 (not a literal: see rng.key)
+    t = 0
+    if rng.uniform(seed, day, i, streams[0]) < p_element:
+        t |= TRAIT_ELEMENT
+    if rng.uniform(seed, day, i, streams[1]) < p_party:
+        t |= TRAIT_PARTY
+        if rng.uniform(seed, day, i, streams[2]) < p_opposition:
+            t |= TRAIT_OPPOSITION
+    u = rng.uniform(seed, day, i // hsize, streams[3])
+    for c in range(nation_cum.shape[0]):
+        if u < nation_cum[c]:
+            t |= (c + 1) << NATION_SHIFT
+            break
+    return t
+
+
 @njit(cache=True, parallel=True)
 def _fill_traits(
     traits: np.ndarray,
@@ -349,19 +370,8 @@ def _fill_traits(
     as globals, so that numba's cache never holds a stale id).
     """
     for i in prange(start, stop):
-        t = 0
-        if rng.uniform(seed, -1, i, streams[0]) < p_element:
-            t |= TRAIT_ELEMENT
-        if rng.uniform(seed, -1, i, streams[1]) < p_party:
-            t |= TRAIT_PARTY
-            if rng.uniform(seed, -1, i, streams[2]) < p_opposition:
-                t |= TRAIT_OPPOSITION
-        u = rng.uniform(seed, -1, i // hsize, streams[3])
-        for c in range(nation_cum.shape[0]):
-            if u < nation_cum[c]:
-                t |= (c + 1) << NATION_SHIFT
-                break
-        traits[i] = t
+        traits[i] = _traits_of(i, seed, hsize, p_element, p_party, p_opposition, nation_cum,
+                               streams)
 
 
 # --------------------------------------------------------------------------------------------
@@ -614,9 +624,10 @@ def _pick(seed: int, day: int, subject: int, purpose: int, lo: int, hi: int, cou
     k = 0
     cand = np.empty(_BATCH, dtype=np.int64)
     ok = np.empty(_BATCH, dtype=np.bool_)
+    h = rng.key(seed, day, subject, purpose)
     while got < count and tries < max_tries * count and fails < 5 * max_tries and n > 0:
         for b in range(_BATCH):
-            cand[b] = lo + int(rng.uniform_k(seed, day, subject, purpose, k + b) * n)
+            cand[b] = lo + int(rng.kth(h, k + b) * n)
         # the pool's bitmaps first (coarse, in cache; then fine), the state last
         for b in range(_BATCH):
             i = cand[b]
@@ -705,6 +716,7 @@ def sample_ties(
     m = 0
     for a in range(ids.shape[0]):
         c = ids[a]
+        h = rng.key(seed, day, c, stream)  # his draws: rng.kth(h, j) for tie j
         if c < n_elite:
             f = factor[a] * elite_factor
             t = ties_of(c, geo, region_start, key_work, key_acq, e_superior, e_unit, unit_lo,
@@ -716,7 +728,7 @@ def sample_ties(
             p_sub = min(p_kind[1] * f * min(1.0, (wsize - 1) / n_sub), 1.0) if n_sub else 0.0
             for j in range(t):
                 p = p_sub if j >= t - n_sub else min(p_kind[buf_k[j]] * f, 1.0)
-                if rng.uniform_k(seed, day, c, stream, j) < p:
+                if rng.kth(h, j) < p:
                     out[m] = buf_i[j]
                     by[m] = c
                     kind[m] = buf_k[j]
@@ -733,8 +745,9 @@ def sample_ties(
         p_boss = min(p_kind[3] * f, 1.0)
         p_acq = min(p_kind[2] * f, 1.0)
         for j in range(n_fam + n_work + n_acq):
+            u = rng.kth(h, j)
             if j < n_fam:
-                if rng.uniform_k(seed, day, c, stream, j) < p_fam:
+                if u < p_fam:
                     x = h0 + j
                     out[m] = x if x < c else x + 1
                     kind[m] = 0
@@ -745,13 +758,13 @@ def sample_ties(
                 if q >= pw:
                     q += 1
                 boss = q == w0
-                if rng.uniform_k(seed, day, c, stream, j) < (p_boss if boss else p_work):
+                if u < (p_boss if boss else p_work):
                     out[m] = base + unpermute(q, n, kw)
                     kind[m] = 3 if boss else 1
                     by[m] = c
                     m += 1
             else:
-                if rng.uniform_k(seed, day, c, stream, j) < p_acq:
+                if u < p_acq:
                     b = j - n_fam - n_work
                     ka = np.uint64(key_acq[r, b // 2])
                     pk = permute(loc, n, ka)
@@ -810,7 +823,8 @@ def sample_named(
     for a in range(ids.shape[0]):
         c = ids[a]
         f = factor[a] * (elite_factor if c < n_elite else 1.0)
-        k = negative_binomial(rng.uniform_k(seed, day, c, stream, 0), mean * f, size)
+        h = rng.key(seed, day, c, stream)
+        k = negative_binomial(rng.kth(h, 0), mean * f, size)
         drawn[a] = k
         if k == 0:
             continue
@@ -820,7 +834,7 @@ def sample_named(
         for j in range(t):
             w = weight_kind[buf_k[j]]
             if w > 0.0:
-                keys[j] = rng.uniform_k(seed, day, c, stream, 1 + j) ** (1.0 / w)
+                keys[j] = rng.kth(h, 1 + j) ** (1.0 / w)
                 n_ok += 1
             else:
                 keys[j] = -1.0  # never named

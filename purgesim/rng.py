@@ -133,24 +133,41 @@ def mix(z: np.uint64) -> np.uint64:
     return z ^ (z >> np.uint64(31))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def key(seed: int, day: int, subject: int, purpose: int) -> np.uint64:
+    """The key of a draw: compiled once and called, not inlined by numba (its three mixes
+    copied into the IR of every call site cost about 0.1 s of compilation each; LLVM
+    inlines the call, so a run is as fast).  Pass it no literal constant (a ``-1`` typed
+    as a literal makes numba compile a second copy): see `population._traits_of`."""
     h = mix(np.uint64(seed) * _GOLDEN + np.uint64(purpose))
     h = mix(h ^ (np.uint64(day + 1) * _GOLDEN))
     return mix(h ^ (np.uint64(subject) + _GOLDEN))
 
 
 @njit(cache=True, inline="always")
+def kth(h: np.uint64, k: int) -> float:
+    """The k-th draw of the stream whose `key` is h: ``uniform_k`` with the key computed
+    once for all the draws of one subject (a kernel that draws several times for a person
+    mixes his key once, and numba compiles one copy of `key` instead of one per draw)."""
+    return float(mix(h ^ (np.uint64(k + 1) * _M2)) >> np.uint64(11)) * _INV53
+
+
+@njit(cache=True, inline="always")
+def unit(h: np.uint64) -> float:
+    """``uniform`` from its key h."""
+    return float(h >> np.uint64(11)) * _INV53
+
+
+@njit(cache=True, inline="always")
 def uniform(seed: int, day: int, subject: int, purpose: int) -> float:
     """A uniform draw in [0, 1) that depends only on its key."""
-    return float(key(seed, day, subject, purpose) >> np.uint64(11)) * _INV53
+    return unit(key(seed, day, subject, purpose))
 
 
 @njit(cache=True, inline="always")
 def uniform_k(seed: int, day: int, subject: int, purpose: int, k: int) -> float:
     """The k-th draw of a keyed stream (several draws for one subject and purpose)."""
-    h = key(seed, day, subject, purpose)
-    return float(mix(h ^ (np.uint64(k + 1) * _M2)) >> np.uint64(11)) * _INV53
+    return kth(key(seed, day, subject, purpose), k)
 
 
 @njit(cache=True)
@@ -178,14 +195,19 @@ def poisson(lam: float, u: float) -> int:
 
 
 @njit(cache=True)
+def _normal(u1: float, u2: float) -> float:
+    """A standard normal deviate from two uniforms (Box-Muller): one compiled copy for the
+    normal approximations of `poisson_keyed` and `binomial_keyed`."""
+    return np.sqrt(-2.0 * np.log(max(u1, 1e-300))) * np.cos(2.0 * np.pi * u2)
+
+
+@njit(cache=True)
 def poisson_keyed(lam: float, seed: int, day: int, subject: int, purpose: int) -> int:
     """Poisson count keyed like `uniform`; normal approximation above lam = 50."""
+    h = key(seed, day, subject, purpose)
     if lam > 50.0:
-        u1 = uniform_k(seed, day, subject, purpose, 0)
-        u2 = uniform_k(seed, day, subject, purpose, 1)
-        z = np.sqrt(-2.0 * np.log(max(u1, 1e-300))) * np.cos(2.0 * np.pi * u2)
-        return max(int(np.floor(lam + np.sqrt(lam) * z + 0.5)), 0)
-    return poisson(lam, uniform(seed, day, subject, purpose))
+        return max(int(np.floor(lam + np.sqrt(lam) * _normal(kth(h, 0), kth(h, 1)) + 0.5)), 0)
+    return poisson(lam, unit(h))
 
 
 @njit(cache=True)
@@ -203,8 +225,9 @@ def poissons_keyed(lams: np.ndarray, seed: int, day: int, subjects: np.ndarray,
 def uniforms_k(seed: int, day: int, subject: int, purpose: int, n: int) -> np.ndarray:
     """The first n draws of one keyed stream (k = 0 .. n-1)."""
     out = np.empty(n, dtype=np.float64)
+    h = key(seed, day, subject, purpose)
     for k in range(n):
-        out[k] = uniform_k(seed, day, subject, purpose, k)
+        out[k] = kth(h, k)
     return out
 
 
@@ -230,8 +253,9 @@ def binomial_keyed(n_real: float, p: float, seed: int, day: int, subject: int,
     at weight 1 this is exactly one Bernoulli draw."""
     if n_real <= 0.0 or p <= 0.0:
         return 0
+    h = key(seed, day, subject, purpose)
     n = int(np.floor(n_real))
-    if uniform_k(seed, day, subject, purpose, 0) < n_real - n:
+    if kth(h, 0) < n_real - n:
         n += 1
     if n == 0:
         return 0
@@ -239,11 +263,9 @@ def binomial_keyed(n_real: float, p: float, seed: int, day: int, subject: int,
         return n
     mean = n * p
     if mean > 50.0:
-        u1 = uniform_k(seed, day, subject, purpose, 1)
-        u2 = uniform_k(seed, day, subject, purpose, 2)
-        z = np.sqrt(-2.0 * np.log(max(u1, 1e-300))) * np.cos(2.0 * np.pi * u2)
+        z = _normal(kth(h, 1), kth(h, 2))
         return min(max(int(np.floor(mean + np.sqrt(mean * (1.0 - p)) * z + 0.5)), 0), n)
-    u = uniform_k(seed, day, subject, purpose, 1)
+    u = kth(h, 1)
     q = p / (1.0 - p)
     pk = (1.0 - p) ** n
     cdf = pk

@@ -155,10 +155,11 @@ def handling_officers(people: np.ndarray, regions: np.ndarray, seed: int, day: i
     out = np.full(people.size, -1, dtype=np.int64)
     for k in range(people.size):
         lo, hi = region_lo[regions[k]], region_hi[regions[k]]
+        h = rng.key(seed, day, people[k], stream)
         for j in range(8):
             if hi <= lo:
                 break
-            v = rng.uniform_k(seed, day, people[k], stream, j)
+            v = rng.kth(h, j)
             o = officers[lo + int(v * (hi - lo))]
             if SERVING[state[o]]:
                 out[k] = o
@@ -176,9 +177,10 @@ def pick_officers(region: int, n: int, seed: int, day: int, subject: int, stream
     lo, hi = region_lo[region], region_hi[region]
     if hi <= lo:
         return out[:0]
+    h = rng.key(seed, day, subject, stream)
     for k in range(n):
         for j in range(8):
-            v = rng.uniform_k(seed, day, subject, stream, k * 8 + j)
+            v = rng.kth(h, k * 8 + j)
             o = officers[lo + int(v * (hi - lo))]
             if SERVING[state[o]]:
                 out[m] = o
