@@ -24,11 +24,11 @@ from numba import njit
 from . import rng, stop
 from .codes import AT_LARGE_LUT, Cause, Event, Post, State
 from .mechanisms import MECHANISMS, PLAN  # the day's plan, built from the registry
-from .population import Population
+from .population import Population, _region_of
 from .recorder import Recorder
 from .scenario import Scenario
 from .society import build_population, check_memory
-from .tables import Table, member
+from .tables import Table, holds, member
 
 CASE_DTYPE = [
     ("person", "i8"), ("region", "i2"), ("day", "i4"), ("cause", "u1"), ("op", "i2"),
@@ -62,10 +62,8 @@ def _admissible(ids: np.ndarray, order: np.ndarray, state: np.ndarray, allowed: 
             continue
         if not allowed[state[i]] or i == leader or i == chief:
             continue
-        if protected.shape[0]:
-            t = np.searchsorted(protected, i)
-            if t < protected.shape[0] and protected[t] == i:
-                continue
+        if protected.shape[0] and holds(protected, i):
+            continue
         out[m] = k
         m += 1
     return out[:m]
@@ -99,7 +97,7 @@ def _region_weight(i: int, n_elite: int, hsize: int, e_region: np.ndarray,
     person's region (by id range) and the mass weight 1/scale."""
     if i < n_elite:
         return np.int64(e_region[i // hsize]), 1.0
-    return np.int64(np.searchsorted(region_start, i, side="right") - 1), w_mass
+    return _region_of(i, region_start), w_mass
 
 
 @njit(cache=True)

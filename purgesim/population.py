@@ -116,6 +116,9 @@ def unpermute(y: int, n: int, k: np.uint64) -> int:
 
 @njit(cache=True)
 def _region_of(i: int, region_start: np.ndarray) -> int:
+    """The mass region of person i (``np.searchsorted(region_start, i, "right") - 1`` for
+    ``region_start[0] <= i < region_start[-1]``, an empty region never chosen): a search
+    compiled once, where ``np.searchsorted`` would compile numba's generic one."""
     lo = 0
     hi = region_start.shape[0] - 2
     while lo < hi:
@@ -138,7 +141,7 @@ def _regions_of(ids: np.ndarray, region_start: np.ndarray, n_elite: int, hsize: 
         if i < n_elite:
             out[k] = e_region[i // hsize]
         else:
-            out[k] = np.searchsorted(region_start, i, side="right") - 1
+            out[k] = _region_of(i, region_start)
     return out
 
 

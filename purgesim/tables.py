@@ -16,6 +16,22 @@ def member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
     return sorted_set[idx] == values
 
 
+@njit(cache=True)
+def holds(sorted_set: np.ndarray, x: int) -> bool:
+    """Whether x is in `sorted_set` (sorted, integers), inside a kernel: a binary search
+    compiled once, where ``np.searchsorted`` compiles numba's generic search (comparisons
+    that order NaNs and complex numbers) into the first run of every kernel that uses it."""
+    lo = 0
+    hi = sorted_set.shape[0]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if sorted_set[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo < sorted_set.shape[0] and sorted_set[lo] == x
+
+
 def distinct(values: np.ndarray) -> np.ndarray:
     """``np.unique(values)`` by sorting: NumPy 2.3+ answers ``np.unique`` of a large integer
     array with a hash table that is about 20 times slower than a sort (9.3 s against 0.45 s

@@ -36,7 +36,7 @@ from numba import njit
 from .. import rng
 from ..codes import POLICE_STAFF, Cause, Event, Post, State
 from ..params import MechanismParams, P
-from ..tables import member
+from ..tables import holds, member
 from .base import Mechanism as Base
 from .base import Phase, Spec
 from .contract import Engine
@@ -134,11 +134,8 @@ def _sort_cases(rows: np.ndarray, state: np.ndarray, officers: np.ndarray,
         if handled[k]:
             if u[k] < p_act:
                 out[k] = ACTS
-                if top.shape[0]:
-                    i = rows[k].person
-                    t = np.searchsorted(top, i)
-                    if t < top.shape[0] and top[t] == i:
-                        out[k] = ACTS_ON_TOP
+                if top.shape[0] and holds(top, rows[k].person):
+                    out[k] = ACTS_ON_TOP
             else:
                 out[k] = DROPS
         elif day - np.int64(rows[k].day) >= max_wait:
