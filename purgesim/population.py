@@ -332,27 +332,6 @@ def boss_of(i: int, geo: np.ndarray, region_start: np.ndarray, key_work: np.ndar
 # --------------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
-def _traits_of(i: int, seed: int, hsize: int, p_element: float, p_party: float,
-               p_opposition: float, nation_cum: np.ndarray, streams: np.ndarray) -> int:
-    """The traits of person i (`_fill_traits`): a function of its own so that the parallel
-    loop's body, which numba's parfor passes analyse and compile again, is one call."""
-    day = np.int64(-1)  # the society's draws come before day 0 (not a literal: see rng.key)
-    t = 0
-    if rng.uniform(seed, day, i, streams[0]) < p_element:
-        t |= TRAIT_ELEMENT
-    if rng.uniform(seed, day, i, streams[1]) < p_party:
-        t |= TRAIT_PARTY
-        if rng.uniform(seed, day, i, streams[2]) < p_opposition:
-            t |= TRAIT_OPPOSITION
-    u = rng.uniform(seed, day, i // hsize, streams[3])
-    for c in range(nation_cum.shape[0]):
-        if u < nation_cum[c]:
-            t |= (c + 1) << NATION_SHIFT
-            break
-    return t
-
-
 @njit(cache=True, parallel=True)
 def _fill_traits(
     traits: np.ndarray,
@@ -372,9 +351,21 @@ def _fill_traits(
     society.trait_element, trait_party, trait_opposition and trait_nation (passed, not read
     as globals, so that numba's cache never holds a stale id).
     """
+    day = np.int64(-1)  # the society's draws come before day 0 (not a literal: see rng.key)
     for i in prange(start, stop):
-        traits[i] = _traits_of(i, seed, hsize, p_element, p_party, p_opposition, nation_cum,
-                               streams)
+        t = 0
+        if rng.uniform(seed, day, i, streams[0]) < p_element:
+            t |= TRAIT_ELEMENT
+        if rng.uniform(seed, day, i, streams[1]) < p_party:
+            t |= TRAIT_PARTY
+            if rng.uniform(seed, day, i, streams[2]) < p_opposition:
+                t |= TRAIT_OPPOSITION
+        u = rng.uniform(seed, day, i // hsize, streams[3])
+        for c in range(nation_cum.shape[0]):
+            if u < nation_cum[c]:
+                t |= (c + 1) << NATION_SHIFT
+                break
+        traits[i] = t
 
 
 # --------------------------------------------------------------------------------------------

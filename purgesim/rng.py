@@ -138,7 +138,7 @@ def key(seed: int, day: int, subject: int, purpose: int) -> np.uint64:
     """The key of a draw: compiled once and called, not inlined by numba (its three mixes
     copied into the IR of every call site cost about 0.1 s of compilation each; LLVM
     inlines the call, so a run is as fast).  Pass it no literal constant (a ``-1`` typed
-    as a literal makes numba compile a second copy): see `population._traits_of`."""
+    as a literal makes numba compile a second copy): see `population._fill_traits`."""
     h = mix(np.uint64(seed) * _GOLDEN + np.uint64(purpose))
     h = mix(h ^ (np.uint64(day + 1) * _GOLDEN))
     return mix(h ^ (np.uint64(subject) + _GOLDEN))
