@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numba import njit
 
 from . import rng, stop
 from .codes import AT_LARGE_LUT, Cause, Event, Post, State
+from .kernels import njit
 from .mechanisms import MECHANISMS, PLAN  # the day's plan, built from the registry
 from .population import Population, _region_of
 from .recorder import Recorder

@@ -11,6 +11,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
+
+
+def njit(*args: Any, **options: Any) -> Any:
+    """``numba.njit`` as purgesim's kernels are compiled: without the C-callable wrapper
+    that numba otherwise compiles beside every kernel (for passing a kernel as a first-class
+    function value or a C function pointer, which purgesim never does): about 0.7 CPU s
+    less on a fresh machine (docs/performance.md).  The rest as ``numba.njit``."""
+    from numba import njit as numba_njit
+
+    options.setdefault("no_cfunc_wrapper", True)
+    return numba_njit(*args, **options)
 
 
 def cache_dir() -> Path | None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
 from . import rng
 from .codes import (
@@ -44,6 +44,7 @@ from .codes import (
     State,
     Tie,
 )
+from .kernels import njit
 
 #: the random streams of the society (traits, workplaces, acquaintance rings)
 S = rng.Streams("society", "trait_element", "trait_party", "trait_opposition", "trait_nation",
@@ -92,21 +93,25 @@ def _feistel_inv(x: int, h: int, k: np.uint64) -> int:
 
 @njit(cache=True)
 def permute(x: int, n: int, k: np.uint64) -> int:
-    """A keyed bijection of [0, n)."""
+    """A keyed bijection of [0, n): the Feistel network on [0, 4^h), walked until it lands
+    in [0, n) (one call site of the inlined network, so numba compiles one copy of it)."""
     h = _half_bits(n)
-    y = _feistel(x, h, k)
-    while y >= n:
+    y = x
+    while True:
         y = _feistel(y, h, k)
-    return y
+        if y < n:
+            return y
 
 
 @njit(cache=True)
 def unpermute(y: int, n: int, k: np.uint64) -> int:
+    """The inverse of `permute`."""
     h = _half_bits(n)
-    x = _feistel_inv(y, h, k)
-    while x >= n:
+    x = y
+    while True:
         x = _feistel_inv(x, h, k)
-    return x
+        if x < n:
+            return x
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
 
 from .codes import Cause
+from .kernels import njit
 
 if TYPE_CHECKING:
     from .engine import Sim

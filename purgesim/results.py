@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from numba import njit
 
 from . import __version__
 from .codes import (
@@ -30,6 +29,7 @@ from .codes import (
     Post,
     State,
 )
+from .kernels import njit
 from .params import describe
 from .police import police_by_level
 from .tables import contained, distinct, member

@@ -15,7 +15,8 @@ import sys
 from typing import Any
 
 import numpy as np
-from numba import njit
+
+from .kernels import njit
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)

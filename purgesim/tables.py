@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from .kernels import njit
 
 
 def member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:

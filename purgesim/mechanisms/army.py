@@ -42,7 +42,6 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
-from numba import njit
 from pydantic import field_validator
 
 from .. import rng
@@ -57,6 +56,7 @@ from ..codes import (
     Rank,
     State,
 )
+from ..kernels import njit
 from ..params import MechanismParams, P
 from ..population import MAX_SPAN, MAX_TIES, _in_unit_ring
 from .base import Mechanism as Base

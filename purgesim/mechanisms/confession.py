@@ -22,10 +22,10 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
-from numba import njit
 
 from .. import rng
 from ..codes import Cause, Event, State
+from ..kernels import njit
 from ..params import MechanismParams, P
 from ..population import sample_named, sample_ties
 from .base import Mechanism as Base

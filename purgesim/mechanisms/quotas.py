@@ -25,10 +25,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit
 
 from .. import rng
 from ..codes import NATION_KEYS, NATION_MASK, NATION_SHIFT, TRAIT_ELEMENT, Cause, Post, State
+from ..kernels import njit
 from ..params import MechanismParams, P
 from ..population import pick_people
 from ..tables import member

@@ -31,10 +31,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit
 
 from .. import rng
 from ..codes import POLICE_STAFF, Cause, Event, Post, State
+from ..kernels import njit
 from ..params import MechanismParams, P
 from ..tables import holds, member
 from .base import Mechanism as Base
