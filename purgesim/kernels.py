@@ -45,7 +45,7 @@ def cold() -> bool:
 
 #: the young generation's threshold of Python's garbage collector while the kernels compile
 #: (the default is 700 allocations)
-COMPILE_GC_THRESHOLD = 10_000
+COMPILE_GC_THRESHOLD = 30_000
 
 
 def warm_up() -> None:
@@ -53,9 +53,9 @@ def warm_up() -> None:
 
     Numba's compiler allocates millions of small objects (IR, types, llvmlite values), so
     with the default threshold Python's collector walks the young generations thousands of
-    times; a larger young generation while compiling saves about 1 CPU second of 12 on a
-    fresh machine, with the same peak memory (docs/performance.md).  The threshold is put
-    back afterwards."""
+    times; a larger young generation while compiling saves about 1 CPU second of 10 on a
+    fresh machine, for about 10 MB more at the peak (docs/performance.md).  The threshold
+    is put back afterwards."""
     import gc
 
     from .results import daily_table, events_table, people_table, summary
