@@ -2,7 +2,7 @@
 
 purgesim's kernels are numba functions compiled on first use and cached on disk in a folder
 keyed by the sources (`purgesim._numba_cache_dir`).  On a fresh machine the first run spends
-about 12 s compiling (docs/performance.md, "First run"); `purgesim run` says so in its
+about 10 s compiling (docs/performance.md, "First run"); `purgesim run` says so in its
 progress display instead of sitting silent, by compiling them first with a small run of the
 `toy` scenario, which calls every kernel a run of any scenario calls, with the same types.
 """
