@@ -119,8 +119,12 @@ class Mechanism(Base):
 
     def _promote(self, day: int) -> None:
         sim = self.sim
-        for t in sim.prev_arrested:
-            d = self.denounced_by.pop(int(t), None)
+        pending = self.denounced_by
+        if not pending:
+            return
+        # yesterday's arrests as Python ints: a pass over thousands a day at scale 1
+        for t in sim.prev_arrested.tolist():
+            d = pending.pop(t, None)
             if d is None:
                 continue
             if AT_LARGE_LUT[sim.pop.state[d]] and \
