@@ -690,3 +690,28 @@ def test_largest_cascade_by_ancestors_equals_the_walk_from_each_root(rows) -> No
     assert got["depths"] == depth and list(got["day"].items()) == list(days.items())
     children, parent, when = confession_tree(run)
     assert list(when.items()) == list(days.items())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.sampled_from(["hold", "arrest"]), st.integers(0, 70)),
+                         max_size=12), max_size=8))
+def test_awaiting_gives_what_a_pop_per_arrest_gave(days) -> None:
+    """tables.Awaiting (a bitmap before the dictionary) against the plain dictionary and a
+    pop for each of the day's arrests: the same people, values and order, day after day;
+    ids beyond the size it was made for included."""
+    from purgesim.tables import Awaiting
+
+    fast, plain = Awaiting(40), {}
+    for k, day in enumerate(days):
+        held = [p for what, p in day if what == "hold"]
+        arrested = np.array([p for what, p in day if what == "arrest"], dtype=np.int64)
+        for p in held:
+            fast[p] = 1000 * k + p
+            plain[p] = 1000 * k + p
+        want = []
+        for p in arrested.tolist():
+            v = plain.pop(p, None)
+            if v is not None:
+                want.append((p, v))
+        assert fast.pop_arrested(arrested) == want
+        assert len(fast) == len(plain) and all(p in fast for p in plain)
