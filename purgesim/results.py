@@ -113,9 +113,16 @@ def cascade_stats(sim: Sim) -> dict[str, Any]:
     labels = [sim.sc.date_of(d).strftime("%Y-%m") for d in range(sim.n_days)]
     month_names = sorted(set(labels))
     month_of_day = np.searchsorted(np.array(month_names), np.array(labels))
-    people = distinct(arr["person"])
-    who = np.searchsorted(people, arr["person"])
-    parent = np.searchsorted(people, arr["by"])
+    # the distinct people arrested and each arrest's index among them, from one sort (a
+    # search of 2 million ids among 2 million costs more than the sort itself)
+    person = np.ascontiguousarray(arr["person"])
+    order = np.argsort(person, kind="stable")
+    first = np.ones(order.size, dtype=bool)
+    np.not_equal(person[order[1:]], person[order[:-1]], out=first[1:])
+    people = person[order[first]]
+    who = np.empty(order.size, dtype=np.int64)
+    who[order] = np.cumsum(first) - 1
+    parent = np.searchsorted(people, np.ascontiguousarray(arr["by"]))
     if people.size:
         parent[parent == people.size] = 0
         parent[people[parent] != arr["by"]] = -1
@@ -551,19 +558,52 @@ def regions_table(sim: Sim) -> pa.Table:
         limit_used_cat2=rec.limit_used_region[:, :, 1])
 
 
+def _labels(codes: np.ndarray, names: list[str]) -> pa.StringArray:
+    """``pa.array(np.array(names, dtype=object)[codes])`` without a Python object per row:
+    Arrow takes the rows' labels from the few names."""
+    return pa.array(names, type=pa.string()).take(pa.array(np.asarray(codes)))
+
+
+def _encoded(codes: np.ndarray, names: list[str]) -> pa.DictionaryArray:
+    """``_labels(codes, names).dictionary_encode()`` built from the codes: the dictionary
+    lists the labels in order of first appearance, as `dictionary_encode` does (the same
+    table), without a string per row."""
+    codes = np.asarray(codes)
+    present = np.flatnonzero(np.bincount(codes, minlength=len(names)))
+    first = [int(np.argmax(codes == c)) for c in present.tolist()]
+    order = present[np.argsort(first, kind="stable")]
+    # labels that several codes share (none today) would be one dictionary entry
+    labels = [names[c] for c in order.tolist()]
+    if len(set(labels)) < len(labels):
+        return _labels(codes, names).dictionary_encode()
+    index = np.full(len(names), -1, dtype=np.int32)
+    index[order] = np.arange(order.size, dtype=np.int32)
+    return pa.DictionaryArray.from_arrays(pa.array(index[codes]),
+                                          pa.array(labels, type=pa.string()))
+
+
+def _dates(day: np.ndarray, start: dt.date) -> pa.Array:
+    """The calendar date of each day of the run, as Arrow's date32 (days since 1970-01-01)
+    computed in int32: the same column as NumPy's datetime64 arithmetic, 50 times faster."""
+    epoch = (start - dt.date(1970, 1, 1)).days
+    return pa.array(np.asarray(day, dtype=np.int32) + np.int32(epoch)).view(pa.date32())
+
+
 def events_table(sim: Sim) -> pa.Table:
     log = sim.log.rows
-    ev_names = np.array([""] + [e.name.lower() for e in Event], dtype=object)
-    cause_names = np.array([c.name.lower() for c in Cause], dtype=object)
-    ops = np.array(sim.op_keys + [""], dtype=object)
+    ev_names = [""] + [e.name.lower() for e in Event]
+    cause_names = [c.name.lower() for c in Cause]
+    ops = sim.op_keys + [""]
+    op = log["op"].astype(np.int64)
+    op[op < 0] += len(ops)  # -1: no operation, the last name (as NumPy's indexing did)
     return pa.table({
         "person": log["person"],
         "day": log["day"],
-        "date": pa.array((np.datetime64(sim.sc.start) + log["day"]).astype("datetime64[D]")),
-        "event": pa.array(ev_names[log["event"]]).dictionary_encode(),
-        "cause": pa.array(cause_names[log["cause"]]).dictionary_encode(),
+        "date": _dates(log["day"], sim.sc.start),
+        "event": _encoded(log["event"], ev_names),
+        "cause": _encoded(log["cause"], cause_names),
         "by": log["by"],
-        "operation": pa.array(ops[log["op"]]).dictionary_encode(),
+        "operation": _encoded(op, ops),
     })
 
 
@@ -579,26 +619,32 @@ def people_table(sim: Sim) -> pa.Table:
     post[elite & ~head] = int(Post.RELATIVE)
     post[head] = pop.e_post[ids[head] // pop.hsize]
     post_names = np.array([Post(p).name.lower() for p in range(max(Post) + 1)], dtype=object)
-    masks = np.zeros(ids.size, dtype=np.int64)
-    masks[head] = pop.e_cohorts[ids[head] // pop.hsize]
-    uniq, which = np.unique(masks, return_inverse=True)
+    # the cohorts' label of each distinct mask (0 for everyone but the elite's heads)
+    uniq, which_head = np.unique(pop.e_cohorts[ids[head] // pop.hsize].astype(np.int64),
+                                 return_inverse=True)
+    uniq = np.concatenate([[0], uniq])
+    which = np.zeros(ids.size, dtype=np.int64)
+    which[head] = which_head.reshape(-1) + 1
     # under the scenario's labels, as the cohort attrition of summary.json (France's
     # "convention", not the USSR's "congress_17"); a cohort a scenario leaves unnamed is left out
     labels = sim.sc.cohort_labels
-    cohorts = np.array([",".join(labels.get(v, v) for c, v in COHORT_KEYS.items()
-                                 if int(m) & (1 << int(c)) and labels.get(v, v))
-                        for m in uniq], dtype=object)[which]
-    names = np.full(ids.size, "", dtype=object)
+    cohort_labels = np.array([",".join(labels.get(v, v) for c, v in COHORT_KEYS.items()
+                                       if int(m) & (1 << int(c)) and labels.get(v, v))
+                              for m in uniq], dtype=object)
+    name_of = np.zeros(ids.size, dtype=np.int64)  # 0: no name
+    known = [""]
     for name, i in pop.names.items():
         k = np.searchsorted(ids, i)
         if k < ids.size and ids[k] == i:
-            names[k] = name
-    state_names = np.array([State(v).name.lower() for v in range(max(State) + 1)], dtype=object)
+            known.append(name)
+            name_of[k] = len(known) - 1
+    state_names = [State(v).name.lower() for v in range(max(State) + 1)]
     return pa.table({
-        "person": ids, "name": names.tolist(), "post": post_names[post].tolist(),
-        "region": np.array(pop.region_names, dtype=object)[pop.regions_of(ids)].tolist(),
-        "cohorts": cohorts.tolist(),
-        "final_state": state_names[pop.state[ids]].tolist(),
+        "person": ids, "name": _labels(name_of, known),
+        "post": _labels(post, post_names.tolist()),
+        "region": _labels(pop.regions_of(ids), list(pop.region_names)),
+        "cohorts": _labels(which, cohort_labels.tolist()),
+        "final_state": _labels(pop.state[ids], state_names),
     })
 
 

@@ -147,3 +147,50 @@ def _compact(rows: np.ndarray, n: int, keep: np.ndarray) -> int:
                 rows[j, b] = rows[i, b]
             j += 1
     return j
+
+
+class Awaiting:
+    """person -> a value (his denouncer, the officer who let him go), kept until the person
+    is arrested.  Every day the mechanism asks which of yesterday's arrests it holds: 2
+    million arrests over a run at scale 1, of which a few are held.  A bitmap over the ids
+    (1 bit a person) answers for all of them at once; only the few held go through the
+    dictionary, in the order of the arrests (as a pop per arrest did)."""
+
+    def __init__(self, n: int) -> None:
+        self._bits = np.zeros((n >> 3) + 1, dtype=np.uint8)
+        self._held: dict[int, int] = {}
+
+    def __setitem__(self, person: int, value: int) -> None:
+        person = int(person)
+        if person >> 3 >= self._bits.size:  # beyond the ids it was made for: grow
+            self._bits = np.concatenate(
+                [self._bits, np.zeros((person >> 3) + 1 - self._bits.size, dtype=np.uint8)])
+        self._held[person] = value
+        self._bits[person >> 3] |= np.uint8(1 << (person & 7))
+
+    def __getitem__(self, person: int) -> int:
+        return self._held[int(person)]
+
+    def __contains__(self, person: object) -> bool:
+        return person in self._held
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def pop_arrested(self, ids: np.ndarray) -> list[tuple[int, int]]:
+        """(person, value) for each person of `ids` held, in the order of `ids`, no longer
+        held afterwards (a person twice in `ids` is given once)."""
+        if not self._held or np.size(ids) == 0:
+            return []
+        ids = np.asarray(ids, dtype=np.int64)
+        byte = np.minimum(ids >> 3, self._bits.size - 1)
+        hit = ((self._bits[byte] >> (ids & 7).astype(np.uint8)) & np.uint8(1)).view(np.bool_)
+        hit &= (ids >> 3) < self._bits.size
+        out = []
+        for person in ids[hit].tolist():
+            value = self._held.pop(person, None)
+            if value is None:
+                continue
+            self._bits[person >> 3] &= np.uint8(0xFF ^ (1 << (person & 7)))
+            out.append((person, value))
+        return out

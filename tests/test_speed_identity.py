@@ -588,3 +588,130 @@ def test_army_groups_by_day_as_the_masks_did(due_list) -> None:
     assert [d for d, _ in got] == [d for d, _ in want]
     for (_, a), (_, b) in zip(got, want):
         assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(0, 6), max_size=300), st.booleans())
+def test_labels_from_codes_equal_labels_from_python_strings(codes: list[int], twins: bool) -> None:
+    """The outputs' string columns (results._labels, _encoded) are the columns NumPy's object
+    arrays gave: the same values, and a dictionary in order of first appearance."""
+    import pyarrow as pa
+
+    from purgesim.results import _encoded, _labels
+
+    names = ["", "arrested", "shot", "camp", "named", "x", "arrested" if twins else "y"]
+    c = np.array(codes, dtype=np.uint8)
+    plain = pa.array(np.array(names, dtype=object)[c].tolist(), type=pa.string())
+    assert _labels(c, names).equals(plain)
+    enc, ref = _encoded(c, names), plain.dictionary_encode()
+    assert enc.type == ref.type
+    assert enc.dictionary.equals(ref.dictionary) and enc.indices.equals(ref.indices)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 2000), max_size=100),
+       st.sampled_from(["1793-06-01", "1936-01-01", "1970-01-01"]))
+def test_dates_in_int32_equal_numpy_datetimes(days: list[int], start: str) -> None:
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from purgesim.results import _dates
+
+    d = np.array(days, dtype=np.int32)
+    s = dt.date.fromisoformat(start)
+    assert _dates(d, s).equals(pa.array((np.datetime64(s) + d).astype("datetime64[D]")))
+
+
+def _cascade_by_walking(person, by, day):
+    """The largest confession cascade as the report first found it: a walk from each root."""
+    from collections import deque
+
+    parent: dict[int, int] = {}
+    days: dict[int, int] = {}
+    children: dict[int, list[int]] = defaultdict(list)
+    for p, b, d in zip(person, by, day):
+        if p in parent or b < 0 or p == b:
+            continue
+        parent[p], days[p] = b, d
+        children[b].append(p)
+    best_root, best = -1, 0
+    for root in children:
+        if root in parent:
+            continue
+        seen, stack = {root}, [root]
+        while stack:
+            for c in children.get(stack.pop(), []):
+                if c not in seen:
+                    seen.add(c)
+                    stack.append(c)
+        if len(seen) > best:
+            best_root, best = root, len(seen)
+    if best_root < 0:
+        return None
+    nodes, edges, depth = [best_root], [], {best_root: 0}
+    q = deque([best_root])
+    while q and len(nodes) < 7:
+        x = q.popleft()
+        for c in children.get(x, []):
+            if c in depth or len(nodes) >= 7:
+                continue
+            depth[c] = depth[x] + 1
+            nodes.append(c)
+            edges.append((x, c))
+            q.append(c)
+    return best_root, best, nodes, edges, max(depth.values()), depth, days
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 25), st.integers(-1, 25), st.integers(0, 9),
+                          st.booleans()), max_size=60))
+def test_largest_cascade_by_ancestors_equals_the_walk_from_each_root(rows) -> None:
+    """Pointer jumping finds the tree the walk found, loops of re-arrests included."""
+    from types import SimpleNamespace
+
+    from purgesim.charts import confession_tree, largest_cascade
+
+    person = np.array([r[0] for r in rows], dtype=np.int64)
+    by = np.array([r[1] for r in rows], dtype=np.int64)
+    day = np.array([r[2] for r in rows], dtype=np.int64)
+    cause = np.array(["confession" if r[3] else "denunciation" for r in rows], dtype=object)
+    run = SimpleNamespace(events={"person": person, "by": by, "day": day, "cause": cause,
+                                  "event": np.array(["arrested"] * len(rows), dtype=object)})
+    conf = cause == "confession"
+    ref = _cascade_by_walking(person[conf].tolist(), by[conf].tolist(), day[conf].tolist())
+    got = largest_cascade(run, cap=7)
+    if ref is None:
+        assert got["root"] is None
+        return
+    root, size, nodes, edges, deepest, depth, days = ref
+    assert (got["root"], got["size"], got["nodes"], got["edges"], got["depth"]) == (
+        root, size, nodes, edges, deepest)
+    assert got["depths"] == depth and list(got["day"].items()) == list(days.items())
+    children, parent, when = confession_tree(run)
+    assert list(when.items()) == list(days.items())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.sampled_from(["hold", "arrest"]), st.integers(0, 70)),
+                         max_size=12), max_size=8))
+def test_awaiting_gives_what_a_pop_per_arrest_gave(days) -> None:
+    """tables.Awaiting (a bitmap before the dictionary) against the plain dictionary and a
+    pop for each of the day's arrests: the same people, values and order, day after day;
+    ids beyond the size it was made for included."""
+    from purgesim.tables import Awaiting
+
+    fast, plain = Awaiting(40), {}
+    for k, day in enumerate(days):
+        held = [p for what, p in day if what == "hold"]
+        arrested = np.array([p for what, p in day if what == "arrest"], dtype=np.int64)
+        for p in held:
+            fast[p] = 1000 * k + p
+            plain[p] = 1000 * k + p
+        want = []
+        for p in arrested.tolist():
+            v = plain.pop(p, None)
+            if v is not None:
+                want.append((p, v))
+        assert fast.pop_arrested(arrested) == want
+        assert len(fast) == len(plain) and all(p in fast for p in plain)

@@ -21,6 +21,7 @@ from .. import rng
 from ..codes import AT_LARGE_LUT, Cause, Event, State
 from ..params import MechanismParams, P
 from ..population import boss_of, pick_people
+from ..tables import Awaiting
 from .base import Mechanism as Base
 from .base import Phase, Spec
 from .contract import Engine
@@ -52,7 +53,7 @@ class Params(MechanismParams):
 class Mechanism(Base):
     def __init__(self, sim: Engine, params: Params) -> None:
         super().__init__(sim, params)
-        self.denounced_by: dict[int, int] = {}  # person -> his denouncer
+        self.denounced_by = Awaiting(sim.pop.n)  # person -> his denouncer
         self.promotions = 0
         self.denunciations = 0
         pops = np.array([rg.population for rg in sim.sc.regions], dtype=np.float64)
@@ -119,10 +120,7 @@ class Mechanism(Base):
 
     def _promote(self, day: int) -> None:
         sim = self.sim
-        for t in sim.prev_arrested:
-            d = self.denounced_by.pop(int(t), None)
-            if d is None:
-                continue
+        for t, d in self.denounced_by.pop_arrested(sim.prev_arrested):
             if AT_LARGE_LUT[sim.pop.state[d]] and \
                     rng.uniform(sim.seed, day, d, S.promote) < self.p.promotion_prob:
                 sim.record(np.array([d], dtype=np.int64), Event.PROMOTED, 0, int(t))

@@ -36,7 +36,7 @@ from .. import rng
 from ..codes import POLICE_STAFF, Cause, Event, Post, State
 from ..kernels import njit
 from ..params import MechanismParams, P
-from ..tables import holds, member
+from ..tables import Awaiting, holds, member
 from .base import Mechanism as Base
 from .base import Phase, Spec
 from .contract import Engine
@@ -218,7 +218,7 @@ class Params(MechanismParams):
 class Mechanism(Base):
     def __init__(self, sim: Engine, params: Params) -> None:
         super().__init__(sim, params)
-        self.ignored: dict[int, int] = {}  # person -> the officer who let his accusation go
+        self.ignored = Awaiting(sim.pop.n)  # person -> the officer who let his accusation go
         pop = sim.pop
         heads = np.arange(pop.n_heads, dtype=np.int64)
         police = np.isin(pop.e_post, [int(p) for p in POLICE_STAFF])  # every level below the chief
@@ -304,10 +304,7 @@ class Mechanism(Base):
         sim = self.sim
         pop = sim.pop
         accused, by = [], []
-        for p in sim.prev_arrested.tolist():
-            o = self.ignored.pop(p, None)
-            if o is None:
-                continue
+        for p, o in self.ignored.pop_arrested(sim.prev_arrested):
             # the person stood for w real people, each let go by an officer of his region
             w = 1.0 if p < pop.n_elite else 1.0 / pop.scale
             k = rng.binomial_keyed(w, self.p.lack_of_vigilance_prob, sim.seed, day, p,
