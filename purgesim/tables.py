@@ -168,6 +168,19 @@ class Awaiting:
         self._held[person] = value
         self._bits[person >> 3] |= np.uint8(1 << (person & 7))
 
+    def hold(self, persons: np.ndarray, values: np.ndarray) -> None:
+        """``self[p] = v`` for each pair in order (a later pair for the same person wins)."""
+        persons = np.asarray(persons, dtype=np.int64)
+        if persons.size == 0:
+            return
+        top = int(persons.max()) >> 3
+        if top >= self._bits.size:
+            self._bits = np.concatenate(
+                [self._bits, np.zeros(top + 1 - self._bits.size, dtype=np.uint8)])
+        self._held.update(zip(persons.tolist(), np.asarray(values).tolist()))
+        np.bitwise_or.at(self._bits, persons >> 3,
+                         np.left_shift(1, persons & 7).astype(np.uint8))
+
     def __getitem__(self, person: int) -> int:
         return self._held[int(person)]
 

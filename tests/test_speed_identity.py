@@ -698,15 +698,19 @@ def test_largest_cascade_by_ancestors_equals_the_walk_from_each_root(rows) -> No
 def test_awaiting_gives_what_a_pop_per_arrest_gave(days) -> None:
     """tables.Awaiting (a bitmap before the dictionary) against the plain dictionary and a
     pop for each of the day's arrests: the same people, values and order, day after day;
-    ids beyond the size it was made for included."""
+    ids beyond the size it was made for included, people held one by one or a day at once."""
     from purgesim.tables import Awaiting
 
     fast, plain = Awaiting(40), {}
     for k, day in enumerate(days):
         held = [p for what, p in day if what == "hold"]
         arrested = np.array([p for what, p in day if what == "arrest"], dtype=np.int64)
+        if k % 2:  # a day's people held at once, or one by one
+            fast.hold(np.array(held, dtype=np.int64), np.array([1000 * k + p for p in held]))
+        else:
+            for p in held:
+                fast[p] = 1000 * k + p
         for p in held:
-            fast[p] = 1000 * k + p
             plain[p] = 1000 * k + p
         want = []
         for p in arrested.tolist():

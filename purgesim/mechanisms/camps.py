@@ -35,6 +35,7 @@ from pydantic import field_validator, model_validator
 from .. import rng
 from ..codes import Cause, Event, State
 from ..params import MechanismParams, P
+from ..tables import distinct
 from .base import Mechanism as Base
 from .base import Phase, Spec
 from .contract import Engine
@@ -243,7 +244,7 @@ class Mechanism(Base):
             if present[k] == 0:
                 continue
             who = ids[kind == k]
-            who = np.unique(who)  # one prisoner may be due twice today (review and term)
+            who = distinct(who)  # one prisoner may be due twice today (review and term)
             who = who[sim.pop.state[who] == State.CAMP]
             sim.pop.state[who] = state
             sim.record(who, event, int(cause))

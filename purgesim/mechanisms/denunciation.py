@@ -114,9 +114,10 @@ class Mechanism(Base):
         sim.record(whom_a, Event.DENOUNCED, int(Cause.DENUNCIATION), who_a)
         self.denunciations += len(who)
         accused = sim.accuse(whom_a, Cause.DENUNCIATION, who_a)
-        for t in accused:
-            j = int(np.flatnonzero(whom_a == t)[0])
-            self.denounced_by[int(t)] = int(who_a[j])
+        # each accused person's first denouncer today (accused: distinct, in order of id)
+        order = np.argsort(whom_a, kind="stable")
+        first = order[np.searchsorted(whom_a[order], accused)]
+        self.denounced_by.hold(accused, who_a[first])
 
     def _promote(self, day: int) -> None:
         sim = self.sim

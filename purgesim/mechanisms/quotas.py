@@ -31,7 +31,7 @@ from ..codes import NATION_KEYS, NATION_MASK, NATION_SHIFT, TRAIT_ELEMENT, Cause
 from ..kernels import njit
 from ..params import MechanismParams, P
 from ..population import pick_people
-from ..tables import member
+from ..tables import distinct, member
 from .base import Mechanism as Base
 from .base import Phase, Spec
 from .contract import Engine
@@ -219,7 +219,7 @@ class Mechanism(Base):
             hit = member(people, self.officers_sorted)
             if hit.any():
                 at = np.searchsorted(self.officers_sorted, people[hit])
-                for r in np.unique(self.region_of_officer[at]).tolist():
+                for r in distinct(self.region_of_officer[at]).tolist():
                     self.serving[r] = self._count_serving(r)
         self._log_seen = n
         return self.serving

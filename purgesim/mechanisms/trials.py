@@ -36,7 +36,7 @@ from .. import rng
 from ..codes import Cause, Event, State
 from ..kernels import njit
 from ..params import MechanismParams, P
-from ..tables import member
+from ..tables import distinct, member
 from .base import Mechanism as Base
 from .base import Phase, Spec
 from .contract import Engine
@@ -326,7 +326,7 @@ class Mechanism(Base):
             return
         region = rows["region"][at].astype(np.int64)
         scale = sim.pop.scale
-        for r in np.unique(region).tolist():
+        for r in distinct(region).tolist():
             if (day - r) % interval:
                 continue
             mine = at[region == r]

@@ -284,9 +284,8 @@ class Mechanism(Base):
                 mine = fate == f
                 sim.record(person[mine], Event.DROPPED, rows["cause"][mine], -1)
         if n_fate[DROPS] and self.on:
-            for p, o in zip(dropped_rows["person"].tolist(), officers.tolist()):
-                if o >= 0:
-                    self.ignored[p] = o
+            let_go = officers >= 0
+            self.ignored.hold(dropped_rows["person"][let_go], officers[let_go])
         self.dropped += int(n_fate[DROPS])
         if n_fate[ACTS] == 0:
             return
