@@ -719,3 +719,37 @@ def test_awaiting_gives_what_a_pop_per_arrest_gave(days) -> None:
                 want.append((p, v))
         assert fast.pop_arrested(arrested) == want
         assert len(fast) == len(plain) and all(p in fast for p in plain)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 50), max_size=10), max_size=10),
+       st.lists(st.tuples(st.integers(0, 50), st.integers(0, 12)), max_size=30))
+def test_camp_admissions_answer_as_the_dictionary_did(calls, asked) -> None:
+    """camps.Admissions against the dictionary prisoner -> day of his latest admission: the
+    same prisoners in the same order with the same days, and the same answer to 'does he
+    still serve the term he began on day d?', d one of his admissions, as the schedules ask
+    (prisoners admitted again, twice in one call included)."""
+    from purgesim.mechanisms.camps import Admissions
+
+    fast, plain = Admissions(30), {}
+    for day, ids in enumerate(calls):
+        a = np.array(ids, dtype=np.int64)
+        if a.size and a.max() >= 30:
+            a = a % 30  # the ids it was made for
+        fast.add(a, day)
+        plain.update(dict.fromkeys(a.tolist(), day))
+    assert bool(fast) == bool(plain)
+    if plain:
+        ids, since = fast.everyone()
+        assert ids.tolist() == list(plain) and since.tolist() == list(plain.values())
+    # a schedule asks about a day on which the prisoner was admitted (its `since`)
+    entered: dict[int, list[int]] = defaultdict(list)
+    for day, ids in enumerate(calls):
+        for p in ids:
+            entered[p % 30].append(day)
+    pairs = [(p % 30, entered[p % 30][k % len(entered[p % 30])]) for p, k in asked
+             if p % 30 in entered]
+    who = np.array([p for p, _ in pairs], dtype=np.int64)
+    days = np.array([d for _, d in pairs], dtype=np.int64)
+    want = [plain[p] == d for p, d in pairs]
+    assert fast.serving(who, days).tolist() == want

@@ -105,6 +105,78 @@ def _day_of(sim: Engine, text: str) -> int:
     return sim.sc.day_of(dt.date.fromisoformat(text))
 
 
+class Admissions:
+    """Who entered the camps and the day of his latest admission, for the schedules: a
+    death or release is carried out only if the prisoner still serves the term it was
+    scheduled for.  A dictionary of every prisoner (1.5 million at scale 1, about 100 bytes
+    each, and a Python call per admission and per due day) is replaced by the admissions in
+    order (8 bytes each), a bitmap of who was ever admitted and a dictionary of the few
+    admitted more than once: a prisoner admitted once serves the term of his only
+    admission."""
+
+    def __init__(self, n: int) -> None:
+        self._ever = np.zeros((n >> 3) + 1, dtype=np.uint8)
+        self._twice = np.zeros((n >> 3) + 1, dtype=np.uint8)
+        self._again: dict[int, int] = {}  # prisoner admitted again -> day of the latest
+        self._ids: list[np.ndarray] = []
+        self._days: list[int] = []
+        self.n = 0
+
+    @staticmethod
+    def _has(bits: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        return ((bits[ids >> 3] >> (ids & 7).astype(np.uint8)) & np.uint8(1)).view(np.bool_)
+
+    @staticmethod
+    def _set(bits: np.ndarray, ids: np.ndarray) -> None:
+        np.bitwise_or.at(bits, ids >> 3, np.left_shift(1, ids & 7).astype(np.uint8))
+
+    def add(self, ids: np.ndarray, day: int) -> None:
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        if ids.size == 0:
+            return
+        again = self._has(self._ever, ids)
+        if ids.size > 1:  # a prisoner twice in one call: his second entry is an admission again
+            order = np.argsort(ids, kind="stable")
+            dup = np.zeros(ids.size, dtype=bool)
+            dup[order[1:]] = ids[order[1:]] == ids[order[:-1]]
+            again |= dup
+        if again.any():
+            back = ids[again]
+            self._again.update(dict.fromkeys(back.tolist(), day))
+            self._set(self._twice, back)
+        self._set(self._ever, ids)
+        self._ids.append(ids)
+        self._days.append(day)
+        self.n += ids.size
+
+    def __bool__(self) -> bool:
+        return self.n > 0
+
+    def serving(self, ids: np.ndarray, since: np.ndarray) -> np.ndarray:
+        """Whether each prisoner's latest admission is on day `since`, a day on which he was
+        admitted (the term a schedule belongs to)."""
+        ok = np.ones(ids.size, dtype=bool)
+        twice = np.flatnonzero(self._has(self._twice, ids))
+        for j in twice.tolist():
+            ok[j] = self._again[int(ids[j])] == since[j]
+        return ok
+
+    def everyone(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every prisoner ever admitted, in order of his first admission, and the day of his
+        latest (as a dictionary updated at each admission would list them)."""
+        ids = np.concatenate(self._ids)
+        days = np.repeat(np.array(self._days, dtype=np.int64),
+                         [a.size for a in self._ids])
+        order = np.argsort(ids, kind="stable")
+        first = np.ones(ids.size, dtype=bool)
+        first[1:] = ids[order[1:]] != ids[order[:-1]]
+        keep = np.sort(order[first])
+        ids, since = ids[keep], days[keep]
+        for j in np.flatnonzero(self._has(self._twice, ids)).tolist():
+            since[j] = self._again[int(ids[j])]
+        return ids, since
+
+
 class Mechanism(Base):
     def __init__(self, sim: Engine, params: Params) -> None:
         super().__init__(sim, params)
@@ -120,7 +192,7 @@ class Mechanism(Base):
         self.due: dict[int, list[np.ndarray]] = defaultdict(list)
         self.due_kind: dict[int, list[np.ndarray]] = defaultdict(list)
         self.due_since: dict[int, list[np.ndarray]] = defaultdict(list)
-        self.admitted: dict[int, int] = {}  # prisoner -> day of his latest admission
+        self.admitted = Admissions(sim.pop.n)  # who entered the camps, and when last
         self.review_day = -1
         self.review_last = -1
         if self.p.review_share > 0 and self.p.review_start:
@@ -170,7 +242,7 @@ class Mechanism(Base):
                                day + 1).astype(np.int64)
         else:
             death = np.full(ids.size, 10**9, dtype=np.int64)
-        self.admitted.update(dict.fromkeys(ids.tolist(), day))
+        self.admitted.add(ids, day)
         dies = death < release
         when = np.where(dies, death, release)
         self._schedule(ids, np.where(dies, DIES, TERM_ENDS).astype(np.int8), when,
@@ -211,8 +283,7 @@ class Mechanism(Base):
         sim = self.sim
         if not self.admitted:
             return
-        ids = np.fromiter(self.admitted.keys(), dtype=np.int64, count=len(self.admitted))
-        since = np.fromiter(self.admitted.values(), dtype=np.int64, count=ids.size)
+        ids, since = self.admitted.everyone()
         held = sim.pop.state[ids] == State.CAMP
         ids, since = ids[held], since[held]
         go = sim.draws(ids, S.review) < self.p.review_share
@@ -231,9 +302,7 @@ class Mechanism(Base):
         kind = np.concatenate(self.due_kind.pop(day))
         since = np.concatenate(self.due_since.pop(day))
         # only for a prisoner still serving the term this schedule belongs to
-        current = np.fromiter(map(self.admitted.__getitem__, ids.tolist()), dtype=np.int64,
-                              count=ids.size)
-        ok = (sim.pop.state[ids] == State.CAMP) & (current == since)
+        ok = (sim.pop.state[ids] == State.CAMP) & self.admitted.serving(ids, since)
         ids, kind = ids[ok], kind[ok]
         present = np.bincount(kind, minlength=REVIEWED + 1)
         for k, state, event, cause in ((DIES, State.DIED, Event.DIED, Cause.NONE),
