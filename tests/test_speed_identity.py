@@ -753,3 +753,40 @@ def test_camp_admissions_answer_as_the_dictionary_did(calls, asked) -> None:
     days = np.array([d for _, d in pairs], dtype=np.int64)
     want = [plain[p] == d for p, d in pairs]
     assert fast.serving(who, days).tolist() == want
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 60), max_size=8), max_size=5), st.integers(0, 2**20))
+def test_arrests_in_turn_equal_one_call_per_group(groups, seed) -> None:
+    """Sim.arrest_in_turn against one Sim.arrest per group on twin simulations: the same
+    states, event log, case files, queue, custody count, day's records and arrests of the
+    day; overlapping groups, suspects, the leader and protected people included."""
+    sims = [Sim(load("toy", seed=3, scale=0.3)) for _ in range(2)]  # weight 3.33...
+    g = np.random.default_rng(seed)
+    for sim in sims:
+        sim.day = 5
+        pop = sim.pop
+        lo = int(pop.region_start[-2])
+        people = lo + np.arange(61, dtype=np.int64)
+        special = np.array([0, sim.leader if sim.leader >= 0 else 0,
+                            *sim.protected[:2].tolist()], dtype=np.int64)
+        sim.pool = np.concatenate([people, special])
+    states = g.integers(0, 12, 61)
+    suspects = g.random(61) < 0.3
+    for sim in sims:
+        sim.pop.state[sim.pool[:61]] = states
+        sim.accuse(sim.pool[:61][suspects], Cause.DENUNCIATION)
+    picked = [sims[0].pool[np.array(grp, dtype=np.int64) % sims[0].pool.size] for grp in groups]
+    for grp in picked:
+        sims[0].arrest(grp, Cause.ROUTINE)
+    sims[1].arrest_in_turn(picked, Cause.ROUTINE)
+    a, b = sims
+    assert np.array_equal(a.pop.state, b.pop.state)
+    for t in ("log", "interrogation", "queue"):
+        assert np.array_equal(getattr(a, t).rows, getattr(b, t).rows), t
+    assert a.rec._custody == b.rec._custody
+    assert np.array_equal(a.rec.arrests, b.rec.arrests)
+    assert np.array_equal(a.rec.arrests_region, b.rec.arrests_region)
+    assert np.array_equal(a.arrested_today(), b.arrested_today())
+    with pytest.raises(ValueError):
+        b.arrest_in_turn(picked, Cause.CONFESSION)

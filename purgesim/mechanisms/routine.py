@@ -56,6 +56,7 @@ class Mechanism(Base):
         # the day's counts of all regions at once (the same draws as region by region)
         counts = rng.poissons_keyed(self._means(rate), sim.seed, day,
                                     self._regions(pop.n_regions), S.count)
+        picked: list[np.ndarray] = []
         for r in np.flatnonzero(counts).tolist():
             lo, hi = int(pop.region_start[r]), int(pop.region_start[r + 1])
             k = int(counts[r])
@@ -65,10 +66,10 @@ class Mechanism(Base):
                             TRAIT_ELEMENT, TRAIT_ELEMENT, 2000)
             b = pick_people(sim.seed, day, r, S.pick_any, lo, hi, k - a.size,
                             pop, 0, 0, 20)
-            if a.size:  # (an arrest of nobody does nothing)
-                sim.arrest(a, _ROUTINE)
-            if b.size:
-                sim.arrest(b, _ROUTINE)
+            picked += [a, b]
+        # arrested region by region, registered elements first, as if one call each (the
+        # picks of a region see only its own people: arresting after all picks is the same)
+        sim.arrest_in_turn(picked, _ROUTINE)
 
     def _means(self, rate: float) -> np.ndarray:
         """The regions' expected arrests a day at a national `rate` a year: the same few
