@@ -372,29 +372,28 @@ class Sim:
         self.today_arrested.append(ids)
         return ids
 
-    def arrest_in_turn(self, groups: list[np.ndarray], cause: int) -> None:
-        """``for g in groups: self.arrest(g, cause)`` in one pass of book-keeping: a group's
-        people are admitted as its own call would admit them (each once, in order of id),
-        less those an earlier group arrested; the rows follow in the same order.  For causes
-        no operation absorbs (routine policing arrests in a dozen regions a day, twice
-        each: one call instead of tens of thousands at scale 1)."""
+    def arrest_in_turn(self, groups: list[np.ndarray], cause: int, op: int = -1) -> list[int]:
+        """``[self.arrest(g, cause, op=op).size for g in groups]`` in one pass of
+        book-keeping: a group's people are admitted as its own call would admit them (each
+        once, in order of id), less those an earlier group arrested; the rows follow in the
+        same order.  For causes no operation absorbs (routine policing and a quota operation
+        arrest in a dozen regions a day: one call instead of tens of thousands at scale 1)."""
         if int(cause) in _ABSORBABLE:
             raise ValueError("arrest_in_turn: a cause an operation may absorb needs arrest()")
         pop, state = self.pop, self.pop.state
         admitted: list[np.ndarray] = []
+        sizes = []
         for g in groups:
             g = np.ascontiguousarray(g, dtype=np.int64)
-            if g.size == 0:
-                continue
-            keep = _admit(g, state, _ACCUSABLE_LUT, self.leader, self.police_chief,
-                          self.protected)
-            ids = g[keep]
+            ids = g[_admit(g, state, _ACCUSABLE_LUT, self.leader, self.police_chief,
+                           self.protected)] if g.size else g
             if admitted and ids.size:  # an earlier group's arrests are no longer at large
                 ids = ids[~member(ids, np.sort(np.concatenate(admitted)))]
             if ids.size:
                 admitted.append(ids)
+            sizes.append(int(ids.size))
         if not admitted:
-            return
+            return sizes
         ids = np.concatenate(admitted) if len(admitted) > 1 else admitted[0]
         k = ids.shape[0]
         log, cases, rec = self.log, self.interrogation, self.rec
@@ -403,7 +402,7 @@ class Sim:
         d = self.day
         w, was_suspect = _arrest_rows(
             ids, _take(int(cause), ids, np.uint8), _take(-1, ids, np.int64),
-            _take(-1, ids, np.int16), d, state,
+            _take(int(op), ids, np.int16), d, state,
             log.storage, log.n, cases.storage, cases.n, pop.n_elite, pop.hsize, pop.e_region,
             pop.region_start, self._w_mass, rec.arrests[d], rec.arrests_op[d],
             rec.arrests_region[d])
@@ -417,6 +416,7 @@ class Sim:
             self.queue.keep(~member(self.queue.rows["person"], np.sort(ids[was_suspect])))
         for g in admitted:
             self.today_arrested.append(g)
+        return sizes
 
     # ---------------------------------------------------------------- services between mechanisms
     # One mechanism's effect on another's people goes through these, named as a historian

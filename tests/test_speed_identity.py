@@ -777,9 +777,9 @@ def test_arrests_in_turn_equal_one_call_per_group(groups, seed) -> None:
         sim.pop.state[sim.pool[:61]] = states
         sim.accuse(sim.pool[:61][suspects], Cause.DENUNCIATION)
     picked = [sims[0].pool[np.array(grp, dtype=np.int64) % sims[0].pool.size] for grp in groups]
-    for grp in picked:
-        sims[0].arrest(grp, Cause.ROUTINE)
-    sims[1].arrest_in_turn(picked, Cause.ROUTINE)
+    op = seed % 3 - 1  # no operation, or one of two
+    sizes = [sims[0].arrest(grp, Cause.ROUTINE, op=op).size for grp in picked]
+    assert sims[1].arrest_in_turn(picked, Cause.ROUTINE, op=op) == sizes
     a, b = sims
     assert np.array_equal(a.pop.state, b.pop.state)
     for t in ("log", "interrogation", "queue"):
@@ -787,6 +787,7 @@ def test_arrests_in_turn_equal_one_call_per_group(groups, seed) -> None:
     assert a.rec._custody == b.rec._custody
     assert np.array_equal(a.rec.arrests, b.rec.arrests)
     assert np.array_equal(a.rec.arrests_region, b.rec.arrests_region)
+    assert np.array_equal(a.rec.arrests_op, b.rec.arrests_op)
     assert np.array_equal(a.arrested_today(), b.arrested_today())
     with pytest.raises(ValueError):
         b.arrest_in_turn(picked, Cause.CONFESSION)

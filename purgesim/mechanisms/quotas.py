@@ -323,6 +323,8 @@ class Mechanism(Base):
                 continue
             i += 1
             counts, room = counts_all[i], room_all[i]
+            picked: list[np.ndarray] = []
+            regions: list[int] = []
             for r in np.flatnonzero(go & (counts > 0)).tolist():
                 k = int(counts[r])
                 if k > room[r]:  # never beyond the granted limit and the tolerated overrun
@@ -343,8 +345,12 @@ class Mechanism(Base):
                     more = pick_people(sim.seed, day, subject, S.pick_any, lo, hi,
                                        k - ids.size, pop, 0, 0, 20)
                     ids = np.concatenate([ids, more])
-                done = sim.arrest(ids, _QUOTA, op=o)
-                self.arrested[o, r] += done.size / scale
+                picked.append(ids)
+                regions.append(r)
+            # the operation's arrests region by region, as one call each (a region's picks
+            # see only its own people: arresting after all of them is the same)
+            for r, n in zip(regions, sim.arrest_in_turn(picked, _QUOTA, op=o)):
+                self.arrested[o, r] += n / scale
             if (day - self.start[o]) % 7 == 6:
                 self._weekly(o, day)
 
