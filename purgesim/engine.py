@@ -382,19 +382,28 @@ class Sim:
             raise ValueError("arrest_in_turn: a cause an operation may absorb needs arrest()")
         pop, state = self.pop, self.pop.state
         admitted: list[np.ndarray] = []
-        sizes = []
         for g in groups:
             g = np.ascontiguousarray(g, dtype=np.int64)
-            ids = g[_admit(g, state, _ACCUSABLE_LUT, self.leader, self.police_chief,
-                           self.protected)] if g.size else g
-            if admitted and ids.size:  # an earlier group's arrests are no longer at large
-                ids = ids[~member(ids, np.sort(np.concatenate(admitted)))]
-            if ids.size:
-                admitted.append(ids)
-            sizes.append(int(ids.size))
+            admitted.append(g[_admit(g, state, _ACCUSABLE_LUT, self.leader,
+                                     self.police_chief, self.protected)] if g.size else g)
+        sizes = [int(a.size) for a in admitted]
+        if len(admitted) > 1:
+            ids = np.concatenate(admitted)
+            # a person in several groups is arrested by the first (a group's own call sees
+            # him arrested already): keep each id's first occurrence, in group order
+            order = np.argsort(ids, kind="stable")
+            again = np.zeros(ids.size, dtype=bool)
+            again[order[1:]] = ids[order[1:]] == ids[order[:-1]]
+            if again.any():
+                bounds = np.cumsum([0, *sizes])
+                admitted = [ids[a:b][~again[a:b]] for a, b in zip(bounds[:-1], bounds[1:])]
+                sizes = [int(a.size) for a in admitted]
+                ids = ids[~again]
+        else:
+            ids = admitted[0] if admitted else np.empty(0, dtype=np.int64)
+        admitted = [a for a in admitted if a.size]
         if not admitted:
             return sizes
-        ids = np.concatenate(admitted) if len(admitted) > 1 else admitted[0]
         k = ids.shape[0]
         log, cases, rec = self.log, self.interrogation, self.rec
         log.reserve(k)
