@@ -159,6 +159,7 @@ class Awaiting:
     def __init__(self, n: int) -> None:
         self._bits = np.zeros((n >> 3) + 1, dtype=np.uint8)
         self._held: dict[int, int] = {}
+        self.few = 64  # up to this many arrests a day are looked up one by one
 
     def __setitem__(self, person: int, value: int) -> None:
         person = int(person)
@@ -195,6 +196,14 @@ class Awaiting:
         held afterwards (a person twice in `ids` is given once)."""
         if not self._held or np.size(ids) == 0:
             return []
+        if np.size(ids) <= self.few:  # a few arrests (small scales): the dictionary alone
+            out = []
+            for person in np.asarray(ids).tolist():
+                value = self._held.pop(person, None)
+                if value is not None:
+                    self._bits[person >> 3] &= np.uint8(0xFF ^ (1 << (person & 7)))
+                    out.append((person, value))
+            return out
         ids = np.asarray(ids, dtype=np.int64)
         byte = np.minimum(ids >> 3, self._bits.size - 1)
         hit = ((self._bits[byte] >> (ids & 7).astype(np.uint8)) & np.uint8(1)).view(np.bool_)

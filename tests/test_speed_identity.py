@@ -702,14 +702,17 @@ def test_awaiting_gives_what_a_pop_per_arrest_gave(days) -> None:
     from purgesim.tables import Awaiting
 
     fast, plain = Awaiting(40), {}
+    bitmap = Awaiting(40)
+    bitmap.few = 0  # the bitmap's path even for a few arrests
     for k, day in enumerate(days):
         held = [p for what, p in day if what == "hold"]
         arrested = np.array([p for what, p in day if what == "arrest"], dtype=np.int64)
-        if k % 2:  # a day's people held at once, or one by one
-            fast.hold(np.array(held, dtype=np.int64), np.array([1000 * k + p for p in held]))
-        else:
-            for p in held:
-                fast[p] = 1000 * k + p
+        for a in (fast, bitmap):
+            if k % 2:  # a day's people held at once, or one by one
+                a.hold(np.array(held, dtype=np.int64), np.array([1000 * k + p for p in held]))
+            else:
+                for p in held:
+                    a[p] = 1000 * k + p
         for p in held:
             plain[p] = 1000 * k + p
         want = []
@@ -718,7 +721,8 @@ def test_awaiting_gives_what_a_pop_per_arrest_gave(days) -> None:
             if v is not None:
                 want.append((p, v))
         assert fast.pop_arrested(arrested) == want
-        assert len(fast) == len(plain) and all(p in fast for p in plain)
+        assert bitmap.pop_arrested(arrested) == want
+        assert len(fast) == len(plain) == len(bitmap) and all(p in fast for p in plain)
 
 
 @settings(max_examples=200, deadline=None)
