@@ -484,11 +484,12 @@ def _job(simulate_one_pickle: bytes, base_seed: int, t: int, ids: list[int],
 
 
 def _warm(scenario: str = "toy") -> float:
-    """Load numba's kernels in a worker process (the first Sim compiles or loads them)."""
-    from .runner import simulate as run_scenario
+    """Load numba's kernels in a worker process (compiled or loaded from the cache), those
+    of rare paths included (`kernels.warm_up`), so that none compiles during a job."""
+    from .kernels import warm_up
 
     t0 = time.perf_counter()
-    run_scenario("toy")
+    warm_up()
     return time.perf_counter() - t0
 
 

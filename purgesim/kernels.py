@@ -68,6 +68,19 @@ def warm_up() -> None:
         summary(sim)
         daily_table(sim)
         events_table(sim)
+        _rare_paths(sim)
         people_table(sim)
     finally:
         gc.set_threshold(*before)
+
+
+def _rare_paths(sim: object) -> None:
+    """Kernels that a run reaches only on rare paths, which `toy` may never take, called once
+    with the types of a run: the officers who let a mass person's accusation go (vigilance).
+    Compiled here, they are never compiled in the middle of a run, or of a calibration's
+    worker (a compilation there re-reads numba's settings from the environment)."""
+    from .mechanisms.vigilance import pick_officers
+
+    vig = sim.mechs["vigilance"]  # type: ignore[attr-defined]
+    pick_officers(0, 1, 1, 0, 0, 0, vig.officers, vig.region_lo, vig.region_hi,
+                  sim.pop.state)  # type: ignore[attr-defined]
