@@ -486,9 +486,18 @@ def _job(simulate_one_pickle: bytes, base_seed: int, t: int, ids: list[int],
 def _warm(scenario: str = "toy") -> float:
     """Load numba's kernels in a worker process (compiled or loaded from the cache), those
     of rare paths included (`kernels.warm_up`), so that none compiles during a job."""
+    import numba
+
     from .kernels import warm_up
 
     t0 = time.perf_counter()
+    # Dask sets the worker's environment (NUMBA_NUM_THREADS=1, `local_cluster`) after the
+    # process starts; numba may have read its settings before that.  Read them again now,
+    # before any kernel starts numba's threads: otherwise the first compilation after the
+    # threads started (a kernel missing from the cache) re-reads them and fails with
+    # "Cannot set NUMBA_NUM_THREADS to a different value once the threads have been
+    # launched", in the middle of a job.
+    numba.config.reload_config()
     warm_up()
     return time.perf_counter() - t0
 

@@ -289,3 +289,51 @@ def test_calibration_on_an_existing_scheduler(tmp_path: Path) -> None:
         cluster = client.cluster
         client.close()
         cluster.close()
+
+
+_WORKER_PROBE = '''
+import os
+from purgesim.calibrate import local_cluster, _warm  # imported again in each spawned worker
+
+
+def probe():
+    import numba
+
+    @numba.njit
+    def new_kernel(x):
+        return x + 1
+
+    try:
+        new_kernel(1)
+        compiled = "ok"
+    except RuntimeError as e:
+        compiled = str(e)
+    return os.environ.get("NUMBA_NUM_THREADS"), numba.config.NUMBA_NUM_THREADS, compiled
+
+
+if __name__ == "__main__":
+    client = local_cluster(1)
+    try:
+        client.run(_warm)
+        print(list(client.run(probe).values())[0])
+    finally:
+        cluster = client.cluster
+        client.close()
+        cluster.close()
+'''
+
+
+@pytest.mark.slow
+def test_a_calibration_worker_compiles_mid_job_with_the_threads_it_was_given(tmp_path) -> None:
+    """A worker of the local cluster reads NUMBA_NUM_THREADS=1 after numba was imported (the
+    main module, imported again when the worker is spawned, imports purgesim): `_warm`
+    brings numba's settings up to date before its threads start.  Before, a kernel missing
+    from the cache compiled in the middle of a job failed ("Cannot set NUMBA_NUM_THREADS to
+    a different value once the threads have been launched"), and each worker ran 2 threads."""
+    script = tmp_path / "probe.py"
+    script.write_text(_WORKER_PROBE)
+    for _ in range(2):  # the second time every kernel of `_warm` loads from numba's cache
+        r = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=cli_env(),
+                           capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip().splitlines()[-1] == "('1', 1, 'ok')", r.stdout + r.stderr[-2000:]
