@@ -354,22 +354,7 @@ class Sim:
         # need not ask
         if type(cause) is np.ndarray or int(cause) in _ABSORBABLE:
             op_arr = self.mechs["quotas"].absorb(ids, cause_arr, op_arr)
-        # the state, the event log, the case files and the day's records in one pass
-        pop, log, cases, rec = self.pop, self.log, self.interrogation, self.rec
-        k = ids.shape[0]
-        log.reserve(k)
-        cases.reserve(k)
-        d = self.day
-        w, was_suspect = _arrest_rows(
-            ids, cause_arr, by_arr, op_arr, d, pop.state, log.storage, log.n, cases.storage,
-            cases.n, pop.n_elite, pop.hsize, pop.e_region, pop.region_start, self._w_mass,
-            rec.arrests[d], rec.arrests_op[d], rec.arrests_region[d])
-        log.n += k
-        cases.n += k
-        rec.into_custody(w)
-        if was_suspect.any():  # leave the police queue
-            self.queue.keep(~member(self.queue.rows["person"], ids[was_suspect]))
-        self.today_arrested.append(ids)
+        self._book_arrests(ids, cause_arr, by_arr, op_arr, [ids])
         return ids
 
     def arrest_in_turn(self, groups: list[np.ndarray], cause: int, op: int = -1) -> list[int]:
@@ -380,7 +365,7 @@ class Sim:
         arrest in a dozen regions a day: one call instead of tens of thousands at scale 1)."""
         if int(cause) in _ABSORBABLE:
             raise ValueError("arrest_in_turn: a cause an operation may absorb needs arrest()")
-        pop, state = self.pop, self.pop.state
+        state = self.pop.state
         admitted: list[np.ndarray] = []
         for g in groups:
             g = np.ascontiguousarray(g, dtype=np.int64)
@@ -402,30 +387,36 @@ class Sim:
         else:
             ids = admitted[0] if admitted else np.empty(0, dtype=np.int64)
         admitted = [a for a in admitted if a.size]
-        if not admitted:
-            return sizes
+        if admitted:
+            self._book_arrests(ids, _take(int(cause), ids, np.uint8), _take(-1, ids, np.int64),
+                               _take(int(op), ids, np.int16), admitted)
+        return sizes
+
+    def _book_arrests(self, ids: np.ndarray, cause: np.ndarray, by: np.ndarray,
+                      op: np.ndarray, groups: list[np.ndarray]) -> None:
+        """The people admitted (`ids`: the `groups` one after the other) arrested: the state,
+        the event log, the case files and the day's records in one pass, the custody count
+        summed group by group (as one call per group summed it), and the police queue left."""
+        pop, log, cases, rec = self.pop, self.log, self.interrogation, self.rec
         k = ids.shape[0]
-        log, cases, rec = self.log, self.interrogation, self.rec
         log.reserve(k)
         cases.reserve(k)
         d = self.day
         w, was_suspect = _arrest_rows(
-            ids, _take(int(cause), ids, np.uint8), _take(-1, ids, np.int64),
-            _take(int(op), ids, np.int16), d, state,
-            log.storage, log.n, cases.storage, cases.n, pop.n_elite, pop.hsize, pop.e_region,
-            pop.region_start, self._w_mass, rec.arrests[d], rec.arrests_op[d],
-            rec.arrests_region[d])
+            ids, cause, by, op, d, pop.state, log.storage, log.n, cases.storage, cases.n,
+            pop.n_elite, pop.hsize, pop.e_region, pop.region_start, self._w_mass,
+            rec.arrests[d], rec.arrests_op[d], rec.arrests_region[d])
         log.n += k
         cases.n += k
         a = 0
-        for g in admitted:  # the custody count summed group by group, as before
+        for g in groups:
             rec.into_custody(w[a:a + g.size])
             a += g.size
-        if was_suspect.any():  # (the groups' ids together are not in order: sort them)
-            self.queue.keep(~member(self.queue.rows["person"], np.sort(ids[was_suspect])))
-        for g in admitted:
-            self.today_arrested.append(g)
-        return sizes
+        if was_suspect.any():  # leave the police queue (one group's ids are in order)
+            left = ids[was_suspect]
+            self.queue.keep(~member(self.queue.rows["person"],
+                                    left if len(groups) == 1 else np.sort(left)))
+        self.today_arrested.extend(groups)
 
     # ---------------------------------------------------------------- services between mechanisms
     # One mechanism's effect on another's people goes through these, named as a historian
