@@ -33,7 +33,7 @@ import numpy as np
 from .history import Row, by_id
 from .runs import People as People  # re-exported: the mapping moved to runs
 from .runs import RunFolder
-from .tables import distinct
+from .tables import distinct, first_occurrence
 from .words import event_word
 
 Figure = dict[str, Any]
@@ -1038,10 +1038,7 @@ def _confession_edges(run: RunFolder) -> tuple[np.ndarray, np.ndarray, np.ndarra
     person, by, when = ev["person"][sel], ev["by"][sel], ev["day"][sel]
     named = (by >= 0) & (person != by)
     person, by, when = person[named], by[named], when[named]
-    order = np.argsort(person, kind="stable")
-    first = np.ones(order.size, dtype=bool)
-    first[1:] = person[order[1:]] != person[order[:-1]]
-    keep = np.sort(order[first])
+    keep = first_occurrence(person)
     return person[keep], by[keep], when[keep]
 
 
@@ -1081,16 +1078,14 @@ def largest_cascade(run: RunFolder, cap: int = 300) -> dict[str, Any]:
     rooted = parent[anc] < 0
     size = np.bincount(anc[rooted], minlength=ids.size)
     # the roots in order of their first naming: confessors nobody named
-    order = np.argsort(par_of, kind="stable")
-    firsts = np.ones(order.size, dtype=bool)
-    firsts[1:] = par_of[order[1:]] != par_of[order[:-1]]
-    confessors = par_of[np.sort(order[firsts])]
+    confessors = par_of[first_occurrence(par_of)]
     roots = confessors[parent[confessors] < 0]
     if roots.size == 0:
         return {"root": None, "size": 0, "nodes": [], "edges": [], "depth": 0}
     best = int(roots[np.argmax(size[roots])])
     best_root = int(ids[best])
     # children of each person in order of naming (edges sorted by confessor, stably)
+    order = np.argsort(par_of, kind="stable")
     kid_start = np.searchsorted(par_of[order], np.arange(ids.size + 1))
     kids_in_order = child[order]
     nodes, edges, depth = [best_root], [], {best_root: 0}

@@ -28,7 +28,7 @@ from .population import Population, _region_of
 from .recorder import Recorder
 from .scenario import Scenario
 from .society import build_population, check_memory
-from .tables import Table, holds, member
+from .tables import Table, first_occurrence, holds, member
 
 CASE_DTYPE = [
     ("person", "i8"), ("region", "i2"), ("day", "i4"), ("cause", "u1"), ("op", "i2"),
@@ -376,9 +376,7 @@ class Sim:
             ids = np.concatenate(admitted)
             # a person in several groups is arrested by the first (a group's own call sees
             # him arrested already): keep each id's first occurrence, in group order
-            order = np.argsort(ids, kind="stable")
-            again = np.zeros(ids.size, dtype=bool)
-            again[order[1:]] = ids[order[1:]] == ids[order[:-1]]
+            again = ~first_occurrence(ids)
             if again.any():
                 bounds = np.cumsum([0, *sizes])
                 admitted = [ids[a:b][~again[a:b]] for a, b in zip(bounds[:-1], bounds[1:])]

@@ -149,38 +149,71 @@ def _compact(rows: np.ndarray, n: int, keep: np.ndarray) -> int:
     return j
 
 
+def first_occurrence(values: np.ndarray) -> np.ndarray:
+    """True at each value's first occurrence in `values`, in their order (one stable sort):
+    `values[first_occurrence(values)]` is the distinct values in order of appearance."""
+    values = np.asarray(values)
+    order = np.argsort(values, kind="stable")
+    first = np.ones(values.size, dtype=bool)
+    first[order[1:]] = values[order[1:]] != values[order[:-1]]
+    return first
+
+
+class Bitmap:
+    """One bit per person id: is he in a set?  Asked of thousands of ids at once (1 bit a
+    person: 20 MB for the USSR at scale 1); grows when told of an id beyond its size."""
+
+    def __init__(self, n: int) -> None:
+        self.bits = np.zeros((n >> 3) + 1, dtype=np.uint8)
+
+    def _grow(self, top: int) -> None:
+        if top >> 3 >= self.bits.size:
+            self.bits = np.concatenate(
+                [self.bits, np.zeros((top >> 3) + 1 - self.bits.size, dtype=np.uint8)])
+
+    def has(self, ids: np.ndarray) -> np.ndarray:
+        ids = np.asarray(ids, dtype=np.int64)
+        byte = np.minimum(ids >> 3, self.bits.size - 1)
+        hit = ((self.bits[byte] >> (ids & 7).astype(np.uint8)) & np.uint8(1)).view(np.bool_)
+        return hit & ((ids >> 3) < self.bits.size)
+
+    def add(self, ids: np.ndarray) -> None:
+        ids = np.asarray(ids, dtype=np.int64)
+        if ids.size:
+            self._grow(int(ids.max()))
+            np.bitwise_or.at(self.bits, ids >> 3, np.left_shift(1, ids & 7).astype(np.uint8))
+
+    def add_one(self, i: int) -> None:
+        self._grow(i)
+        self.bits[i >> 3] |= np.uint8(1 << (i & 7))
+
+    def discard_one(self, i: int) -> None:
+        if i >> 3 < self.bits.size:
+            self.bits[i >> 3] &= np.uint8(0xFF ^ (1 << (i & 7)))
+
+
 class Awaiting:
     """person -> a value (his denouncer, the officer who let him go), kept until the person
     is arrested.  Every day the mechanism asks which of yesterday's arrests it holds: 2
     million arrests over a run at scale 1, of which a few are held.  A bitmap over the ids
-    (1 bit a person) answers for all of them at once; only the few held go through the
-    dictionary, in the order of the arrests (as a pop per arrest did)."""
+    answers for all of them at once; only the few held go through the dictionary, in the
+    order of the arrests (as a pop per arrest did)."""
 
     def __init__(self, n: int) -> None:
-        self._bits = np.zeros((n >> 3) + 1, dtype=np.uint8)
+        self._bits = Bitmap(n)
         self._held: dict[int, int] = {}
         self.few = 64  # up to this many arrests a day are looked up one by one
 
     def __setitem__(self, person: int, value: int) -> None:
         person = int(person)
-        if person >> 3 >= self._bits.size:  # beyond the ids it was made for: grow
-            self._bits = np.concatenate(
-                [self._bits, np.zeros((person >> 3) + 1 - self._bits.size, dtype=np.uint8)])
         self._held[person] = value
-        self._bits[person >> 3] |= np.uint8(1 << (person & 7))
+        self._bits.add_one(person)
 
     def hold(self, persons: np.ndarray, values: np.ndarray) -> None:
         """``self[p] = v`` for each pair in order (a later pair for the same person wins)."""
         persons = np.asarray(persons, dtype=np.int64)
-        if persons.size == 0:
-            return
-        top = int(persons.max()) >> 3
-        if top >= self._bits.size:
-            self._bits = np.concatenate(
-                [self._bits, np.zeros(top + 1 - self._bits.size, dtype=np.uint8)])
         self._held.update(zip(persons.tolist(), np.asarray(values).tolist()))
-        np.bitwise_or.at(self._bits, persons >> 3,
-                         np.left_shift(1, persons & 7).astype(np.uint8))
+        self._bits.add(persons)
 
     def __getitem__(self, person: int) -> int:
         return self._held[int(person)]
@@ -196,23 +229,13 @@ class Awaiting:
         held afterwards (a person twice in `ids` is given once)."""
         if not self._held or np.size(ids) == 0:
             return []
-        if np.size(ids) <= self.few:  # a few arrests (small scales): the dictionary alone
-            out = []
-            for person in np.asarray(ids).tolist():
-                value = self._held.pop(person, None)
-                if value is not None:
-                    self._bits[person >> 3] &= np.uint8(0xFF ^ (1 << (person & 7)))
-                    out.append((person, value))
-            return out
-        ids = np.asarray(ids, dtype=np.int64)
-        byte = np.minimum(ids >> 3, self._bits.size - 1)
-        hit = ((self._bits[byte] >> (ids & 7).astype(np.uint8)) & np.uint8(1)).view(np.bool_)
-        hit &= (ids >> 3) < self._bits.size
+        ids = np.asarray(ids)
+        # a few arrests (small scales): the dictionary alone is faster than the bitmap
+        asked = ids if ids.size <= self.few else ids[self._bits.has(ids)]
         out = []
-        for person in ids[hit].tolist():
+        for person in asked.tolist():
             value = self._held.pop(person, None)
-            if value is None:
-                continue
-            self._bits[person >> 3] &= np.uint8(0xFF ^ (1 << (person & 7)))
-            out.append((person, value))
+            if value is not None:
+                self._bits.discard_one(person)
+                out.append((person, value))
         return out

@@ -795,3 +795,16 @@ def test_arrests_in_turn_equal_one_call_per_group(groups, seed) -> None:
     assert np.array_equal(a.arrested_today(), b.arrested_today())
     with pytest.raises(ValueError):
         b.arrest_in_turn(picked, Cause.CONFESSION)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(-3, 12), max_size=60))
+def test_first_occurrence_marks_each_value_once_in_order(values: list[int]) -> None:
+    from purgesim.tables import first_occurrence
+
+    seen: set[int] = set()
+    want = []
+    for v in values:
+        want.append(v not in seen)
+        seen.add(v)
+    assert first_occurrence(np.array(values, dtype=np.int64)).tolist() == want

@@ -35,7 +35,7 @@ from pydantic import field_validator, model_validator
 from .. import rng
 from ..codes import Cause, Event, State
 from ..params import MechanismParams, P
-from ..tables import distinct
+from ..tables import Bitmap, distinct, first_occurrence
 from .base import Mechanism as Base
 from .base import Phase, Spec
 from .contract import Engine
@@ -115,36 +115,24 @@ class Admissions:
     admission."""
 
     def __init__(self, n: int) -> None:
-        self._ever = np.zeros((n >> 3) + 1, dtype=np.uint8)
-        self._twice = np.zeros((n >> 3) + 1, dtype=np.uint8)
+        self._ever = Bitmap(n)
+        self._twice = Bitmap(n)
         self._again: dict[int, int] = {}  # prisoner admitted again -> day of the latest
         self._ids: list[np.ndarray] = []
         self._days: list[int] = []
         self.n = 0
 
-    @staticmethod
-    def _has(bits: np.ndarray, ids: np.ndarray) -> np.ndarray:
-        return ((bits[ids >> 3] >> (ids & 7).astype(np.uint8)) & np.uint8(1)).view(np.bool_)
-
-    @staticmethod
-    def _set(bits: np.ndarray, ids: np.ndarray) -> None:
-        np.bitwise_or.at(bits, ids >> 3, np.left_shift(1, ids & 7).astype(np.uint8))
-
     def add(self, ids: np.ndarray, day: int) -> None:
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         if ids.size == 0:
             return
-        again = self._has(self._ever, ids)
-        if ids.size > 1:  # a prisoner twice in one call: his second entry is an admission again
-            order = np.argsort(ids, kind="stable")
-            dup = np.zeros(ids.size, dtype=bool)
-            dup[order[1:]] = ids[order[1:]] == ids[order[:-1]]
-            again |= dup
+        # admitted before, or twice in this call: his later entry is an admission again
+        again = self._ever.has(ids) | ~first_occurrence(ids)
         if again.any():
             back = ids[again]
             self._again.update(dict.fromkeys(back.tolist(), day))
-            self._set(self._twice, back)
-        self._set(self._ever, ids)
+            self._twice.add(back)
+        self._ever.add(ids)
         self._ids.append(ids)
         self._days.append(day)
         self.n += ids.size
@@ -156,7 +144,7 @@ class Admissions:
         """Whether each prisoner's latest admission is on day `since`, a day on which he was
         admitted (the term a schedule belongs to)."""
         ok = np.ones(ids.size, dtype=bool)
-        twice = np.flatnonzero(self._has(self._twice, ids))
+        twice = np.flatnonzero(self._twice.has(ids))
         for j in twice.tolist():
             ok[j] = self._again[int(ids[j])] == since[j]
         return ok
@@ -167,12 +155,9 @@ class Admissions:
         ids = np.concatenate(self._ids)
         days = np.repeat(np.array(self._days, dtype=np.int64),
                          [a.size for a in self._ids])
-        order = np.argsort(ids, kind="stable")
-        first = np.ones(ids.size, dtype=bool)
-        first[1:] = ids[order[1:]] != ids[order[:-1]]
-        keep = np.sort(order[first])
+        keep = first_occurrence(ids)
         ids, since = ids[keep], days[keep]
-        for j in np.flatnonzero(self._has(self._twice, ids)).tolist():
+        for j in np.flatnonzero(self._twice.has(ids)).tolist():
             since[j] = self._again[int(ids[j])]
         return ids, since
 
