@@ -38,7 +38,9 @@ Parallelism
     processes live for the whole calibration and keep numba's compiled kernels warm), or an
     existing one with ``--scheduler tcp://HOST:PORT``.  (pyabc's fork-based multicore samplers
     cannot be used: numba's OpenMP threading layer, started by the parallel kernel that builds
-    the society, does not survive a fork.)
+    the society, does not survive a fork.)  The sampler keeps no more simulations in flight
+    than the cluster's machines have CPUs (`usable_cores`): more workers than CPUs only share
+    them, which cost 22 % more CPU per simulation here (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -502,6 +504,37 @@ def _warm(scenario: str = "toy") -> float:
     return time.perf_counter() - t0
 
 
+def _host_cpus() -> tuple[str, int]:
+    """(this machine's name, the CPUs this process may run on): run on each worker."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return socket.gethostname(), cpus
+
+
+def usable_cores(client: Any) -> int:
+    """How many simulations the cluster can run at once without two sharing a CPU.
+
+    The workers' threads, counted per machine up to that machine's CPUs: four one-thread
+    workers on a 2-CPU machine can run two simulations at once.  More in flight only share
+    the CPUs (measured in docs/performance.md: 4 concurrent simulations on 2 CPUs cost 22 %
+    more CPU each, and the calibration ran at 0.70x the rate of 2 workers) and leave more
+    half-done proposals to cancel at the end of a generation."""
+    threads = client.ncores()
+    try:
+        where = client.run(_host_cpus)
+    except Exception:  # noqa: BLE001 - a worker that cannot answer: trust the thread count
+        return max(sum(threads.values()), 1)
+    per_host: dict[str, list[int]] = {}
+    for worker, n in threads.items():
+        host, cpus = where.get(worker, (worker, n))
+        got = per_host.setdefault(host, [0, cpus])
+        got[0] += n
+        got[1] = max(got[1], cpus)
+    return max(sum(min(n, cpus) for n, cpus in per_host.values()), 1)
+
+
 def make_sampler(client: Any, base_seed: int, store: Store,
                  on_result: Callable[[int, int, bool, bool], None] | None = None,
                  budget: float = np.inf, spent: Callable[[], int] | None = None) -> Any:
@@ -535,6 +568,7 @@ def make_sampler(client: Any, base_seed: int, store: Store,
             exhausted = False
             running: list[tuple[int, Any]] = []
             results = SortedList(key=lambda x: x[2])
+            n_max = int(min(self.client_max_jobs, usable_cores(self.client)))
             while True:
                 for job_id, job in list(running):
                     if job.done():
@@ -558,7 +592,6 @@ def make_sampler(client: Any, base_seed: int, store: Store,
                             job.cancel()
                     if not running:
                         break
-                n_max = int(min(self.client_max_jobs, self.client_cores()))
                 if len(running) < n_max and num_accepted < n:
                     for _ in range(int(min(n_max - len(running), max(left - next_id, 0)))):
                         job = self.client.submit(_job, fn, base_seed, t, [next_id], cache,

@@ -29,6 +29,7 @@ from purgesim.calibrate import (
     record_targets,
     run_calibration,
     simulate,
+    usable_cores,
 )
 from purgesim.compare import RunData
 from purgesim.scenario import load
@@ -138,6 +139,48 @@ def test_key_and_seed_are_deterministic() -> None:
     k1 = param_key({"a.b": 0.1, "c.d": 2.0}, 0.005)
     assert k1 == param_key({"c.d": 2.0, "a.b": 0.1}, 0.005)
     assert k1 != param_key({"a.b": 0.1 + 1e-15, "c.d": 2.0}, 0.005)
+
+
+class _FakeClient:
+    """What `usable_cores` asks of a Dask client: threads per worker, and each worker's
+    (machine, CPUs)."""
+
+    def __init__(self, workers: dict[str, tuple[int, str, int]], fail: bool = False) -> None:
+        self.workers, self.fail = workers, fail
+
+    def ncores(self) -> dict[str, int]:
+        return {w: t for w, (t, _, _) in self.workers.items()}
+
+    def run(self, fn) -> dict[str, tuple[str, int]]:
+        if self.fail:
+            raise OSError("worker gone")
+        return {w: (host, cpus) for w, (_, host, cpus) in self.workers.items()}
+
+
+@pytest.mark.parametrize("workers, expected", [
+    ({"a": (1, "m", 2), "b": (1, "m", 2), "c": (1, "m", 2), "d": (1, "m", 2)}, 2),  # 4 on 2 CPUs
+    ({"a": (1, "m", 2), "b": (1, "m", 2)}, 2),
+    ({"a": (1, "m", 8)}, 1),                                                    # 1 worker
+    ({"a": (1, "m", 2), "b": (1, "m", 2), "c": (1, "n", 4), "d": (3, "n", 4)}, 6),  # 2 machines
+    ({"a": (4, "m", 2)}, 2),                                                    # threads > CPUs
+])
+def test_no_more_simulations_in_flight_than_cpus(workers, expected) -> None:
+    assert usable_cores(_FakeClient(workers)) == expected
+
+
+def test_usable_cores_falls_back_to_threads_when_workers_do_not_answer() -> None:
+    client = _FakeClient({"a": (1, "m", 2), "b": (1, "m", 2), "c": (1, "m", 2)}, fail=True)
+    assert usable_cores(client) == 3
+
+
+def test_a_local_cluster_runs_no_more_simulations_at_once_than_this_machine_has_cpus() -> None:
+    client = local_cluster(3)
+    try:
+        assert usable_cores(client) == min(3, len(os.sched_getaffinity(0)))
+    finally:
+        cluster = client.cluster
+        client.close()
+        cluster.close()
 
 
 # ------------------------------------------------------------------------------ recovery
