@@ -604,7 +604,10 @@ def _pool_bits(traits: np.ndarray, mask: int, value: int) -> tuple[np.ndarray, n
     return bits, coarse
 
 
-_BATCH = 32
+#: tries per batch: the first batch is small (a dense pool gives its people in a few tries),
+#: each next one twice as large up to `_BATCH` (a sparse pool needs thousands)
+_BATCH = 256
+_FIRST_BATCH = 16
 
 
 @njit(cache=True)
@@ -612,52 +615,88 @@ def _pick(seed: int, day: int, subject: int, purpose: int, lo: int, hi: int, cou
           traits: np.ndarray, mask: int, value: int, bits: np.ndarray, coarse: np.ndarray,
           use_bits: bool, state: np.ndarray, at_large: np.ndarray,
           max_tries: int) -> np.ndarray:
-    """The tries are made in batches: the memory reads of a batch (bitmap, state) are
-    independent of each other, so the processor overlaps them; the batch is then taken in
-    order and stops exactly where one-by-one tries would have stopped (the same people)."""
+    """Tries one by one, in the order of their keys, made in batches.  A batch's candidates
+    are computed at once (the loop vectorises), then narrowed without a branch per try: the
+    tries that pass the coarse map are listed, then those of them that pass the fine map,
+    then those at large (each list's memory reads are independent, so the processor overlaps
+    them; a mispredicted branch per try cost more than the reads).  The runs of failed tries
+    between two successes are then counted at once, stopping exactly where one-by-one tries
+    stop (after `max_tries * count` tries, or `5 * max_tries` failures in a row): the same
+    people as trying one by one (tests/test_speed_identity.py)."""
     out = np.empty(count, dtype=np.int64)
     n = hi - lo
     got = 0
     tries = 0
     fails = 0
     k = 0
+    most_tries = max_tries * count
+    most_fails = 5 * max_tries
     cand = np.empty(_BATCH, dtype=np.int64)
-    ok = np.empty(_BATCH, dtype=np.bool_)
+    sel = np.empty(_BATCH + 1, dtype=np.int64)  # tries still in the running (+ a sentinel)
     h = rng.key(seed, day, subject, purpose)
-    while got < count and tries < max_tries * count and fails < 5 * max_tries and n > 0:
-        for b in range(_BATCH):
+    size = _FIRST_BATCH
+    while got < count and tries < most_tries and fails < most_fails and n > 0:
+        for b in range(size):
             cand[b] = lo + int(rng.kth(h, k + b) * n)
-        # the pool's bitmaps first (coarse, in cache; then fine), the state last
-        for b in range(_BATCH):
-            i = cand[b]
-            if mask == 0:
-                ok[b] = True
-            elif use_bits:
-                c = i >> 6
-                ok[b] = ((coarse[c >> 3] >> (c & 7)) & 1) != 0 and (
-                    (bits[i >> 3] >> (i & 7)) & 1) != 0
-            else:
-                ok[b] = (traits[i] & mask) == value
-        for b in range(_BATCH):
-            if ok[b]:
-                ok[b] = at_large[state[cand[b]]]
-        for b in range(_BATCH):
-            if not (got < count and tries < max_tries * count and fails < 5 * max_tries):
+        m = 0
+        if mask == 0:
+            for b in range(size):
+                sel[b] = b
+            m = size
+        elif use_bits:
+            for b in range(size):  # the coarse map (in cache)
+                c = cand[b] >> 6
+                sel[m] = b
+                m += (coarse[c >> 3] >> (c & 7)) & 1
+            passed = 0
+            for j in range(m):  # the fine map
+                b = sel[j]
+                i = cand[b]
+                sel[passed] = b
+                passed += (bits[i >> 3] >> (i & 7)) & 1
+            m = passed
+        else:
+            for b in range(size):
+                sel[m] = b
+                m += (traits[cand[b]] & mask) == value
+        passed = 0
+        for j in range(m):  # the state last
+            b = sel[j]
+            sel[passed] = b
+            passed += at_large[state[cand[b]]]
+        sel[passed] = size  # the sentinel: no success after the last one listed
+        b = 0
+        j = 0
+        while got < count:
+            f = sel[j]
+            run = f - b  # failed tries before the next success (or the batch's end)
+            room = min(most_tries - tries, most_fails - fails)
+            if run > room:  # the limit is reached within the run: stop where it is
+                run = max(room, 0)
+                k += run
+                tries += run
+                fails += run
+                break
+            k += run
+            tries += run
+            fails += run
+            if f == size or not (tries < most_tries and fails < most_fails):
                 break
             k += 1
             tries += 1
-            fails += 1
-            if ok[b]:
-                i = cand[b]
-                fails = 0
-                dup = False
-                for j in range(got):
-                    if out[j] == i:
-                        dup = True
-                        break
-                if not dup:
-                    out[got] = i
-                    got += 1
+            fails = 0
+            i = cand[f]
+            dup = False
+            for q in range(got):
+                if out[q] == i:
+                    dup = True
+                    break
+            if not dup:
+                out[got] = i
+                got += 1
+            b = f + 1
+            j += 1
+        size = min(2 * size, _BATCH)
     return out[:got]
 
 

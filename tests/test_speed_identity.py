@@ -89,6 +89,47 @@ def test_picks_with_bitmaps_equal_picks_without(pop, mask: int, value: int,
         assert ((a >= lo) & (a < hi)).all()
 
 
+def _pick_one_by_one(seed, day, subject, purpose, lo, hi, count, traits, mask, value, state,
+                     max_tries) -> list[int]:
+    """`population._pick` as its definition says: keyed tries one by one, stopping after
+    `max_tries * count` tries or `5 * max_tries` failures in a row."""
+    out: list[int] = []
+    tries = fails = 0
+    while (len(out) < count and tries < max_tries * count and fails < 5 * max_tries
+           and hi > lo):
+        i = lo + int(rng.uniform_k(seed, day, subject, purpose, tries) * (hi - lo))
+        tries += 1
+        fails += 1
+        if (traits[i] & mask) == value and AT_LARGE_LUT[state[i]]:
+            fails = 0
+            if i not in out:
+                out.append(i)
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(n=st.one_of(st.integers(1, 12), st.integers(1, 3000)),
+       density=st.sampled_from([0.0, 0.001, 0.02, 0.3, 1.0]),
+       gone=st.sampled_from([0.0, 0.5, 0.97]), count=st.integers(0, 40),
+       max_tries=st.one_of(st.integers(1, 3), st.integers(1, 300)), mask0=st.booleans(),
+       bitmaps=st.booleans(), seed=st.integers(0, 2**31))
+def test_picks_in_batches_equal_tries_one_by_one(n, density, gone, count, max_tries, mask0,
+                                                 bitmaps, seed) -> None:
+    from purgesim.population import _pool_bits
+
+    g = np.random.default_rng(seed)
+    traits = np.where(g.random(n) < density, TRAIT_OPPOSITION, 0).astype(np.uint8)
+    state = np.where(g.random(n) < gone, State.ARRESTED, State.FREE).astype(np.int8)
+    mask = value = 0 if mask0 else TRAIT_OPPOSITION
+    bits, coarse = _pool_bits(traits, mask, value)
+    lo = int(g.integers(0, n))
+    hi = int(g.integers(lo, n + 1))
+    got = _pick(seed, 3, 5, 7, lo, hi, count, traits, mask, value, bits, coarse,
+                bitmaps and mask != 0, state, AT_LARGE_LUT, max_tries)
+    assert got.tolist() == _pick_one_by_one(seed, 3, 5, 7, lo, hi, count, traits, mask, value,
+                                            state, max_tries)
+
+
 def test_pool_bitmaps_mark_exactly_the_pool(pop) -> None:
     for mask, value in ((TRAIT_OPPOSITION, TRAIT_OPPOSITION), (TRAIT_ELEMENT, 0)):
         bits, coarse = pop.pool_bits(mask, value)
