@@ -227,7 +227,10 @@ class Sim:
         self.run_seconds = 0.0  # time of `run`, the days only (timing.json)
         self.n_days = scenario.n_days
         self.day = 0
-        self.log = Table(LOG_DTYPE, 1 << 16)
+        # room for one event per 16 simulated people (7.9 million at scale 1 fit): zeros
+        # of that size are mapped lazily, so the room costs memory only as it is written,
+        # and the log is not copied by the 7 doublings that took 0.6 s at scale 1
+        self.log = Table(LOG_DTYPE, max(1 << 16, self.pop.n // 16))
         self.queue = Table(QUEUE_DTYPE, 1 << 12)  # suspects waiting for the police
         self.interrogation = Table(CASE_DTYPE, 1 << 12)  # arrested, being interrogated
         self.awaiting = Table(CASE_DTYPE, 1 << 12)  # investigation closed, waiting for trial

@@ -530,11 +530,29 @@ def subordinates(e_superior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return sub_lo, order.astype(np.int32)
 
 
+@njit(cache=True)
+def people_in(state: np.ndarray, code: int) -> np.ndarray:
+    """The ids of the people in one state, in order: ``np.flatnonzero(state == code)``
+    without the comparison's array of one byte a person (162 MB at scale 1)."""
+    s = state.dtype.type(code)
+    n = 0
+    for i in range(state.shape[0]):
+        n += state[i] == s
+    out = np.empty(n, dtype=np.int64)
+    j = 0
+    for i in range(state.shape[0]):
+        if state[i] == s:
+            out[j] = i
+            j += 1
+    return out
+
+
 def state_counts(state: np.ndarray) -> np.ndarray:
     return np.bincount(state, minlength=len(State))
 
 
-__all__ = ["Population", "Tie", "permute", "unpermute", "ties_of", "boss_of", "state_counts"]
+__all__ = ["Population", "Tie", "permute", "unpermute", "ties_of", "boss_of", "state_counts",
+           "people_in"]
 
 
 # --------------------------------------------------------------------------------------------

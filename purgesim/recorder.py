@@ -81,8 +81,9 @@ class Recorder:
         self.camp_retried = np.zeros(D)
         self._custody = 0.0
         from .codes import State
+        from .population import people_in
 
-        in_camp = np.flatnonzero(sim.pop.state == State.CAMP)  # e.g. prisoners of 1935
+        in_camp = people_in(sim.pop.state, int(State.CAMP))  # e.g. prisoners of 1935
         self._camp = float(sim.pop.weight(in_camp).sum())
         #: the camp stock's account: start + admissions - deaths - releases - retried
         self.camp_start = self._camp

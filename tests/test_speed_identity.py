@@ -130,6 +130,15 @@ def test_picks_in_batches_equal_tries_one_by_one(n, density, gone, count, max_tr
                                             state, max_tries)
 
 
+@settings(max_examples=60, deadline=None)
+@given(states=st.lists(st.integers(0, 10), max_size=300), code=st.integers(0, 11))
+def test_people_in_a_state_are_flatnonzero_of_the_comparison(states, code) -> None:
+    from purgesim.population import people_in
+
+    state = np.array(states, dtype=np.int8)
+    assert np.array_equal(people_in(state, code), np.flatnonzero(state == code))
+
+
 def test_pool_bitmaps_mark_exactly_the_pool(pop) -> None:
     for mask, value in ((TRAIT_OPPOSITION, TRAIT_OPPOSITION), (TRAIT_ELEMENT, 0)):
         bits, coarse = pop.pool_bits(mask, value)

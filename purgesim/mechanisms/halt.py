@@ -29,7 +29,7 @@ import numpy as np
 from .. import rng
 from ..codes import POLICE_STAFF, Cause, Cohort, Event, Post, State
 from ..params import MechanismParams, P
-from ..population import ties_many
+from ..population import people_in, ties_many
 from .base import Mechanism as Base
 from .base import Phase, Spec
 from .contract import Engine
@@ -175,7 +175,7 @@ class Mechanism(Base):
             sim.release_from_custody(freed, Cause.HALT)
             self.released += float(sim.pop.weight(freed).sum())
         if self.p.release_detained > 0:
-            held = np.flatnonzero(sim.pop.state == State.CAMP)  # once, at the halt
+            held = people_in(sim.pop.state, int(State.CAMP))  # once, at the halt
             go = held[sim.draws(held, S.release_detained) < self.p.release_detained]
             sim.pop.state[go] = State.RELEASED
             sim.record(go, Event.RELEASED, int(Cause.HALT))
