@@ -149,6 +149,26 @@ def test_pool_bitmaps_mark_exactly_the_pool(pop) -> None:
         assert np.array_equal(np.unpackbits(coarse, bitorder="little").astype(bool), blocks)
 
 
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(0, 1500), sparse=st.booleans(), mask=st.integers(0, 255),
+       value=st.integers(0, 255), seed=st.integers(0, 2**31))
+def test_pool_bitmaps_eight_people_a_word_equal_person_by_person(n, sparse, mask, value,
+                                                                  seed) -> None:
+    from purgesim.population import _pool_bits
+
+    g = np.random.default_rng(seed)
+    traits = g.integers(0, 256, n).astype(np.uint8)
+    if sparse:
+        traits[g.random(n) < 0.98] = 0
+    bits, coarse = _pool_bits(traits, mask, value)
+    fine = np.unpackbits(bits, bitorder="little")[:n].astype(bool)
+    assert np.array_equal(fine, (traits & mask) == value)
+    assert not np.unpackbits(bits, bitorder="little")[n:].any()
+    blocks = np.zeros(coarse.size * 8, dtype=bool)
+    blocks[np.flatnonzero(fine) >> 6] = True
+    assert np.array_equal(np.unpackbits(coarse, bitorder="little").astype(bool), blocks)
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.booleans(), max_size=200), st.integers(0, 5))
 def test_compacting_a_table_in_place_keeps_the_rows_in_order(keep: list[bool],
