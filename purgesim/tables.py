@@ -239,3 +239,78 @@ class Awaiting:
                 self._bits.discard_one(person)
                 out.append((person, value))
         return out
+
+
+@njit(cache=True)
+def _link(nxt: np.ndarray, head: np.ndarray, tail: np.ndarray, when: np.ndarray,
+          start: int) -> None:
+    """Rows start, start + 1, ... join the ends of their days' lists, in order."""
+    for j in range(when.shape[0]):
+        row = start + j
+        d = when[j]
+        nxt[row] = -1
+        if tail[d] < 0:
+            head[d] = row
+        else:
+            nxt[tail[d]] = row
+        tail[d] = row
+
+
+@njit(cache=True)
+def _walk(nxt: np.ndarray, first: int) -> np.ndarray:
+    """The rows of one day's list, from `first` on, in the order they joined it."""
+    n = 0
+    row = first
+    while row >= 0:
+        n += 1
+        row = nxt[row]
+    out = np.empty(n, dtype=np.int64)
+    row = first
+    for j in range(n):
+        out[j] = row
+        row = nxt[row]
+    return out
+
+
+class DayLists:
+    """Rows kept for a later day: `add` files each row under its day, `pop(day)` gives the
+    day's rows in the order they were filed (call after call, and within a call in order).
+
+    A dictionary of day -> list of small arrays cost a Python loop over the distinct days of
+    every batch filed and a concatenation per day (0.9 s at scale 1 for the camps' deaths
+    and releases); here the rows go into one table and each day's rows are chained by a
+    `next` link, filed and walked by compiled loops.  The rows are kept until the run ends
+    (25 bytes a row with the link: 50 MB for the camps at scale 1)."""
+
+    def __init__(self, n_days: int, dtype: list[tuple[str, str]]) -> None:
+        self.table = Table(dtype, 1024)
+        self._next = np.empty(1024, dtype=np.int64)
+        self._head = np.full(n_days, -1, dtype=np.int64)
+        self._tail = np.full(n_days, -1, dtype=np.int64)
+
+    def add(self, when: np.ndarray, *columns: np.ndarray) -> None:
+        """File rows (one value per column, in the table's order) under the days `when`
+        (each in [0, n_days))."""
+        k = when.shape[0]
+        if k == 0:
+            return
+        start = self.table.n
+        self.table.put(k, *columns)
+        if self.table.n > self._next.shape[0]:
+            grown = np.empty(self.table.storage.shape[0], dtype=np.int64)
+            grown[:start] = self._next[:start]
+            self._next = grown
+        _link(self._next, self._head, self._tail, np.ascontiguousarray(when, np.int64),
+              start)
+
+    def __contains__(self, day: int) -> bool:
+        return bool(self._head[day] >= 0)
+
+    def pop(self, day: int) -> np.ndarray:
+        """The rows filed under `day` (a copy), in order; the day's list is emptied."""
+        first = int(self._head[day])
+        if first < 0:
+            return self.table.rows[:0].copy()
+        rows = self.table.rows[_walk(self._next, first)]
+        self._head[day] = self._tail[day] = -1
+        return rows

@@ -474,34 +474,57 @@ def test_a_chiefs_subordinates_weigh_as_one_workplace() -> None:
     assert abs(total - expected) < 5 * np.sqrt(expected)
 
 
-@settings(max_examples=100, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 12), st.integers(0, 2)), max_size=40))
-def test_camp_schedule_of_a_few_equals_the_sorted_schedule(rows) -> None:
-    """camps._schedule groups a few prisoners by day in Python (issue 13): the same lists,
-    each day's group in admission order, as the sort it keeps for many."""
-    from types import SimpleNamespace
-
+def test_day_lists_grow_past_their_first_room() -> None:
     from purgesim.mechanisms import camps
+    from purgesim.tables import DayLists
 
-    def schedule(few: int) -> tuple[dict, dict, dict]:
-        m = object.__new__(camps.Mechanism)
-        m.sim = SimpleNamespace(n_days=10)  # days 10 to 12 fall after the run
-        m.due, m.due_kind, m.due_since = (defaultdict(list) for _ in range(3))
-        old = camps._FEW
-        camps._FEW = few
-        try:
-            ids = np.arange(100, 100 + len(rows), dtype=np.int64)
-            m._schedule(ids, np.array([k for _, k in rows], dtype=np.int8),
-                        np.array([d for d, _ in rows], dtype=np.int64), ids - 50)
-        finally:
-            camps._FEW = old
-        return m.due, m.due_kind, m.due_since
+    g = np.random.default_rng(4)
+    lists = DayLists(30, camps._DUE_DTYPE)
+    plain: dict[int, list[int]] = defaultdict(list)
+    for batch in range(3):  # 6,000 rows: the table and its links grow twice
+        when = g.integers(0, 30, 2000)
+        ids = np.arange(2000 * batch, 2000 * (batch + 1), dtype=np.int64)
+        lists.add(when, ids, np.zeros(2000, dtype=np.int8), ids)
+        for i, d in zip(ids.tolist(), when.tolist()):
+            plain[d].append(i)
+    assert lists.table.storage.shape[0] >= 6000
+    for day in range(30):
+        assert lists.pop(day)["person"].tolist() == plain[day]
 
-    for a, b in zip(schedule(camps._FEW), schedule(0)):
-        assert sorted(a) == sorted(b)
-        for d in a:
-            assert len(a[d]) == len(b[d]) == 1
-            assert a[d][0].dtype == b[d][0].dtype and np.array_equal(a[d][0], b[d][0])
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(
+    st.lists(st.tuples(st.integers(0, 12), st.integers(0, 2)), max_size=40),  # a batch filed
+    st.integers(0, 9)),  # a day popped
+    max_size=12))
+def test_day_lists_equal_a_dictionary_of_lists(steps) -> None:
+    """tables.DayLists, the camps' schedule (issue 13), against the dictionary of day ->
+    list of arrays it replaced: the same rows, each day's in the order they were filed."""
+    from purgesim.mechanisms import camps
+    from purgesim.tables import DayLists
+
+    lists = DayLists(10, camps._DUE_DTYPE)
+    plain: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+    person = 0
+    for step in steps:
+        if isinstance(step, int):
+            got = lists.pop(step) if step in lists else None
+            want = plain.pop(step, None)
+            assert (got is None) == (want is None)
+            if got is not None:
+                assert list(zip(got["person"].tolist(), got["kind"].tolist(),
+                                got["since"].tolist())) == want
+            assert step not in lists
+            continue
+        keep = [(d, k) for d, k in step if d < 10]  # days 10 to 12 fall after the run
+        ids = np.arange(person, person + len(keep), dtype=np.int64)
+        person += len(keep)
+        lists.add(np.array([d for d, _ in keep], dtype=np.int64), ids,
+                  np.array([k for _, k in keep], dtype=np.int8), ids - 50)
+        for i, (d, k) in zip(ids.tolist(), keep):
+            plain[d].append((i, k, i - 50))
+    for day in range(10):
+        assert (day in lists) == (day in plain)
 
 
 @settings(max_examples=150, deadline=None)

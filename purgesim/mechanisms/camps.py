@@ -26,7 +26,6 @@ its start plus admissions minus deaths and releases, every day.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from typing import Any
 
 import numpy as np
@@ -35,7 +34,7 @@ from pydantic import field_validator, model_validator
 from .. import rng
 from ..codes import Cause, Event, State
 from ..params import MechanismParams, P
-from ..tables import Bitmap, distinct, first_occurrence
+from ..tables import Bitmap, DayLists, distinct, first_occurrence
 from .base import Mechanism as Base
 from .base import Phase, Spec
 from .contract import Engine
@@ -44,9 +43,8 @@ S = rng.Streams("camps", "death", "term", "review", "review_day")
 
 #: what a scheduled day does to a prisoner
 DIES, TERM_ENDS, REVIEWED = 0, 1, 2
-#: up to this many prisoners, `_schedule` groups them by day in Python (cheaper than a sort)
-_FEW = 32
-_INDEX = np.arange(_FEW, dtype=np.int64)  # one-element index arrays, as views
+#: a scheduled death or release (`tables.DayLists`)
+_DUE_DTYPE = [("person", "i8"), ("kind", "i1"), ("since", "i8")]
 
 #: what the registry reads (purgesim.mechanisms): letter, place, phases of the day, states
 SPEC = Spec(letter="-", position=100,
@@ -174,9 +172,9 @@ class Mechanism(Base):
             m = min(m, 0.999)
             rates[d] = -np.log1p(-m) / 365.0
         self.hazard_cum = np.concatenate([[0.0], np.cumsum(rates)])[: D + 1]
-        self.due: dict[int, list[np.ndarray]] = defaultdict(list)
-        self.due_kind: dict[int, list[np.ndarray]] = defaultdict(list)
-        self.due_since: dict[int, list[np.ndarray]] = defaultdict(list)
+        #: each prisoner's scheduled death or release: who, what, and the day of the
+        #: admission whose term it belongs to, filed under its day
+        self.due = DayLists(D, _DUE_DTYPE)
         self.admitted = Admissions(sim.pop.n)  # who entered the camps, and when last
         self.review_day = -1
         self.review_last = -1
@@ -238,29 +236,7 @@ class Mechanism(Base):
         keep = when < self.sim.n_days
         if not keep.all():
             ids, kind, when, since = ids[keep], kind[keep], when[keep], since[keep]
-        if when.size == 0:
-            return
-        if when.size <= _FEW:
-            # a few prisoners (a day's sentences at small scale): grouped by day in Python,
-            # each day's group in admission order, as the sort below gives it
-            groups: dict[int, list[int]] = {}
-            for j, d in enumerate(when.tolist()):
-                groups.setdefault(d, []).append(j)
-            for d, sel in groups.items():
-                idx = _INDEX[sel[0]:sel[0] + 1] if len(sel) == 1 else np.array(sel)
-                self.due[d].append(ids[idx])
-                self.due_kind[d].append(kind[idx])
-                self.due_since[d].append(since[idx])
-            return
-        order = np.argsort(when, kind="stable")  # grouped by day, admission order kept
-        when = when[order]
-        starts = np.flatnonzero(np.r_[True, when[1:] != when[:-1]])
-        for a, b in zip(starts.tolist(), [*starts[1:].tolist(), when.size]):
-            d = int(when[a])
-            sel = order[a:b]
-            self.due[d].append(ids[sel])
-            self.due_kind[d].append(kind[sel])
-            self.due_since[d].append(since[sel])
+        self.due.add(when, ids, kind, since)
 
     def begin_review(self, day: int) -> None:
         """The review of 1939-40: a share of the prisoners in camp today will be released,
@@ -283,9 +259,10 @@ class Mechanism(Base):
         if day not in self.due:
             return
         sim = self.sim
-        ids = np.concatenate(self.due.pop(day))
-        kind = np.concatenate(self.due_kind.pop(day))
-        since = np.concatenate(self.due_since.pop(day))
+        due = self.due.pop(day)
+        ids = np.ascontiguousarray(due["person"])
+        kind = np.ascontiguousarray(due["kind"])
+        since = np.ascontiguousarray(due["since"])
         # only for a prisoner still serving the term this schedule belongs to
         ok = (sim.pop.state[ids] == State.CAMP) & self.admitted.serving(ids, since)
         ids, kind = ids[ok], kind[ok]
