@@ -474,6 +474,26 @@ def test_a_chiefs_subordinates_weigh_as_one_workplace() -> None:
     assert abs(total - expected) < 5 * np.sqrt(expected)
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 40), st.lists(st.tuples(st.booleans(),
+                                              st.lists(st.integers(0, 200), max_size=20)),
+                                    max_size=12))
+def test_bitmap_is_a_set_of_ids(n: int, steps) -> None:
+    """tables.Bitmap (compiled `has` and `add`, issue 13) against a Python set, ids beyond
+    its first size included (it grows)."""
+    from purgesim.tables import Bitmap
+
+    bits, plain = Bitmap(n), set()
+    for add, ids in steps:
+        arr = np.array(ids, dtype=np.int64)
+        if add:
+            bits.add(arr)
+            plain.update(ids)
+        assert bits.has(arr).tolist() == [i in plain for i in ids]
+    probe = np.arange(0, 260, dtype=np.int64)
+    assert bits.has(probe).tolist() == [i in plain for i in range(260)]
+
+
 def test_day_lists_grow_past_their_first_room() -> None:
     from purgesim.mechanisms import camps
     from purgesim.tables import DayLists
