@@ -519,8 +519,9 @@ def usable_cores(client: Any) -> int:
     The workers' threads, counted per machine up to that machine's CPUs: four one-thread
     workers on a 2-CPU machine can run two simulations at once.  More in flight only share
     the CPUs (measured in docs/performance.md: 4 concurrent simulations on 2 CPUs cost 22 %
-    more CPU each, and the calibration ran at 0.70x the rate of 2 workers) and leave more
-    half-done proposals to cancel at the end of a generation."""
+    more CPU each, and the calibration ran at 0.70x the rate of 2 workers), and in a
+    generation that rejects proposals more would be running, to be cancelled, when it has
+    its particles."""
     threads = client.ncores()
     try:
         where = client.run(_host_cpus)
