@@ -494,6 +494,32 @@ def test_bitmap_is_a_set_of_ids(n: int, steps) -> None:
     assert bits.has(probe).tolist() == [i in plain for i in range(260)]
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.integers(0, 40),  # a sitting day (not a troika's)
+                                    st.integers(0, 40).map(lambda c: (1 << 30) + c),
+                                    st.just(np.iinfo(np.int32).max)),  # held
+                          st.integers(0, 6)), max_size=60),
+       st.integers(0, 40), st.integers(1, 9))
+def test_troika_sittings_in_one_pass_equal_a_pass_per_region(cases, day, interval) -> None:
+    """trials._sitting_today (issue 13) against the NumPy code it replaced: the cases heard
+    at today's sittings, region by region in ascending order, each in queue order."""
+    from purgesim.mechanisms.trials import HELD, TROIKA, _sitting_today
+
+    rows = np.zeros(len(cases), dtype=CASE_DTYPE)
+    rows["ready"] = [r for r, _ in cases]
+    rows["region"] = [g for _, g in cases]
+    waiting = (rows["ready"] >= TROIKA) & (rows["ready"] < HELD)
+    at = np.flatnonzero(waiting)
+    at = at[rows["ready"][at].astype(np.int64) - TROIKA < day]
+    region = rows["region"][at].astype(np.int64)
+    want = {r: at[region == r].tolist() for r in sorted(set(region.tolist()))
+            if (day - r) % interval == 0}
+    any_waiting, got, bounds = _sitting_today(rows["ready"], rows["region"], day, interval, 7)
+    assert any_waiting == bool(waiting.any())
+    assert {r: got[bounds[r]:bounds[r + 1]].tolist() for r in range(7)
+            if bounds[r + 1] > bounds[r]} == want
+
+
 def test_day_lists_grow_past_their_first_room() -> None:
     from purgesim.mechanisms import camps
     from purgesim.tables import DayLists

@@ -36,7 +36,7 @@ from .. import rng
 from ..codes import Cause, Event, State
 from ..kernels import njit
 from ..params import MechanismParams, P
-from ..tables import distinct, member
+from ..tables import member
 from .base import Mechanism as Base
 from .base import Phase, Spec
 from .contract import Engine
@@ -159,6 +159,35 @@ def _verdicts(ids: np.ndarray, ops: np.ndarray, regions: np.ndarray, u: np.ndarr
             else:
                 out[k] = CAMP
     return out, n_el
+
+
+@njit(cache=True)
+def _sitting_today(ready: np.ndarray, region: np.ndarray, day: int, interval: int,
+                   n_regions: int) -> tuple[bool, np.ndarray, np.ndarray]:
+    """Whether any case waits for a troika, and the cases heard at today's sittings: waiting
+    (TROIKA <= ready < HELD), their investigation closed before today, in a region whose
+    calendar has a sitting today ((day - region) mod interval = 0).  They are grouped by
+    region (region r's cases are ``cases[bounds[r]:bounds[r + 1]]``), each group in queue
+    order: what a pass over the queue per sitting region gave, in one pass."""
+    n = ready.shape[0]
+    count = np.zeros(n_regions + 1, dtype=np.int64)
+    waiting = False
+    for i in range(n):
+        if ready[i] >= TROIKA and ready[i] < HELD:
+            waiting = True
+            r = region[i]
+            if ready[i] - TROIKA < day and (day - r) % interval == 0:
+                count[r + 1] += 1
+    bounds = np.cumsum(count)
+    cases = np.empty(bounds[n_regions], dtype=np.int64)
+    fill = bounds[:n_regions].copy()
+    for i in range(n):
+        if ready[i] >= TROIKA and ready[i] < HELD:
+            r = region[i]
+            if ready[i] - TROIKA < day and (day - r) % interval == 0:
+                cases[fill[r]] = i
+                fill[r] += 1
+    return waiting, cases, bounds
 
 
 class Mechanism(Base):
@@ -306,6 +335,10 @@ class Mechanism(Base):
             return
         sim = self.sim
         rows = sim.awaiting.rows
+        interval = self.p.troika_session_interval
+        if not sim.halted and interval > 0:
+            self._sittings(day, rows, interval)
+            return
         waiting = (rows["ready"] >= TROIKA) & (rows["ready"] < HELD)
         if not waiting.any():
             self._any_troika = False
@@ -320,16 +353,21 @@ class Mechanism(Base):
         at = at[closed < day]
         if at.size == 0:
             return
-        interval = self.p.troika_session_interval
-        if interval == 0:  # a law abolished the calendar: the cases waiting are heard now
-            rows["ready"][at] = day
+        # the calendar was abolished by a law (interval 0): the cases waiting are heard now
+        rows["ready"][at] = day
+
+    def _sittings(self, day: int, rows: np.ndarray, interval: int) -> None:
+        """The day's sittings (`_troikas` while the calendar holds): the cases of each region
+        sitting today found in one pass over the queue (`_sitting_today`)."""
+        sim = self.sim
+        waiting, cases, bounds = _sitting_today(rows["ready"], rows["region"], day, interval,
+                                                self.n_troikas.size)
+        if not waiting:
+            self._any_troika = False
             return
-        region = rows["region"][at].astype(np.int64)
         scale = sim.pop.scale
-        for r in distinct(region).tolist():
-            if (day - r) % interval:
-                continue
-            mine = at[region == r]
+        for r in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist():
+            mine = cases[bounds[r]:bounds[r + 1]]
             # oldest arrests first, then the earliest closed, then by person (stable)
             order = np.lexsort((rows["person"][mine], rows["ready"][mine], rows["day"][mine]))
             mine = mine[order]
