@@ -24,6 +24,7 @@ The load average is recorded before and after each measurement (the machine may 
     python benchmarks/bench_speed.py --skip-full                # 2, 3 and the first floor
 
     python benchmarks/bench_speed.py --only-calibration --other-tree ../old-checkout
+    python benchmarks/bench_speed.py --only-calibration --other-tree ../old-checkout --at-once
 
 Writes ``benchmarks/results/speed.json`` and ``benchmarks/results/speed.md``
 (``speed-calibration.*`` with ``--only-calibration``).
@@ -100,6 +101,24 @@ def full_run(out: Path, reference: Path | None) -> dict:
 
 def calibration_sims(scale: float, seeds: list[int], tree: Path = ROOT) -> dict:
     """CPU seconds of one simulation as the calibration makes it (after a warm-up)."""
+    before = load()
+    return _finish(_start(scale, seeds, tree), scale, seeds, tree, before)
+
+
+def calibration_sims_at_once(scale: float, seeds: list[int],
+                             trees: list[Path]) -> list[dict]:
+    """`calibration_sims` of several trees at the same time, one process each (numba's
+    threads at 1, as in a calibration worker): the machine's drift over minutes (10 - 25 %
+    on this machine, docs/performance.md) falls on all of them alike, which alternating
+    rounds of a few seconds do not achieve.  Their absolute times are longer than a tree's
+    alone (the processes share the caches); their ratios are the measurement."""
+    before = load()
+    procs = [_start(scale, seeds, t, threads=1) for t in trees]
+    return [_finish(p, scale, seeds, t, before) for p, t in zip(procs, trees)]
+
+
+def _start(scale: float, seeds: list[int], tree: Path,
+           threads: int | None = None) -> subprocess.Popen:
     code = f"""
 import json, time
 from purgesim.calibrate import make_config, read_quantity, simulate
@@ -115,13 +134,19 @@ for k, seed in enumerate([99] + {seeds!r}):  # the first: warm-up (kernels loade
         out.append(time.process_time() - t)
 print(json.dumps(out))
 """
-    before = load()
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    p = subprocess.run([sys.executable, "-c", code], cwd=tree, capture_output=True, text=True,
-                       env=env)
+    if threads is not None:
+        env["NUMBA_NUM_THREADS"] = str(threads)
+    return subprocess.Popen([sys.executable, "-c", code], cwd=tree, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _finish(p: subprocess.Popen, scale: float, seeds: list[int], tree: Path,
+            before: str) -> dict:
+    stdout, stderr = p.communicate()
     if p.returncode:
-        return {"error": p.stderr[-1500:]}
-    cpu = json.loads(p.stdout.strip().splitlines()[-1])
+        return {"error": stderr[-1500:]}
+    cpu = json.loads(stdout.strip().splitlines()[-1])
     return {"tree": str(tree), "scale": scale, "seeds": seeds,
             "cpu_seconds": [round(x, 3) for x in cpu],
             "mean_cpu_seconds": round(sum(cpu) / len(cpu), 3), "min_cpu_seconds":
@@ -207,6 +232,13 @@ def markdown(res: dict) -> str:
         lines += [f"Alternately: `{o['tree']}` {o['mean_cpu_seconds']} s, this tree "
                   f"{t['mean_cpu_seconds']} s per calibration simulation (load "
                   f"{o['load_before']} / {t['load_after']}).", ""]
+    for o, t in res.get("calibration_at_once", []):
+        if "error" in o or "error" in t:
+            continue
+        lines += [f"At the same time (one process each, `NUMBA_NUM_THREADS=1`): `{o['tree']}` "
+                  f"{o['mean_cpu_seconds']} s, this tree {t['mean_cpu_seconds']} s per "
+                  f"calibration simulation: **{t['mean_cpu_seconds'] / o['mean_cpu_seconds']:.2f}"
+                  f" x** (load {o['load_before']} / {t['load_after']}).", ""]
     c = res.get("calibration")
     if c and "error" not in c:
         lines += [f"Calibration simulation at scale {c['scale']} (as `calibrate` runs it, "
@@ -247,6 +279,10 @@ def main() -> None:
                          "too, alternately with this tree's")
     ap.add_argument("--only-calibration", action="store_true",
                     help="time the calibration simulations only")
+    ap.add_argument("--at-once", action="store_true",
+                    help="with --other-tree: time the two trees' calibration simulations at "
+                         "the same time, one process each, twice (robust to the machine's "
+                         "drift), instead of alternately")
     a = ap.parse_args()
     cpu = "?"
     try:
@@ -274,7 +310,12 @@ def main() -> None:
             res["pass_floor"] = pass_floor()
             print(json.dumps(res["pass_floor"]), flush=True)
         seeds = list(range(1, a.seeds + 1))
-        if a.other_tree is not None:  # alternately, so that both see the same load
+        if a.other_tree is not None and a.at_once:
+            pairs = [calibration_sims_at_once(0.01, seeds, [a.other_tree, ROOT])
+                     for _ in range(2)]
+            res["calibration_at_once"] = pairs
+            print(json.dumps(pairs), flush=True)
+        elif a.other_tree is not None:  # alternately, so that both see the same load
             runs: dict[str, list[dict]] = {"this": [], "other": []}
             for _ in range(2):
                 runs["other"].append(calibration_sims(0.01, seeds, a.other_tree))
