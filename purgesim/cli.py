@@ -17,7 +17,13 @@ from rich.table import Table
 from . import __version__, stop
 from .mechanisms import LETTERS, MECHANISMS
 from .params import describe
-from .runfolder import FolderError, check_input_file, check_output, check_output_file
+from .runfolder import (
+    FolderError,
+    check_input_file,
+    check_output,
+    check_output_file,
+    remove_unfinished,
+)
 from .scenario import ScenarioError, builtin_names, load
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -1120,6 +1126,8 @@ def main() -> None:
         # a stop signal that surfaced as another error (numba interrupted while compiling)
         err.print("aborted")
         sys.exit(stop.exit_code())
+    finally:
+        remove_unfinished()  # a folder a stop left half-made (runfolder.staged)
 
 
 def _main() -> None:

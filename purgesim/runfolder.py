@@ -206,6 +206,11 @@ def recover(out: Path | str) -> list[str]:
     return done
 
 
+#: the temporary folders this process has named for writing and not yet put in place or
+#: removed (`staged`): `remove_unfinished` removes them when a command stops
+_UNFINISHED: set[Path] = set()
+
+
 @contextmanager
 def staged(out: Path | str, force: bool,
            check: Callable[[], None] | None = None) -> Iterator[Path]:
@@ -213,19 +218,48 @@ def staged(out: Path | str, force: bool,
     last) and put in place at `out` when the body ends (`replace_folder`); on any exception,
     a stop included, the temporary folder is removed and `out` left as it was.  `check` is
     called just before the folder is put in place: it may raise to stop (the command line
-    re-raises a stop signal a library swallowed while the files were written)."""
+    re-raises a stop signal a library swallowed while the files were written).
+
+    The folder is listed in `_UNFINISHED` before it is made, and taken off the list once it
+    is in place or removed: a stop that lands where this function cannot clean up (after
+    the folder is made but before the body runs, such as in contextlib's ``__enter__``) is
+    cleaned up by the command line (`remove_unfinished`).  CI saw such an empty folder left
+    once after a Ctrl-C (tests/test_signals.py)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_name(out)
-    tmp.mkdir(mode=0o700)  # before the try: a name someone else holds is never removed
+    _UNFINISHED.add(tmp)
+    try:
+        tmp.mkdir(mode=0o700)
+    except FileExistsError:
+        _UNFINISHED.discard(tmp)  # a name someone else holds is never removed
+        raise
+    except BaseException:  # stopped during mkdir: the folder, if made, is ours
+        _remove_unfinished(tmp)
+        raise
     try:
         yield tmp
         if check is not None:
             check()
         replace_folder(tmp, out, force)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _remove_unfinished(tmp)
         raise
+    _UNFINISHED.discard(tmp)  # in place: the name is `out` now
+
+
+def _remove_unfinished(tmp: Path) -> None:
+    shutil.rmtree(tmp, ignore_errors=True)
+    if not os.path.lexists(tmp):
+        _UNFINISHED.discard(tmp)
+
+
+def remove_unfinished() -> None:
+    """Remove every temporary folder this process named in `staged` and did not finish
+    (called by the command line on its way out; names carry this process's id and a random
+    token, and a name that turned out to be someone else's was never listed)."""
+    for tmp in list(_UNFINISHED):
+        _remove_unfinished(tmp)
 
 
 def temp_name(out: Path) -> Path:

@@ -479,3 +479,74 @@ def test_staging_never_removes_a_folder_it_did_not_make(tmp_path: Path) -> None:
                 pass
     assert (theirs / "notes.txt").read_text() == "not ours"
     assert not (tmp_path / "run").exists()
+    runfolder.remove_unfinished()  # what the command line does on its way out
+    assert (theirs / "notes.txt").read_text() == "not ours"
+
+
+def test_a_stop_right_after_the_staging_folder_is_made_leaves_nothing(tmp_path: Path) -> None:
+    """Hostile: Ctrl-C lands the moment the temporary folder exists, before any file is
+    written (CI once saw such an empty folder left behind)."""
+    from purgesim import runfolder
+
+    made = Path.mkdir
+
+    def mkdir_then_stop(self: Path, *a, **k) -> None:
+        made(self, *a, **k)
+        if ".tmp-" in self.name:
+            raise KeyboardInterrupt
+
+    with mock.patch.object(Path, "mkdir", mkdir_then_stop):
+        with pytest.raises(KeyboardInterrupt):
+            with runfolder.staged(tmp_path / "run", force=False):
+                pass
+    assert list(tmp_path.iterdir()) == [] and not runfolder._UNFINISHED
+
+
+def test_a_stop_before_the_staged_body_runs_is_cleaned_up_on_the_way_out(
+        tmp_path: Path) -> None:
+    """Hostile: the stop lands after `staged` has made its folder but before the body runs
+    (in contextlib's __enter__, where `staged` cannot clean up): the command line's way out
+    (`remove_unfinished`, cli.main) removes it, and only it."""
+    from purgesim import runfolder
+
+    (tmp_path / "keep.txt").write_text("not ours")
+    cm = runfolder.staged(tmp_path / "run", force=False)
+    tmp = cm.__enter__()  # entered, and then the with-body never runs (no __exit__)
+    assert tmp.is_dir()
+    runfolder.remove_unfinished()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+    assert not runfolder._UNFINISHED
+    with runfolder.staged(tmp_path / "run", force=False) as tmp:
+        (tmp / "summary.json").write_text("{}")
+    assert not runfolder._UNFINISHED and (tmp_path / "run" / "summary.json").is_file()
+    runfolder.remove_unfinished()  # a finished folder is never touched
+    assert (tmp_path / "run" / "summary.json").is_file()
+
+
+def test_the_command_line_removes_a_half_made_folder_when_stopped(tmp_path: Path) -> None:
+    """cli.main on its way out of a stopped command removes a staging folder the stop left
+    (exit 130, nothing left next to --out)."""
+    import signal
+
+    from purgesim import cli, runfolder, stop
+
+    held = []  # as the stopped frame's traceback holds it: not closed by the collector
+
+    def stopped_command() -> None:
+        held.append(runfolder.staged(tmp_path / "run", force=False))
+        held[0].__enter__()
+        stop.RECEIVED.append(signal.SIGINT)
+        raise KeyboardInterrupt
+
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with mock.patch.object(cli, "_main", stopped_command):
+            with pytest.raises(SystemExit) as e:
+                cli.main()
+        assert e.value.code == 130
+    finally:
+        stop.RECEIVED.clear()
+        for s, h in handlers.items():
+            signal.signal(s, h)
+    assert list(tmp_path.iterdir()) == []
+    held.clear()
