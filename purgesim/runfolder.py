@@ -231,8 +231,8 @@ def staged(out: Path | str, force: bool,
     _UNFINISHED.add(tmp)
     try:
         tmp.mkdir(mode=0o700)
-    except FileExistsError:
-        _UNFINISHED.discard(tmp)  # a name someone else holds is never removed
+    except OSError:  # not made (a name someone else holds, say): never removed
+        _UNFINISHED.discard(tmp)
         raise
     except BaseException:  # stopped during mkdir: the folder, if made, is ours
         _remove_unfinished(tmp)

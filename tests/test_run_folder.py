@@ -481,6 +481,21 @@ def test_staging_never_removes_a_folder_it_did_not_make(tmp_path: Path) -> None:
     assert not (tmp_path / "run").exists()
     runfolder.remove_unfinished()  # what the command line does on its way out
     assert (theirs / "notes.txt").read_text() == "not ours"
+    # the same name, refused with another error (a parent we may not search, say)
+    made = Path.mkdir
+
+    def refused(self: Path, *a, **k) -> None:
+        if self == theirs:
+            raise PermissionError("denied")
+        made(self, *a, **k)
+
+    with mock.patch.object(runfolder, "temp_name", return_value=theirs), \
+            mock.patch.object(Path, "mkdir", refused):
+        with pytest.raises(PermissionError):
+            with runfolder.staged(tmp_path / "run", force=False):
+                pass
+    runfolder.remove_unfinished()
+    assert (theirs / "notes.txt").read_text() == "not ours" and not runfolder._UNFINISHED
 
 
 def test_a_stop_right_after_the_staging_folder_is_made_leaves_nothing(tmp_path: Path) -> None:
