@@ -33,6 +33,11 @@ AT_LARGE = (State.FREE, State.RELEASED, State.EXILE, State.DISMISSED)
 #: state code -> at large (a lookup table: faster than isin, usable in numba kernels)
 AT_LARGE_LUT = np.zeros(256, dtype=np.bool_)
 AT_LARGE_LUT[[int(s) for s in AT_LARGE]] = True
+#: state code -> an official in that state holds his post and serves (free, or released and
+#: back at work): the police's own count of its officers at large (vigilance, quotas,
+#: police_purge)
+SERVING_LUT = np.zeros(256, dtype=np.bool_)
+SERVING_LUT[[int(State.FREE), int(State.RELEASED)]] = True
 
 
 class Event(IntEnum):

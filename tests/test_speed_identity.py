@@ -89,6 +89,45 @@ def test_picks_with_bitmaps_equal_picks_without(pop, mask: int, value: int,
         assert ((a >= lo) & (a < hi)).all()
 
 
+@settings(max_examples=40, deadline=None)
+@given(counts=st.lists(st.integers(0, 40), min_size=1, max_size=12),
+       share=st.sampled_from([0.0, 0.3, 1.0]), bitmaps=st.booleans(),
+       day=st.integers(0, 2000), gone=st.floats(0.0, 0.99))
+def test_routine_picks_of_a_day_equal_the_region_loop(pop, counts, share, bitmaps, day,
+                                                       gone) -> None:
+    """`routine._picks` gives the groups the region loop it replaces gave: for each region
+    with arrests, its registered elements (`pick_people` in the element pool, 2000 tries a
+    person) then the others (20 tries), with or without the pool's bitmaps, whatever is
+    left of the pools."""
+    from purgesim.mechanisms.routine import S, _picks
+
+    R = pop.n_regions
+    c = np.zeros(R, dtype=np.int64)
+    c[: min(len(counts), R)] = counts[:R]
+    state = pop.state.copy()
+    g = np.random.default_rng(day)
+    state[g.integers(0, pop.n, int(pop.n * gone))] = State.ARRESTED
+    bits, coarse = (pop.pool_bits(TRAIT_ELEMENT, TRAIT_ELEMENT) if bitmaps
+                    else (np.zeros(1, np.uint8),) * 2)
+    ids, sizes = _picks(c, 7, day, pop.region_start, share, pop.traits, bits, coarse,
+                        bitmaps, state, S.element_count, S.pick_element, S.pick_any)
+    plain: list[np.ndarray] = []
+    none = np.zeros(1, np.uint8)
+    for r in np.flatnonzero(c).tolist():
+        lo, hi = int(pop.region_start[r]), int(pop.region_start[r + 1])
+        k = int(c[r])
+        k_el = int(np.count_nonzero(rng.uniforms_k(7, day, r, S.element_count, k) < share))
+        a = (_pick(7, day, r, S.pick_element, lo, hi, k_el, pop.traits, TRAIT_ELEMENT,
+                   TRAIT_ELEMENT, bits, coarse, bitmaps, state, AT_LARGE_LUT, 2000)
+             if k_el > 0 else np.empty(0, np.int64))
+        b = (_pick(7, day, r, S.pick_any, lo, hi, k - a.size, pop.traits, 0, 0, none, none,
+                   False, state, AT_LARGE_LUT, 20)
+             if k - a.size > 0 else np.empty(0, np.int64))
+        plain += [a, b]
+    assert sizes.tolist() == [a.size for a in plain]
+    assert ids.tolist() == (np.concatenate(plain).tolist() if plain else [])
+
+
 def _pick_one_by_one(seed, day, subject, purpose, lo, hi, count, traits, mask, value, state,
                      max_tries) -> list[int]:
     """`population._pick` as its definition says: keyed tries one by one, stopping after
@@ -436,8 +475,10 @@ def _sort_cases_plain(rows, state, officers, officer_region, n_regions, per_offi
        st.floats(0.0, 1.0))
 def test_police_sort_their_cases_as_before(cases, officer_states, budget, per_officer, bank,
                                            scale, p_act) -> None:
-    from purgesim.engine import QUEUE_DTYPE
+    from purgesim.codes import SERVING_LUT
+    from purgesim.engine import LOG_DTYPE, QUEUE_DTYPE
     from purgesim.mechanisms.vigilance import _sort_cases
+    from purgesim.tables import StateCount, Table
 
     n_elite = 400
     state = np.full(1000, int(State.FREE), dtype=np.uint8)
@@ -452,7 +493,10 @@ def test_police_sort_their_cases_as_before(cases, officer_states, budget, per_of
     u = np.array([c[3] for c in cases], dtype=np.float64)
     top = np.array([0, 8, 20], dtype=np.int64)
     b = np.array(budget)
-    fast = _sort_cases(rows, state, officers, lo, hi, per_officer, float(bank), b, n_elite,
+    at_large = StateCount(officers, officer_region, 4, SERVING_LUT, state,
+                          Table(LOG_DTYPE, 16))
+    assert np.array_equal(at_large.lo, lo) and np.array_equal(at_large.hi, hi)
+    fast = _sort_cases(rows, at_large.counts(), per_officer, float(bank), b, n_elite,
                        1.0 / scale, 100, 60, u, p_act, top)
     plain, b_plain = _sort_cases_plain(rows, state, officers, officer_region, 4, per_officer,
                                        bank, np.array(budget), n_elite, scale, 100, 60, u,
@@ -460,6 +504,45 @@ def test_police_sort_their_cases_as_before(cases, officer_states, budget, per_of
     assert np.array_equal(fast, plain)
     assert np.array_equal(b, b_plain)
 
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(0, 6), min_size=1, max_size=30),
+       st.lists(st.lists(st.tuples(st.integers(0, 59),
+                                   st.sampled_from([int(State.FREE), int(State.RELEASED),
+                                                    int(State.SUSPECT), int(State.ARRESTED),
+                                                    int(State.DISMISSED)])),
+                         max_size=6), max_size=12),
+       st.lists(st.integers(0, 59), max_size=12))
+def test_a_state_count_kept_from_the_log_equals_a_fresh_count(groups, days, others) -> None:
+    """`tables.StateCount` (the officers at large by region of vigilance and quotas) equals
+    a count made from the states after every batch of logged changes, whatever the members,
+    their groups (some empty, members not in id order) and the people logged who are no
+    members.  The plain count: `SERVING_LUT` over each group's members."""
+    from purgesim.codes import SERVING_LUT
+    from purgesim.engine import LOG_DTYPE
+    from purgesim.tables import StateCount, Table
+
+    members = np.array([59 - 2 * k for k in range(len(groups))], dtype=np.int64)
+    group = np.array(groups, dtype=np.int64)
+    state = np.full(60, int(State.FREE), dtype=np.uint8)
+    log = Table(LOG_DTYPE, 4)
+    count = StateCount(members, group, 7, SERVING_LUT, state, log)
+
+    def plain() -> list[float]:
+        return [float(SERVING_LUT[state[members[group == g]]].sum()) for g in range(7)]
+
+    assert count.counts().tolist() == plain()
+    for d, changes in enumerate(days):
+        for who, new in changes:
+            state[who] = new
+            log.put(1, np.array([who]), d, 1, 0, -1, -1)
+        for who in others[:d]:  # people logged without a change (members or not)
+            log.put(1, np.array([who]), d, 1, 0, -1, -1)
+        assert count.counts().tolist() == plain()
+        assert not count.stale()
+    state[members[0]] = int(State.SHOT)  # a change not logged: the invariant sees it
+    assert count.stale() == (plain() != count.counts().tolist())
 
 
 def test_a_chiefs_subordinates_weigh_as_one_workplace() -> None:

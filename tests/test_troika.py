@@ -199,7 +199,7 @@ def test_the_count_of_officers_follows_their_arrests() -> None:
     q = sim.mechs["quotas"]
     assert q.officers.size > 0
     assert q.check_day(sim.n_days - 1) is None
-    fresh = np.array([q._count_serving(r) for r in range(sim.pop.n_regions)])
+    fresh = np.array([q.at_large.fresh(r) for r in range(sim.pop.n_regions)])
     assert q.officers_serving().sum() == fresh.sum() < q.officers.size
 
 

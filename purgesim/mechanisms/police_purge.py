@@ -41,7 +41,7 @@ import numpy as np
 from pydantic import model_validator
 
 from .. import rng
-from ..codes import POLICE_LEVELS, POLICE_STAFF, Cause, Event, State
+from ..codes import POLICE_LEVELS, POLICE_STAFF, SERVING_LUT, Cause, Event, State
 from ..params import MechanismParams, P
 from .base import Mechanism as Base
 from .base import Phase, Spec
@@ -60,8 +60,7 @@ LEVELS = ("central_apparatus", "regional_leadership", "operational")
 _DISMISS, _ARREST, _LATER = 0, 1, 2
 
 #: state code -> an officer in that state holds his post (may be dismissed)
-_SERVING = np.zeros(256, dtype=np.bool_)
-_SERVING[[int(State.FREE), int(State.RELEASED)]] = True
+_SERVING = SERVING_LUT
 
 
 class Params(MechanismParams):

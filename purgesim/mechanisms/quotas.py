@@ -27,11 +27,20 @@ from typing import Any
 import numpy as np
 
 from .. import rng
-from ..codes import NATION_KEYS, NATION_MASK, NATION_SHIFT, TRAIT_ELEMENT, Cause, Post, State
+from ..codes import (
+    NATION_KEYS,
+    NATION_MASK,
+    NATION_SHIFT,
+    SERVING_LUT,
+    TRAIT_ELEMENT,
+    Cause,
+    Post,
+    State,
+)
 from ..kernels import njit
 from ..params import MechanismParams, P
 from ..population import pick_people
-from ..tables import distinct, member
+from ..tables import StateCount, member
 from .base import Mechanism as Base
 from .base import Phase, Spec
 from .contract import Engine
@@ -42,10 +51,6 @@ S = rng.Streams("quotas", "count", "pick", "pick_any", "petition_ask", "petition
 #: the posts whose holders make a region's arrests (its operational groups): the operational
 #: officers and the regional chiefs' deputies and heads of departments (society.py)
 OPERATIONAL = (Post.POLICE_OFFICER, Post.POLICE_REGIONAL_DEPUTY)
-#: state code -> an officer in that state serves (free, or released and back at work), as the
-#: police's own count of officers at large (vigilance.SERVING)
-SERVING = np.zeros(256, dtype=np.bool_)
-SERVING[[int(State.FREE), int(State.RELEASED)]] = True
 
 _QUOTA = int(Cause.QUOTA)  # a plain int: an enum attribute costs a lookup on every call
 
@@ -179,16 +184,10 @@ class Mechanism(Base):
         # by id for the look-up of whose state changed) and their count at large, refreshed
         # only for the regions where an officer appears in the event log since the last count
         heads = np.flatnonzero(np.isin(pop.e_post, [int(p) for p in OPERATIONAL]))
-        off_region = pop.e_region[heads].astype(np.int64)
-        order = np.argsort(off_region, kind="stable")
-        self.officers = (heads * pop.hsize).astype(np.int64)[order]
-        self.officer_region = off_region[order]
-        self.off_lo = np.searchsorted(self.officer_region, np.arange(R))
-        self.off_hi = np.searchsorted(self.officer_region, np.arange(R), side="right")
-        self.officers_sorted = np.sort(self.officers)
-        self.region_of_officer = self.officer_region[np.argsort(self.officers)]
-        self.serving = np.array([self._count_serving(r) for r in range(R)], dtype=np.float64)
-        self._log_seen = 0  # rows of the event log already looked at for officers
+        self.at_large = StateCount((heads * pop.hsize).astype(np.int64),
+                                   pop.e_region[heads].astype(np.int64), R, SERVING_LUT,
+                                   pop.state, sim.log)
+        self.officers = self.at_large.members  # sorted by region
         #: petitions: (day of the answer, operation, share of units granted by region)
         self.pending: list[tuple[int, int, np.ndarray]] = []
         self.answer_day = np.full((O, R), -1, dtype=np.int64)  # a region waits until then
@@ -203,26 +202,11 @@ class Mechanism(Base):
         self._unit_subjects: dict[int, np.ndarray] = {}
 
     # ------------------------------------------------------------------ the arrest stage
-    def _count_serving(self, r: int) -> int:
-        ids = self.officers[int(self.off_lo[r]):int(self.off_hi[r])]
-        return int(SERVING[self.sim.pop.state[ids]].sum())
-
     def officers_serving(self) -> np.ndarray:
-        """Operational officers at large by region.  Cost in proportion to events: only the
-        event-log rows written since the last call are read, and a region is recounted only
-        if one of its officers appears among them (every change of a person's state is
-        logged: arrest, sentence, release, death, dismissal, reinstatement)."""
-        log = self.sim.log
-        n = log.n
-        if n > self._log_seen and self.officers_sorted.size:
-            people = log.rows["person"][self._log_seen:n]
-            hit = member(people, self.officers_sorted)
-            if hit.any():
-                at = np.searchsorted(self.officers_sorted, people[hit])
-                for r in distinct(self.region_of_officer[at]).tolist():
-                    self.serving[r] = self._count_serving(r)
-        self._log_seen = n
-        return self.serving
+        """Operational officers at large by region (READ ONLY).  Cost in proportion to
+        events: a region is counted again only if one of its officers appears in the event
+        log since the last call (`tables.StateCount`)."""
+        return self.at_large.counts()
 
     def ceiling(self, o: int) -> np.ndarray:
         """The most arrests (full scale) each region may make under operation `o`: its
@@ -483,9 +467,7 @@ class Mechanism(Base):
         equals a fresh count."""
         if not self.officers.size:
             return None
-        kept = self.officers_serving()
-        fresh = np.array([self._count_serving(r) for r in range(kept.size)], dtype=np.float64)
-        if not np.array_equal(kept, fresh):
+        if self.at_large.stale():
             return "the quotas' count of operational officers at large is stale"
         return None
 

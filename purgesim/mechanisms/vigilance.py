@@ -33,10 +33,10 @@ from typing import Any
 import numpy as np
 
 from .. import rng
-from ..codes import POLICE_STAFF, Cause, Event, Post, State
+from ..codes import POLICE_STAFF, SERVING_LUT, Cause, Event, Post, State
 from ..kernels import njit
 from ..params import MechanismParams, P
-from ..tables import Awaiting, holds, member
+from ..tables import Awaiting, StateCount, holds, member
 from .base import Mechanism as Base
 from .base import Phase, Spec
 from .contract import Engine
@@ -45,27 +45,7 @@ S = rng.Streams("vigilance", "act", "sanction", "handling_officer", "liable_coun
                 "liable_officer")
 
 #: state code -> an officer in that state serves (free, or released and back at work)
-SERVING = np.zeros(256, dtype=np.bool_)
-SERVING[[int(State.FREE), int(State.RELEASED)]] = True
-_FREE = int(State.FREE)
-_RELEASED = int(State.RELEASED)
-
-
-@njit(cache=True)
-def officers_at_large(state: np.ndarray, officers: np.ndarray, region_lo: np.ndarray,
-                      region_hi: np.ndarray) -> np.ndarray:
-    """Officers free (or released) per region, the officers sorted by region (region r's
-    are ``officers[region_lo[r]:region_hi[r]]``): a daily cost, so one pass with an integer
-    count per region (no float sum carried from officer to officer, no temporaries)."""
-    R = region_lo.shape[0]
-    out = np.zeros(R)
-    for r in range(R):
-        c = 0
-        for k in range(region_lo[r], region_hi[r]):
-            s = state[officers[k]]
-            c += (s == _FREE) | (s == _RELEASED)
-        out[r] = c
-    return out
+SERVING = SERVING_LUT
 
 
 @njit(cache=True)
@@ -108,19 +88,18 @@ WAITS, ACTS, ACTS_ON_TOP, DROPS, LAPSES, WITHHELD = 0, 1, 2, 3, 4, 5
 
 
 @njit(cache=True)
-def _sort_cases(rows: np.ndarray, state: np.ndarray, officers: np.ndarray,
-                region_lo: np.ndarray, region_hi: np.ndarray, per_officer: float,
+def _sort_cases(rows: np.ndarray, serving: np.ndarray, per_officer: float,
                 bank: float, budget: np.ndarray, n_elite: int, w_mass: float, day: int,
                 max_wait: int, u: np.ndarray, p_act: float, top: np.ndarray) -> np.ndarray:
     """What becomes of each queued case today, in one pass instead of the two dozen small
-    NumPy calls it replaces: the regions' capacity (officers at large times
-    `per_officer`) tops up their budgets (kept for `bank` days), the police handle cases in
+    NumPy calls it replaces: the regions' capacity (`serving`, the officers at large,
+    times `per_officer`) tops up their budgets (kept for `bank` days), the police handle cases in
     queue order while the budget lasts (`_handle`), a handled case is acted on if its draw
     `u` is below `p_act` (ACTS, or ACTS_ON_TOP when the leader must sanction it) and let go
     otherwise (DROPS), a case not handled for `max_wait` days LAPSES, the others WAIT.
     `rows` is the police queue (engine.QUEUE_DTYPE); `budget` is updated in place."""
     n = rows.shape[0]
-    capacity = officers_at_large(state, officers, region_lo, region_hi) * per_officer
+    capacity = serving * per_officer
     for r in range(budget.shape[0]):
         budget[r] = min(budget[r] + capacity[r], capacity[r] * bank)
     region = np.empty(n, dtype=np.int64)
@@ -222,15 +201,14 @@ class Mechanism(Base):
         pop = sim.pop
         heads = np.arange(pop.n_heads, dtype=np.int64)
         police = np.isin(pop.e_post, [int(p) for p in POLICE_STAFF])  # every level below the chief
-        self.officers = heads[police] * pop.hsize
-        self.officer_region = pop.e_region[heads[police]].astype(np.int64)
-        order = np.argsort(self.officer_region, kind="stable")
-        self.officers = self.officers[order]
-        self.officer_region = self.officer_region[order]
-        self.region_lo = np.searchsorted(self.officer_region,
-                                         np.arange(pop.n_regions)).astype(np.int64)
-        self.region_hi = np.searchsorted(self.officer_region, np.arange(pop.n_regions),
-                                         side="right").astype(np.int64)
+        #: the officers at large by region, counted again only as the event log shows changes
+        self.at_large = StateCount(heads[police] * pop.hsize,
+                                   pop.e_region[heads[police]].astype(np.int64), pop.n_regions,
+                                   SERVING_LUT, pop.state, sim.log)
+        # the officers sorted by region: region r's are officers[region_lo[r]:region_hi[r]]
+        self.officers = self.at_large.members
+        self.region_lo = self.at_large.lo
+        self.region_hi = self.at_large.hi
         self.dropped = 0
         self.vigilance_cases = 0
         self.budget = np.zeros(pop.n_regions)
@@ -254,7 +232,7 @@ class Mechanism(Base):
         person = rows["person"]
         u = sim.draws(person, S.act)
         # the budgets, the cases handled and what becomes of each, in one pass
-        fate = _sort_cases(rows, pop.state, self.officers, self.region_lo, self.region_hi,
+        fate = _sort_cases(rows, self.at_large.counts(),
                            float(self.p.capacity_per_officer), float(self.p.capacity_bank),
                            self.budget, pop.n_elite, 1.0 / pop.scale, day, self.p.max_wait, u,
                            float(self.p_act()), self.top)
@@ -322,6 +300,13 @@ class Mechanism(Base):
             got = sim.accuse(np.array(accused, dtype=np.int64), Cause.VIGILANCE,
                              np.array(by, dtype=np.int64))
             self.vigilance_cases += int(got.size)
+
+    def check_day(self, day: int) -> str | None:
+        """Invariant (with --check): the count of officers at large kept between changes
+        equals a fresh count."""
+        if self.at_large.stale():
+            return "the police's count of its officers at large is stale"
+        return None
 
     def summary(self) -> dict[str, Any]:
         return {"dropped": self.dropped, "lack_of_vigilance_accusations": self.vigilance_cases}
