@@ -40,7 +40,7 @@ from ..codes import (
 from ..kernels import njit
 from ..params import MechanismParams, P
 from ..population import pick_people
-from ..tables import StateCount, member
+from ..tables import StateCount
 from .base import Mechanism as Base
 from .base import Phase, Spec
 from .contract import Engine
