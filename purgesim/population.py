@@ -753,6 +753,41 @@ def pick_people(seed: int, day: int, subject: int, purpose: int, lo: int, hi: in
                  coarse, use_bits, pop.state, AT_LARGE_LUT, max_tries)
 
 
+
+@njit(cache=True)
+def _pick_regions(counts: np.ndarray, seed: int, day: int, purpose: int,
+                  region_start: np.ndarray, traits: np.ndarray, mask: int, value: int,
+                  bits: np.ndarray, coarse: np.ndarray, use_bits: bool, state: np.ndarray,
+                  at_large: np.ndarray, max_tries: int) -> np.ndarray:
+    """`pick_in_regions`' loop over the regions, in one call."""
+    total = 0
+    for r in range(counts.shape[0]):
+        total += max(counts[r], 0)
+    out = np.empty(total, dtype=np.int64)
+    m = 0
+    for r in range(counts.shape[0]):
+        if counts[r] <= 0:  # none wanted (pick_people's count <= 0)
+            continue
+        got = _pick(seed, day, r, purpose, region_start[r], region_start[r + 1], counts[r],
+                    traits, mask, value, bits, coarse, use_bits, state, at_large, max_tries)
+        out[m:m + got.shape[0]] = got
+        m += got.shape[0]
+    return out[:m]
+
+
+def pick_in_regions(seed: int, day: int, purpose: int, counts: np.ndarray, pop: Population,
+                    mask: int, value: int, max_tries: int) -> np.ndarray:
+    """``pick_people`` in each region r with ``counts[r]`` people wanted (the region as the
+    draw's subject), the picks one region after the other: the same people as calling it
+    region by region, in one compiled call instead of a dozen NumPy and Python calls a
+    region (the daily orders, routine policing and denunciations do this every day)."""
+    counts = np.ascontiguousarray(counts, dtype=np.int64)
+    use_bits = mask != 0 and pop.n >= BITMAP_FROM
+    bits, coarse = pop.pool_bits(mask, value) if use_bits else (_NO_BITS, _NO_BITS)
+    return _pick_regions(counts, seed, day, purpose, pop.region_start, pop.traits, mask,
+                         value, bits, coarse, use_bits, pop.state, AT_LARGE_LUT, max_tries)
+
+
 _NO_BITS = np.zeros(1, dtype=np.uint8)
 #: pools get bitmaps from this many simulated people on: below it `traits` itself fits in
 #: the cache and a bitmap would cost more to build than it saves (the picks are the same).

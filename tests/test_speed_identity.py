@@ -128,6 +128,37 @@ def test_routine_picks_of_a_day_equal_the_region_loop(pop, counts, share, bitmap
     assert ids.tolist() == (np.concatenate(plain).tolist() if plain else [])
 
 
+@settings(max_examples=40, deadline=None)
+@given(counts=st.lists(st.integers(-1, 40), min_size=1, max_size=12),
+       pool=st.sampled_from([(0, 0, 20), (TRAIT_OPPOSITION, TRAIT_OPPOSITION, 5000),
+                             (TRAIT_ELEMENT, TRAIT_ELEMENT, 2000), (TRAIT_ELEMENT, 0, 20)]),
+       day=st.integers(0, 2000), gone=st.floats(0.0, 0.99))
+def test_picks_in_all_regions_equal_picks_region_by_region(pop, counts, pool, day,
+                                                           gone) -> None:
+    """`population.pick_in_regions` (the daily orders, denunciations) gives what
+    `pick_people` called region by region gave, one region after the other; and
+    `denunciation._bosses` is `boss_of` person by person."""
+    from purgesim.mechanisms.denunciation import _bosses
+    from purgesim.population import boss_of, pick_in_regions, pick_people
+
+    mask, value, tries = pool
+    c = np.zeros(pop.n_regions, dtype=np.int64)
+    c[: min(len(counts), pop.n_regions)] = counts[:pop.n_regions]
+    saved = pop.state.copy()
+    g = np.random.default_rng(day)
+    try:
+        pop.state[g.integers(0, pop.n, int(pop.n * gone))] = State.ARRESTED
+        got = pick_in_regions(5, day, 9, c, pop, mask, value, tries)
+        plain = [pick_people(5, day, r, 9, int(pop.region_start[r]),
+                             int(pop.region_start[r + 1]), int(c[r]), pop, mask, value, tries)
+                 for r in range(pop.n_regions) if c[r] > 0]
+    finally:
+        pop.state[:] = saved
+    assert got.tolist() == (np.concatenate(plain).tolist() if plain else [])
+    assert _bosses(got, pop.geo, pop.region_start, pop.key_work, pop.e_superior).tolist() == [
+        boss_of(int(i), pop.geo, pop.region_start, pop.key_work, pop.e_superior) for i in got]
+
+
 def _pick_one_by_one(seed, day, subject, purpose, lo, hi, count, traits, mask, value, state,
                      max_tries) -> list[int]:
     """`population._pick` as its definition says: keyed tries one by one, stopping after

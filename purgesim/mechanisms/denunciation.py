@@ -19,8 +19,9 @@ import numpy as np
 
 from .. import rng
 from ..codes import AT_LARGE_LUT, Cause, Event, State
+from ..kernels import njit
 from ..params import MechanismParams, P
-from ..population import boss_of, pick_people
+from ..population import boss_of, pick_in_regions
 from ..tables import Awaiting
 from .base import Mechanism as Base
 from .base import Phase, Spec
@@ -34,6 +35,19 @@ S = rng.Streams("denunciation", "count", "pick", "elite_count", "elite_superior"
 SPEC = Spec(letter="c", position=40,
             phases=(Phase(60, "denunciations"),),
             states=(State.FREE, State.RELEASED, State.EXILE, State.DISMISSED))
+
+
+_NOBODY = np.empty(0, dtype=np.int64)
+
+
+@njit(cache=True)
+def _bosses(ids: np.ndarray, geo: np.ndarray, region_start: np.ndarray, key_work: np.ndarray,
+            e_superior: np.ndarray) -> np.ndarray:
+    """Each person's structural superior (`population.boss_of`; -1 if none), for an array."""
+    out = np.empty(ids.shape[0], dtype=np.int64)
+    for k in range(ids.shape[0]):
+        out[k] = boss_of(ids[k], geo, region_start, key_work, e_superior)
+    return out
 
 
 class Params(MechanismParams):
@@ -81,19 +95,17 @@ class Mechanism(Base):
         pop = sim.pop
         self._promote(day)
         climate = self.climate(day)
-        who: list[int] = []
-        whom: list[int] = []
         # the day's counts of all regions at once (the same draws as region by region)
         counts = rng.poissons_keyed(self.p.rate * climate * self.region_size, sim.seed, day,
                                     self.region_ids, S.count)
-        for r in np.flatnonzero(counts).tolist():
-            lo, hi = int(pop.region_start[r]), int(pop.region_start[r + 1])
-            for d in pick_people(sim.seed, day, r, S.pick, lo, hi, int(counts[r]), pop,
-                                 0, 0, 20):
-                b = boss_of(int(d), pop.geo, pop.region_start, pop.key_work, pop.e_superior)
-                if b >= 0:
-                    who.append(int(d))
-                    whom.append(b)
+        who_mass = whom_mass = _NOBODY
+        if counts.any():  # the picks region by region, and whose superior each is
+            picked = pick_in_regions(sim.seed, day, S.pick, counts, pop, 0, 0, 20)
+            bosses = _bosses(picked, pop.geo, pop.region_start, pop.key_work, pop.e_superior)
+            has = bosses >= 0
+            who_mass, whom_mass = picked[has], bosses[has]
+        who: list[int] = []
+        whom: list[int] = []
         # elite: a superior is denounced by one of his subordinates (a rival for his post)
         n_sup = self.superiors.size
         k = rng.poisson_keyed(self.p.elite_rate * float(climate.mean()) * n_sup, sim.seed,
@@ -107,12 +119,13 @@ class Mechanism(Base):
             if AT_LARGE_LUT[pop.state[d]]:
                 who.append(d)
                 whom.append(b)
-        if not who:
+        if not who and not who_mass.size:
             return
-        whom_a = np.array(whom, dtype=np.int64)
-        who_a = np.array(who, dtype=np.int64)
+        whom_a = np.concatenate([whom_mass, np.array(whom, dtype=np.int64)])
+        who_a = np.concatenate([who_mass, np.array(who, dtype=np.int64)])
+        n_who = who_a.size
         sim.record(whom_a, Event.DENOUNCED, int(Cause.DENUNCIATION), who_a)
-        self.denunciations += len(who)
+        self.denunciations += n_who
         accused = sim.accuse(whom_a, Cause.DENUNCIATION, who_a)
         # each accused person's first denouncer today (accused: distinct, in order of id)
         order = np.argsort(whom_a, kind="stable")

@@ -18,7 +18,7 @@ import numpy as np
 from .. import rng
 from ..codes import TRAIT_OPPOSITION, Cause, Event, Post, State
 from ..params import MechanismParams, P
-from ..population import pick_people
+from ..population import pick_in_regions
 from .base import Mechanism as Base
 from .base import Phase, Spec
 from .contract import Engine
@@ -187,11 +187,9 @@ class Mechanism(Base):
         # the day's counts of all regions at once (the same draws as region by region)
         counts = rng.poissons_keyed(rate * self._n_opp, sim.seed, day, self._region_ids,
                                     S.opposition_count)
-        for r in np.flatnonzero(counts).tolist():
-            lo, hi = int(pop.region_start[r]), int(pop.region_start[r + 1])
-            picked.append(pick_people(sim.seed, day, r, S.opposition_pick, lo, hi,
-                                      int(counts[r]), pop, TRAIT_OPPOSITION,
-                                      TRAIT_OPPOSITION, 5000))
+        if counts.any():
+            picked.append(pick_in_regions(sim.seed, day, S.opposition_pick, counts, pop,
+                                          TRAIT_OPPOSITION, TRAIT_OPPOSITION, 5000))
         heads = self.opp_heads
         u = sim.draws(heads, S.elite_opposition)
         picked.append(heads[u < rate * self.p.elite_factor])
