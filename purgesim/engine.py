@@ -28,7 +28,7 @@ from .population import Population, _region_of
 from .recorder import Recorder
 from .scenario import Scenario
 from .society import build_population, check_memory
-from .tables import Table, first_occurrence, holds, member
+from .tables import StateCount, Table, first_occurrence, holds, member
 
 CASE_DTYPE = [
     ("person", "i8"), ("region", "i2"), ("day", "i4"), ("cause", "u1"), ("op", "i2"),
@@ -254,6 +254,7 @@ class Sim:
         self.scheduled: dict[int, list[tuple[int, int, int, int]]] = defaultdict(list)
         self.endogenous: dict[str, str] = {}  # endogenous events and their dates
         self.trace: list[tuple[int, int, np.ndarray, np.ndarray]] | None = None
+        self._state_counts: list[StateCount] = []  # kept from the log (state_count)
         self.mechs: dict[str, Any] = {
             key: mod.Mechanism(self, scenario.mechanism_params(key))
             for key, mod in MECHANISMS.items()
@@ -516,6 +517,25 @@ class Sim:
         if not self.today_convicted:
             return np.empty(0, dtype=np.int64)
         return np.concatenate(self.today_convicted)
+
+    def state_count(self, members: np.ndarray, group: np.ndarray, n_groups: int,
+                    counted: np.ndarray) -> StateCount:
+        """How many `members` of each group are in a `counted` state, kept up to date from
+        the event log (`tables.StateCount`: the police's officers at large by region)."""
+        count = StateCount(members, group, n_groups, counted, self.pop.state, self.log)
+        self._state_counts.append(count)
+        return count
+
+    def clear_suspicion(self, person: int) -> None:
+        """A suspect cleared without a trace in the event log (his appointment as police
+        chief): his state before the suspicion comes back and he leaves the police queue;
+        the counts kept from the log look at him again."""
+        q = self.queue
+        row = q.rows[q.rows["person"] == person]
+        self.pop.state[person] = row["prev"][0] if row.size else State.FREE
+        q.keep(q.rows["person"] != person)
+        for count in self._state_counts:
+            count.look_again(np.array([person], dtype=np.int64))
 
     def draws(self, ids: np.ndarray, stream: int, day: int | None = None) -> np.ndarray:
         """One uniform draw per person from a named stream (`rng.Streams`), keyed by (seed,

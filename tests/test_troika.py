@@ -203,6 +203,27 @@ def test_the_count_of_officers_follows_their_arrests() -> None:
     assert q.officers_serving().sum() == fresh.sum() < q.officers.size
 
 
+def test_officers_at_large_follow_a_suspect_cleared_without_a_log_row() -> None:
+    """The police chief's appointment clears a suspect without a row in the event log
+    (`Sim.clear_suspicion`): the counts kept from the log (vigilance's and quotas') still
+    equal a fresh count, though they see the suspicion and not its end."""
+    from purgesim.codes import Cause, State
+    from purgesim.engine import Sim
+    from purgesim.scenario import load
+
+    sim = Sim(load("toy"))
+    vig, quotas = sim.mechs["vigilance"].at_large, sim.mechs["quotas"].at_large
+    officer = int(quotas.members[0])  # an operational officer: in both counts
+    before = (vig.counts().sum(), quotas.counts().sum())
+    sim.accuse(np.array([officer]), Cause.DENUNCIATION)
+    assert sim.pop.state[officer] == State.SUSPECT
+    assert (vig.counts().sum(), quotas.counts().sum()) == (before[0] - 1, before[1] - 1)
+    sim.clear_suspicion(officer)
+    assert sim.pop.state[officer] == State.FREE and officer not in sim.queue.rows["person"]
+    assert (vig.counts().sum(), quotas.counts().sum()) == before
+    assert not vig.stale() and not quotas.stale()
+
+
 def test_the_answer_to_a_petition_comes_after_the_delay() -> None:
     """Every petition granted (petition_prob = approval_prob = 1): each rise of a region's
     limit comes exactly petition_delay days after one of its operation's weekly petition

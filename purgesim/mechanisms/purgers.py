@@ -83,10 +83,7 @@ class Mechanism(Base):
                                            f"({State(int(sim.pop.state[new])).name.lower()})"})
             return
         if sim.pop.state[new] == State.SUSPECT:  # the appointment clears him
-            q = sim.queue
-            row = q.rows[q.rows["person"] == new]
-            sim.pop.state[new] = row["prev"][0] if row.size else State.FREE
-            q.keep(q.rows["person"] != new)
+            sim.clear_suspicion(new)
         old = sim.police_chief
         sim.police_chief = new
         if self.chiefs:

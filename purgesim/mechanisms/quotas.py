@@ -40,7 +40,6 @@ from ..codes import (
 from ..kernels import njit
 from ..params import MechanismParams, P
 from ..population import pick_people
-from ..tables import StateCount
 from .base import Mechanism as Base
 from .base import Phase, Spec
 from .contract import Engine
@@ -184,9 +183,8 @@ class Mechanism(Base):
         # by id for the look-up of whose state changed) and their count at large, refreshed
         # only for the regions where an officer appears in the event log since the last count
         heads = np.flatnonzero(np.isin(pop.e_post, [int(p) for p in OPERATIONAL]))
-        self.at_large = StateCount((heads * pop.hsize).astype(np.int64),
-                                   pop.e_region[heads].astype(np.int64), R, SERVING_LUT,
-                                   pop.state, sim.log)
+        self.at_large = sim.state_count((heads * pop.hsize).astype(np.int64),
+                                        pop.e_region[heads].astype(np.int64), R, SERVING_LUT)
         self.officers = self.at_large.members  # sorted by region
         #: petitions: (day of the answer, operation, share of units granted by region)
         self.pending: list[tuple[int, int, np.ndarray]] = []

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .. import rng
-from ..codes import AT_LARGE_LUT, TRAIT_ELEMENT, Cause
+from ..codes import AT_LARGE, AT_LARGE_LUT, TRAIT_ELEMENT, Cause
 from ..kernels import njit
 from ..params import MechanismParams, P
 from ..population import BITMAP_FROM, _pick
@@ -27,7 +27,7 @@ S = rng.Streams("routine", "count", "element_count", "pick_element", "pick_any")
 _ROUTINE = int(Cause.ROUTINE)  # a plain int: an enum attribute costs a lookup each time
 
 #: what the registry reads (purgesim.mechanisms): letter, place, phases of the day, states
-SPEC = Spec(letter="-", position=30, phases=(Phase(50, "routine policing"),), states=())
+SPEC = Spec(letter="-", position=30, phases=(Phase(50, "routine policing"),), states=AT_LARGE)
 
 _NONE = np.zeros(1, dtype=np.uint8)  # no bitmap (population.pick_people's _NO_BITS)
 

@@ -36,7 +36,7 @@ from .. import rng
 from ..codes import POLICE_STAFF, SERVING_LUT, Cause, Event, Post, State
 from ..kernels import njit
 from ..params import MechanismParams, P
-from ..tables import Awaiting, StateCount, holds, member
+from ..tables import Awaiting, holds, member
 from .base import Mechanism as Base
 from .base import Phase, Spec
 from .contract import Engine
@@ -202,9 +202,9 @@ class Mechanism(Base):
         heads = np.arange(pop.n_heads, dtype=np.int64)
         police = np.isin(pop.e_post, [int(p) for p in POLICE_STAFF])  # every level below the chief
         #: the officers at large by region, counted again only as the event log shows changes
-        self.at_large = StateCount(heads[police] * pop.hsize,
-                                   pop.e_region[heads[police]].astype(np.int64), pop.n_regions,
-                                   SERVING_LUT, pop.state, sim.log)
+        self.at_large = sim.state_count(heads[police] * pop.hsize,
+                                        pop.e_region[heads[police]].astype(np.int64),
+                                        pop.n_regions, SERVING_LUT)
         # the officers sorted by region: region r's are officers[region_lo[r]:region_hi[r]]
         self.officers = self.at_large.members
         self.region_lo = self.at_large.lo
