@@ -487,7 +487,11 @@ class Sim:
 
     def operation_running(self, o: int, day: int) -> bool:
         """Whether mass operation `o` runs on `day` (quotas, i)."""
-        return bool(self.mechs["quotas"].active(o, day))
+        return bool(self.mechs["quotas"].running(day)[0][o])
+
+    def operations_running(self, day: int) -> np.ndarray:
+        """Whether each mass operation runs on `day` (quotas, i); READ ONLY."""
+        return self.mechs["quotas"].running(day)[0]
 
     def death_rate_of_mass_phase(self) -> float:
         """The share of ordinary cases sentenced to death while the mass operations run, as
@@ -501,8 +505,7 @@ class Sim:
     def mass_operation_running(self, day: int) -> bool:
         """Whether a mass operation (quotas, i) runs today: routine policing and the death
         sentences of the mass phase depend on it."""
-        quotas = self.mechs["quotas"]
-        return any(quotas.active(o, day) for o in range(len(self.op_keys)))
+        return bool(self.mechs["quotas"].running(day)[1])
 
     def schedule(self, day: int, person: int, kind: int, cause: int = 0, by: int = -1) -> None:
         if day < self.n_days:

@@ -309,3 +309,29 @@ def test_regional_shares_and_lags_are_scale_free() -> None:
         a = np.mean([s[k] for s in by_scale[0.01]])
         b = np.mean([s[k] for s in by_scale[0.1]])
         assert abs(a - b) < 0.01 + 0.1 * a, (k, a, b)
+
+
+def test_the_operations_running_are_those_active_one_by_one() -> None:
+    """`quotas.running` (found once a day and halt state) is `active` asked operation by
+    operation, before and after the halt and with the mechanism switched off; the engine's
+    services answer from it."""
+    from purgesim.engine import Sim
+    from purgesim.scenario import load
+
+    sim = Sim(load("ussr-1937", scale=0.002))
+    q = sim.mechs["quotas"]
+    assert len(q.ops) > 1
+    seen = 0
+    for halted, enabled in ((False, True), (True, True), (False, False)):
+        sim.halted = halted
+        q.p = type(q.p).model_validate({**q.p.model_dump(), "enabled": enabled})
+        for day in range(0, sim.n_days, 5):
+            want = [bool(q.active(o, day)) for o in range(len(q.ops))]
+            now, order = q.running(day)
+            assert now.tolist() == want
+            assert order == [o for o in range(len(q.ops)) if want[o]]
+            assert sim.mass_operation_running(day) == any(want)
+            assert [sim.operation_running(o, day) for o in range(len(q.ops))] == want
+            assert (~sim.operations_running(day)).tolist() == [not w for w in want]
+            seen += sum(want)
+    assert seen > 100  # operations ran on the days looked at (before the halt)

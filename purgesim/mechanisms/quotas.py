@@ -176,6 +176,8 @@ class Mechanism(Base):
         # whoever else is found (Order 00447's "other anti-Soviet elements")
         self.absorb_order = sorted(range(O), key=lambda o: self.ops[o].target == "element")
         self._absorbing: tuple[int, list[int]] = (-1, [])  # (day, operations running)
+        #: (day, halted, on) -> which operations run (`running`)
+        self._running: tuple[Any, np.ndarray, list[int]] = (None, np.zeros(0, bool), [])
         #: the draw subject of each (operation, region): rng.subject(o, r)
         self.subjects = np.array([rng.subjects(o, np.arange(R, dtype=np.int64))
                                   for o in range(O)], dtype=np.int64).reshape(O, R)
@@ -260,12 +262,24 @@ class Mechanism(Base):
     def active(self, o: int, day: int) -> bool:
         return self.on and not self.sim.halted and self.start[o] <= day <= self.end[o]
 
+    def running(self, day: int) -> tuple[np.ndarray, list[int]]:
+        """`active` for every operation at once, and the operations running in their
+        order: found once for a day and a state of the halt (the phases ask tens of times a
+        day).  The array is READ ONLY."""
+        key = (day, self.sim.halted, self.on)
+        if self._running[0] != key:
+            now = (self.start <= day) & (day <= self.end)
+            if not (self.on and not self.sim.halted):
+                now[:] = False
+            self._running = (key, now, np.flatnonzero(now).tolist())
+        return self._running[1], self._running[2]
+
     def step(self, day: int) -> None:
         sim = self.sim
         pop = sim.pop
         scale = pop.scale
         self._answers(day)
-        running = [o for o in range(len(self.ops)) if self.active(o, day)]
+        running = self.running(day)[1]
         if not running:
             return
         # the day's wanted arrests of each operation and region (full scale), then the arrest
@@ -344,8 +358,8 @@ class Mechanism(Base):
         if not (self.on and self.p.absorb_bottom_up) or sim.halted or ids.size == 0:
             return ops
         if self._absorbing[0] != sim.day:  # the operations running today, found once a day
-            self._absorbing = (sim.day, [o for o in self.absorb_order
-                                         if self.active(o, sim.day)])
+            now = self.running(sim.day)[0]
+            self._absorbing = (sim.day, [o for o in self.absorb_order if now[o]])
         active = self._absorbing[1]
         if not active:
             return ops

@@ -389,8 +389,7 @@ class Mechanism(Base):
         ended (at the halt, in the USSR)."""
         if not self._any_held:
             return
-        ended = np.array([not self.sim.operation_running(o, day)
-                          for o in range(len(self.sim.op_keys))], dtype=bool)
+        ended = ~self.sim.operations_running(day)
         if not ended.any():  # every operation runs: nobody held goes yet
             return
         rows = self.sim.awaiting.rows
