@@ -826,21 +826,32 @@ def test_army_exposure_kernel_equals_the_plain_numpy_code(seed, p_tie, fallen_sh
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.integers(-2, 40), max_size=80))
-def test_army_groups_by_day_as_the_masks_did(due_list) -> None:
-    """army._by_day (one stable sort) gives each day's people in their order, days
-    ascending, as the mask a day (`ids[due == d]` for d in np.unique(due)) gave."""
-    from purgesim.mechanisms.army import _by_day
+@given(st.lists(st.lists(st.integers(1, 40), max_size=30), max_size=6), st.integers(0, 45))
+def test_army_schedule_gives_each_day_what_the_masks_did(batches, last) -> None:
+    """The army's discharges, arrests and reinstatements due (tables.DayLists) give each
+    day's officers as the dictionary of day -> list of masked batches did (`ids[due == d]`
+    for each distinct day d <= last, batch after batch): the same people, in the same
+    order, the days beyond `last` never given."""
+    from purgesim.tables import DayLists
 
-    due = np.array(due_list, dtype=np.int64)
-    ids = np.arange(1000, 1000 + due.size, dtype=np.int64)
-    days, order, bound = _by_day(due)
-    assert len(bound) == len(days) + 1
-    got = [(d, ids[order][bound[k]:bound[k + 1]]) for k, d in enumerate(days)]
-    want = [(int(d), ids[due == d]) for d in np.unique(due)]
-    assert [d for d, _ in got] == [d for d, _ in want]
-    for (_, a), (_, b) in zip(got, want):
-        assert a.dtype == b.dtype and np.array_equal(a, b)
+    lists = DayLists(41, [("person", "i8"), ("by", "i8")])
+    plain: dict[int, list[np.ndarray]] = defaultdict(list)
+    start = 1000
+    for b in batches:
+        due = np.array(b, dtype=np.int64)
+        ids = np.arange(start, start + due.size, dtype=np.int64)
+        start += due.size
+        for d in np.unique(due):
+            if d <= last:
+                plain[int(d)].append(ids[due == d])
+        keep = due <= last
+        lists.add(due[keep], ids[keep], -ids[keep])
+    for d in range(41):
+        rows = lists.pop(d)
+        want = np.concatenate(plain[d]) if plain.get(d) else np.empty(0, np.int64)
+        assert rows["person"].tolist() == want.tolist()
+        assert rows["by"].tolist() == (-want).tolist()
+        assert d not in lists
 
 
 @settings(max_examples=150, deadline=None)

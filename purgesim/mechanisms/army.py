@@ -38,7 +38,6 @@ reinstated only after a dismissal on an earlier day, and then no longer DISMISSE
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from typing import Any
 
 import numpy as np
@@ -59,6 +58,7 @@ from ..codes import (
 from ..kernels import njit
 from ..params import MechanismParams, P
 from ..population import MAX_SPAN, MAX_TIES, _in_unit_ring
+from ..tables import DayLists
 from .base import Mechanism as Base
 from .base import Phase, Spec
 from .contract import Engine
@@ -213,19 +213,6 @@ def _delays(u: np.ndarray, mean: float) -> np.ndarray:
     return np.floor(-np.log1p(-u) * mean).astype(np.int64)
 
 
-def _by_day(due: np.ndarray) -> tuple[list[int], np.ndarray, list[int]]:
-    """The distinct days of `due` in order, the positions sorted by day (stable: each day's
-    in their order) and the bounds of each day's run in them (len(days) + 1): one sort for
-    what a mask a day gave (issue 13)."""
-    order = np.argsort(due, kind="stable")
-    if due.size == 0:
-        return [], order, [0]
-    d = due[order]
-    cut = np.flatnonzero(d[1:] != d[:-1]) + 1
-    return (d[np.concatenate(([0], cut))].tolist(), order,
-            [0, *cut.tolist(), int(due.size)])
-
-
 class Mechanism(Base):
     def __init__(self, sim: Engine, params: Params) -> None:
         super().__init__(sim, params)
@@ -241,9 +228,11 @@ class Mechanism(Base):
         self.first = sc.day_of(dt.date.fromisoformat(self.p.start))
         self.last = min(sc.day_of(dt.date.fromisoformat(self.p.end)), sim.n_days - 1)
         self.review_day = sc.day_of(dt.date.fromisoformat(self.p.review_from))
-        self.due_discharge: dict[int, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
-        self.due_arrest: dict[int, list[np.ndarray]] = defaultdict(list)
-        self.due_reinstate: dict[int, list[np.ndarray]] = defaultdict(list)
+        # the discharges (officer, and who exposed him), arrests and reinstatements due,
+        # filed under their day (tables.DayLists: each day's in the order they were filed)
+        self.due_discharge = DayLists(sim.n_days, [("person", "i8"), ("by", "i8")])
+        self.due_arrest = DayLists(sim.n_days, [("person", "i8")])
+        self.due_reinstate = DayLists(sim.n_days, [("person", "i8")])
         self.yesterday = np.empty(0, dtype=np.int64)  # discharged yesterday
         self.today = np.empty(0, dtype=np.int64)
 
@@ -277,22 +266,18 @@ class Mechanism(Base):
             self.expose(fallen, day)
             n = self.officers.size
             k = rng.poisson_keyed(self.p.base_rate / 365.0 * n, sim.seed, day, 0, S.base_count)
-            ids = [self.officers[np.minimum(
-                (rng.uniforms_k(sim.seed, day, 0, S.base_pick, k) * n).astype(np.int64), n - 1)]]
-            by = [np.full(k, -1, dtype=np.int64)]
-            for i, b in self.due_discharge.pop(day, []):
-                ids.append(i)
-                by.append(b)
-            self.discharge(np.concatenate(ids), np.concatenate(by), day)
-        else:
-            self.due_discharge.pop(day, None)
-        due = self.due_arrest.pop(day, None)
-        if due:
-            ids = np.concatenate(due)
+            picked = self.officers[np.minimum(
+                (rng.uniforms_k(sim.seed, day, 0, S.base_pick, k) * n).astype(np.int64), n - 1)]
+            due = self.due_discharge.pop(day)
+            self.discharge(np.concatenate([picked, due["person"]]),
+                           np.concatenate([np.full(k, -1, dtype=np.int64), due["by"]]), day)
+        elif day in self.due_discharge:
+            self.due_discharge.pop(day)
+        if day in self.due_arrest:
+            ids = self.due_arrest.pop(day)["person"]
             sim.arrest(ids[sim.pop.state[ids] == State.DISMISSED], Cause.ARMY)
-        due = self.due_reinstate.pop(day, None)
-        if due:
-            ids = np.concatenate(due)
+        if day in self.due_reinstate:
+            ids = self.due_reinstate.pop(day)["person"]
             back = ids[sim.pop.state[ids] == State.DISMISSED]
             if back.size:
                 sim.pop.state[back] = State.FREE
@@ -316,12 +301,8 @@ class Mechanism(Base):
             return
         due = day + 1 + _delays(rng.uniforms_pos(sim.seed, day, by, pos, S.tie_delay),
                                 self.p.tie_delay_days)
-        days, order, bound = _by_day(due)
-        other, by = other[order], by[order]
-        for k, d in enumerate(days):
-            if d <= self.last:
-                self.due_discharge[d].append((other[bound[k]:bound[k + 1]],
-                                              by[bound[k]:bound[k + 1]]))
+        keep = due <= self.last
+        self.due_discharge.add(due[keep], other[keep], by[keep])
 
     def discharge(self, ids: np.ndarray, by: np.ndarray, day: int) -> None:
         """Officers in post leave the army (DISMISSED); their fate is drawn at once."""
@@ -352,13 +333,9 @@ class Mechanism(Base):
             due = day + 1 + _delays(sim.draws(r, S.appeal_delay), self.p.appeal_days)
             self._schedule(self.due_reinstate, r, np.maximum(due, self.review_day))
 
-    def _schedule(self, table: dict[int, list[np.ndarray]], ids: np.ndarray,
-                  due: np.ndarray) -> None:
-        days, order, bound = _by_day(due)
-        ids = ids[order]
-        for k, d in enumerate(days):
-            if d < self.sim.n_days:
-                table[d].append(ids[bound[k]:bound[k + 1]])
+    def _schedule(self, table: DayLists, ids: np.ndarray, due: np.ndarray) -> None:
+        keep = due < self.sim.n_days
+        table.add(due[keep], ids[keep])
 
     # ------------------------------------------------------------------ invariants
     def check_day(self, day: int) -> str | None:
