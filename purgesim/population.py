@@ -373,6 +373,16 @@ def _fill_traits(
         traits[i] = t
 
 
+@njit(cache=True)
+def _weights(ids: np.ndarray, n_elite: int, w_mass: float) -> np.ndarray:
+    """`Population.weight` in one compiled call: 1 in the elite block, `w_mass` (1/scale)
+    in the mass population."""
+    out = np.empty(ids.shape[0], dtype=np.float64)
+    for k in range(ids.shape[0]):
+        out[k] = 1.0 if ids[k] < n_elite else w_mass
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # The population object
 # --------------------------------------------------------------------------------------------
@@ -466,6 +476,9 @@ class Population:
 
     def weight(self, ids: np.ndarray) -> np.ndarray:
         """How many real people each simulated person stands for."""
+        if (type(ids) is np.ndarray and ids.ndim == 1 and ids.dtype == np.int64
+                and ids.flags.c_contiguous):
+            return _weights(ids, self.n_elite, 1.0 / self.scale)  # a run makes 15,000 calls
         return np.where(ids < self.n_elite, 1.0, 1.0 / self.scale)
 
     def post(self, i: int) -> Post:

@@ -159,6 +159,17 @@ def test_picks_in_all_regions_equal_picks_region_by_region(pop, counts, pool, da
         boss_of(int(i), pop.geo, pop.region_start, pop.key_work, pop.e_superior) for i in got]
 
 
+def test_weights_by_kernel_equal_the_plain_where(pop) -> None:
+    """`Population.weight`'s compiled path (1-D contiguous int64 ids) and its NumPy
+    fallback (other dtypes, strided, 0-d, 2-D) give `np.where(ids < n_elite, 1, 1/scale)`."""
+    ids = _some_people(pop, 4)
+    for x in (ids, ids[::3], ids.astype(np.int32), ids[:0], np.array(int(ids[5])),
+              ids[:12].reshape(3, 4), np.int64(ids[7])):
+        w = pop.weight(x)
+        assert w.dtype == np.float64 and np.shape(w) == np.shape(x)
+        assert np.array_equal(w, np.where(x < pop.n_elite, 1.0, 1.0 / pop.scale))
+
+
 def _pick_one_by_one(seed, day, subject, purpose, lo, hi, count, traits, mask, value, state,
                      max_tries) -> list[int]:
     """`population._pick` as its definition says: keyed tries one by one, stopping after
