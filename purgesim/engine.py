@@ -28,7 +28,7 @@ from .population import Population, _region_of
 from .recorder import Recorder
 from .scenario import Scenario
 from .society import build_population, check_memory
-from .tables import StateCount, Table, first_occurrence, holds, member
+from .tables import StateCount, Table, holds, member
 
 CASE_DTYPE = [
     ("person", "i8"), ("region", "i2"), ("day", "i4"), ("cause", "u1"), ("op", "i2"),
@@ -67,6 +67,40 @@ def _admissible(ids: np.ndarray, order: np.ndarray, state: np.ndarray, allowed: 
         out[m] = k
         m += 1
     return out[:m]
+
+
+
+@njit(cache=True)
+def _admit_in_turn(ids: np.ndarray, order: np.ndarray, bounds: np.ndarray, state: np.ndarray,
+                   allowed: np.ndarray, leader: int, chief: int,
+                   protected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`Sim.arrest_groups`' admission: group g (positions bounds[g] to bounds[g + 1] of
+    `order`, which lists each group's people by id) admitted as `_admissible` admits one
+    group, less the people an earlier group admitted (their state is set aside while the
+    groups are walked, then put back).  Returns the people admitted, group after group,
+    and how many in each group."""
+    G = bounds.shape[0] - 1
+    out = np.empty(ids.shape[0], dtype=np.int64)
+    prev = np.empty(ids.shape[0], dtype=state.dtype)
+    sizes = np.zeros(G, dtype=np.int64)
+    m = 0
+    for g in range(G):
+        for j in range(bounds[g], bounds[g + 1]):
+            i = ids[order[j]]
+            if j > bounds[g] and i == ids[order[j - 1]]:
+                continue
+            if not allowed[state[i]] or i == leader or i == chief:
+                continue
+            if protected.shape[0] and holds(protected, i):
+                continue
+            out[m] = i
+            prev[m] = state[i]
+            state[i] = 255  # admitted: no later group admits him (no state has this code)
+            m += 1
+            sizes[g] += 1
+    for k in range(m):
+        state[out[k]] = prev[k]
+    return out[:m], sizes
 
 
 def _admit(ids: np.ndarray, state: np.ndarray, allowed: np.ndarray, leader: int, chief: int,
@@ -358,7 +392,7 @@ class Sim:
         # need not ask
         if type(cause) is np.ndarray or int(cause) in _ABSORBABLE:
             op_arr = self.mechs["quotas"].absorb(ids, cause_arr, op_arr)
-        self._book_arrests(ids, cause_arr, by_arr, op_arr, [ids])
+        self._book_arrests(ids, cause_arr, by_arr, op_arr, [ids.size])
         return ids
 
     def arrest_in_turn(self, groups: list[np.ndarray], cause: int, op: int = -1) -> list[int]:
@@ -367,38 +401,40 @@ class Sim:
         once, in order of id), less those an earlier group arrested; the rows follow in the
         same order.  For causes no operation absorbs (routine policing and a quota operation
         arrest in a dozen regions a day: one call instead of tens of thousands at scale 1)."""
+        sizes = np.array([np.size(g) for g in groups], dtype=np.int64)
+        ids = (np.concatenate(groups).astype(np.int64, copy=False) if groups
+               else np.empty(0, dtype=np.int64))
+        return self.arrest_groups(ids, sizes, cause, op)
+
+    def arrest_groups(self, ids: np.ndarray, sizes: np.ndarray, cause: int,
+                      op: int = -1) -> list[int]:
+        """`arrest_in_turn` of the groups given one after the other in `ids` (group g's
+        are the next `sizes[g]`): the admission of every group in one compiled pass
+        (`_admit_in_turn`)."""
         if int(cause) in _ABSORBABLE:
             raise ValueError("arrest_in_turn: a cause an operation may absorb needs arrest()")
-        state = self.pop.state
-        admitted: list[np.ndarray] = []
-        for g in groups:
-            g = np.ascontiguousarray(g, dtype=np.int64)
-            admitted.append(g[_admit(g, state, _ACCUSABLE_LUT, self.leader,
-                                     self.police_chief, self.protected)] if g.size else g)
-        sizes = [int(a.size) for a in admitted]
-        if len(admitted) > 1:
-            ids = np.concatenate(admitted)
-            # a person in several groups is arrested by the first (a group's own call sees
-            # him arrested already): keep each id's first occurrence, in group order
-            again = ~first_occurrence(ids)
-            if again.any():
-                bounds = np.cumsum([0, *sizes])
-                admitted = [ids[a:b][~again[a:b]] for a, b in zip(bounds[:-1], bounds[1:])]
-                sizes = [int(a.size) for a in admitted]
-                ids = ids[~again]
-        else:
-            ids = admitted[0] if admitted else np.empty(0, dtype=np.int64)
-        admitted = [a for a in admitted if a.size]
-        if admitted:
+        if ids.size == 0:
+            return [0] * sizes.size
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        # each group's people by id (stable), the groups in their order: one sort
+        group = np.repeat(np.arange(sizes.size, dtype=np.int64), sizes)
+        order = np.argsort((group << 32) | ids, kind="stable")
+        bounds = np.zeros(sizes.size + 1, dtype=np.int64)
+        np.cumsum(sizes, out=bounds[1:])
+        ids, got = _admit_in_turn(ids, order, bounds, self.pop.state, _ACCUSABLE_LUT,
+                                  self.leader, self.police_chief, self.protected)
+        got_sizes = got.tolist()
+        if ids.size:
             self._book_arrests(ids, _take(int(cause), ids, np.uint8), _take(-1, ids, np.int64),
-                               _take(int(op), ids, np.int16), admitted)
-        return sizes
+                               _take(int(op), ids, np.int16), [n for n in got_sizes if n])
+        return got_sizes
 
     def _book_arrests(self, ids: np.ndarray, cause: np.ndarray, by: np.ndarray,
-                      op: np.ndarray, groups: list[np.ndarray]) -> None:
-        """The people admitted (`ids`: the `groups` one after the other) arrested: the state,
-        the event log, the case files and the day's records in one pass, the custody count
-        summed group by group (as one call per group summed it), and the police queue left."""
+                      op: np.ndarray, sizes: list[int]) -> None:
+        """The people admitted (`ids`: groups of these `sizes` one after the other, none
+        empty) arrested: the state, the event log, the case files and the day's records in
+        one pass, the custody count summed group by group (as one call per group summed
+        it), and the police queue left."""
         pop, log, cases, rec = self.pop, self.log, self.interrogation, self.rec
         k = ids.shape[0]
         log.reserve(k)
@@ -410,15 +446,18 @@ class Sim:
             rec.arrests[d], rec.arrests_op[d], rec.arrests_region[d])
         log.n += k
         cases.n += k
-        a = 0
-        for g in groups:
-            rec.into_custody(w[a:a + g.size])
-            a += g.size
+        if len(sizes) == 1:
+            rec.into_custody(w)
+        else:
+            a = 0
+            for n in sizes:
+                rec.into_custody(w[a:a + n])
+                a += n
         if was_suspect.any():  # leave the police queue (one group's ids are in order)
             left = ids[was_suspect]
             self.queue.keep(~member(self.queue.rows["person"],
-                                    left if len(groups) == 1 else np.sort(left)))
-        self.today_arrested.extend(groups)
+                                    left if len(sizes) == 1 else np.sort(left)))
+        self.today_arrested.append(ids)
 
     # ---------------------------------------------------------------- services between mechanisms
     # One mechanism's effect on another's people goes through these, named as a historian

@@ -115,8 +115,7 @@ class Mechanism(Base):
         ids, sizes = _picks(counts, sim.seed, day, pop.region_start,
                             float(self.p.element_share), pop.traits, bits, coarse, use_bits,
                             pop.state, S.element_count, S.pick_element, S.pick_any)
-        picked = np.split(ids, np.cumsum(sizes)[:-1])
-        sim.arrest_in_turn(picked, _ROUTINE)
+        sim.arrest_groups(ids, sizes, _ROUTINE)
 
     def _means(self, rate: float) -> np.ndarray:
         """The regions' expected arrests a day at a national `rate` a year: the same few
