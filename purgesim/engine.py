@@ -216,6 +216,51 @@ def _suspect_rows(ids: np.ndarray, cause: int, bys: np.ndarray, day: int, state:
     return w
 
 
+
+@njit(cache=True)
+def _suspect_admitted(ids: np.ndarray, order: np.ndarray, by: np.ndarray, cause: int,
+                      day: int, state: np.ndarray, leader: int, chief: int,
+                      protected: np.ndarray, log: np.ndarray, log_n: int, queue: np.ndarray,
+                      queue_n: int, n_elite: int, hsize: int, e_region: np.ndarray,
+                      region_start: np.ndarray, w_mass: float) -> tuple[np.ndarray, np.ndarray]:
+    """`Sim.accuse` in one pass: the people `_admissible` admits among `ids` (at large, each
+    once in order of id, neither the leader, the chief nor protected; `order` is the stable
+    sort of `ids`) made suspects as `_suspect_rows` makes them (state, log row, queue row,
+    `by` of his first occurrence).  Returns them and their weights."""
+    n = ids.shape[0]
+    keep = np.empty(n, dtype=np.int64)
+    m = 0
+    for j in range(n):
+        k = order[j]
+        i = ids[k]
+        if j > 0 and i == ids[order[j - 1]]:
+            continue
+        if not AT_LARGE_LUT[state[i]] or i == leader or i == chief:
+            continue
+        if protected.shape[0] and holds(protected, i):
+            continue
+        keep[m] = k
+        m += 1
+    out = np.empty(m, dtype=np.int64)
+    bys = np.empty(m, dtype=np.int64)
+    for j in range(m):
+        out[j] = ids[keep[j]]
+        bys[j] = by[keep[j]]
+    w = _suspect_rows(out, cause, bys, day, state, log, log_n, queue, queue_n, n_elite, hsize,
+                      e_region, region_start, w_mass)
+    return out, w
+
+
+def _by_column(by: Any, n: int) -> np.ndarray:
+    """`by` as one int64 value per person: an array as it is (contiguous int64), a scalar as
+    a view of a cached constant array (READ ONLY)."""
+    if type(by) is np.ndarray and by.ndim:
+        return np.ascontiguousarray(by, dtype=np.int64)
+    if not isinstance(by, int | np.integer) and np.ndim(by) != 0:
+        return np.ascontiguousarray(by, dtype=np.int64)
+    return _constant(int(by), n, np.int64)
+
+
 def _take(x: Any, keep: np.ndarray, dtype: Any) -> np.ndarray:
     """Column `x` (a scalar or one value per id) at the rows kept.  A scalar's column is a
     view of a cached constant array: READ ONLY for the callers (absorb copies before it
@@ -226,7 +271,11 @@ def _take(x: Any, keep: np.ndarray, dtype: Any) -> np.ndarray:
         x = x.item()
     elif not isinstance(x, int | np.integer) and np.ndim(x) != 0:
         return np.asarray(x, dtype=dtype)[keep]
-    n = keep.shape[0]
+    return _constant(x, keep.shape[0], dtype)
+
+
+def _constant(x: Any, n: int, dtype: Any) -> np.ndarray:
+    """`n` copies of `x`: a view of a cached constant array, READ ONLY for the callers."""
     key = (x, dtype)
     a = _CONSTANTS.get(key)
     if a is None or a.shape[0] < n:
@@ -353,22 +402,22 @@ class Sim:
     def accuse(self, ids: np.ndarray, cause: Cause, by: np.ndarray | int = -1) -> np.ndarray:
         """Make people at large suspects (one entry per person, first accusation wins)."""
         ids = np.ascontiguousarray(ids, dtype=np.int64)
-        if ids.size == 0:
+        n = ids.shape[0]
+        if n == 0:
             return ids
-        keep = _admit(ids, self.pop.state, AT_LARGE_LUT, self.leader, self.police_chief,
-                      self.protected)
-        if keep.size == 0:
-            return ids[:0]
-        ids, by_arr = ids[keep], _take(by, keep, np.int64)
-        # the state, the event log and the police queue in one pass
+        # the admission, the state, the event log and the police queue in one pass
         pop, log, queue = self.pop, self.log, self.queue
+        order = _ONE if n == 1 else np.argsort(ids, kind="stable")
+        log.reserve(n)  # room for everyone: the rows are written as people are admitted
+        queue.reserve(n)
         cause = int(cause)
+        ids, w = _suspect_admitted(ids, order, _by_column(by, n), cause, self.day, pop.state,
+                                   self.leader, self.police_chief, self.protected,
+                                   log.storage, log.n, queue.storage, queue.n, pop.n_elite,
+                                   pop.hsize, pop.e_region, pop.region_start, self._w_mass)
         k = ids.shape[0]
-        log.reserve(k)
-        queue.reserve(k)
-        w = _suspect_rows(ids, cause, by_arr, self.day, pop.state, log.storage, log.n,
-                          queue.storage, queue.n, pop.n_elite, pop.hsize, pop.e_region,
-                          pop.region_start, self._w_mass)
+        if k == 0:
+            return ids
         log.n += k
         queue.n += k
         self.rec.suspected_weights(w, cause)

@@ -1083,3 +1083,47 @@ def test_first_occurrence_marks_each_value_once_in_order(values: list[int]) -> N
         want.append(v not in seen)
         seen.add(v)
     assert first_occurrence(np.array(values, dtype=np.int64)).tolist() == want
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 64), max_size=20), st.integers(0, 2**20), st.booleans())
+def test_accusations_in_one_pass_equal_admission_then_book_keeping(picks, seed,
+                                                                   scalar_by) -> None:
+    """Sim.accuse (`engine._suspect_admitted`: admission and rows in one pass) against the
+    two steps it fused, `_admit` then `_suspect_rows` on the people kept, on twin
+    simulations: the same people, states, event log, police queue and records; repeated
+    people, people not at large, the leader and the protected included, `by` a scalar or
+    one value per person."""
+    from purgesim.engine import _admit, _suspect_rows, _take
+
+    sims = [Sim(load("toy", seed=3, scale=0.3)) for _ in range(2)]
+    g = np.random.default_rng(seed)
+    states = g.integers(0, 12, 61)
+    for sim in sims:
+        sim.day = 4
+        lo = int(sim.pop.region_start[-2])
+        special = [0, max(sim.leader, 0), *sim.protected[:2].tolist()]
+        sim.pool = np.concatenate([lo + np.arange(61, dtype=np.int64),
+                                   np.array(special, dtype=np.int64)])
+        sim.pop.state[sim.pool[:61]] = states
+    ids = sims[0].pool[np.array(picks, dtype=np.int64) % sims[0].pool.size]
+    by = 7 if scalar_by else g.integers(-1, 1000, ids.size)
+    got = sims[0].accuse(ids, Cause.DENUNCIATION, by)
+    b = sims[1]  # the two steps, as Sim.accuse did them before
+    keep = _admit(ids, b.pop.state, AT_LARGE_LUT, b.leader, b.police_chief, b.protected)
+    kept, by_kept = ids[keep], _take(by, keep, np.int64)
+    b.log.reserve(kept.size)
+    b.queue.reserve(kept.size)
+    w = _suspect_rows(kept, int(Cause.DENUNCIATION), by_kept, b.day, b.pop.state,
+                      b.log.storage, b.log.n, b.queue.storage, b.queue.n, b.pop.n_elite,
+                      b.pop.hsize, b.pop.e_region, b.pop.region_start, b._w_mass)
+    b.log.n += kept.size
+    b.queue.n += kept.size
+    if kept.size:
+        b.rec.suspected_weights(w, int(Cause.DENUNCIATION))
+    a = sims[0]
+    assert got.tolist() == kept.tolist()
+    assert np.array_equal(a.pop.state, b.pop.state)
+    for t in ("log", "queue"):
+        assert np.array_equal(getattr(a, t).rows, getattr(b, t).rows), t
+    assert np.array_equal(a.rec.suspects, b.rec.suspects)
