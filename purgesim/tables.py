@@ -183,6 +183,19 @@ def _bits_add(bits: np.ndarray, ids: np.ndarray) -> int:
     return -1
 
 
+@njit(cache=True)
+def _bits_add_seen(bits: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Set the ids' bits (all within the bitmap), in order; returns whether each id's bit
+    was set before it: by an earlier call, or by the same id earlier in `ids`."""
+    out = np.empty(ids.shape[0], dtype=np.bool_)
+    for j in range(ids.shape[0]):
+        i = ids[j]
+        b = np.uint8(1 << (i & 7))
+        out[j] = (bits[i >> 3] & b) != 0
+        bits[i >> 3] |= b
+    return out
+
+
 class Bitmap:
     """One bit per person id: is he in a set?  Asked of thousands of ids at once (1 bit a
     person: 20 MB for the USSR at scale 1); grows when told of an id beyond its size."""
@@ -206,6 +219,15 @@ class Bitmap:
         if top >= 0:  # an id beyond the bitmap: grow, then add
             self._grow(top)
             _bits_add(self.bits, ids)
+
+    def add_seen(self, ids: np.ndarray) -> np.ndarray:
+        """Add the ids, and say for each whether he was in the set before him: added by an
+        earlier call, or earlier in `ids` (``has(ids) | ~first_occurrence(ids)``, then
+        ``add(ids)``, in one pass and no sort)."""
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        if ids.size and int(ids.max()) >> 3 >= self.bits.size:
+            self._grow(int(ids.max()))
+        return _bits_add_seen(self.bits, ids)
 
     def add_one(self, i: int) -> None:
         self._grow(i)

@@ -1127,3 +1127,52 @@ def test_accusations_in_one_pass_equal_admission_then_book_keeping(picks, seed,
     for t in ("log", "queue"):
         assert np.array_equal(getattr(a, t).rows, getattr(b, t).rows), t
     assert np.array_equal(a.rec.suspects, b.rec.suspects)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.floats(0.0, 1.0, exclude_max=True), st.booleans()), max_size=40),
+       st.integers(0, 99), st.booleans(), st.sampled_from([0.0, 0.01, 0.3]))
+def test_camp_fates_equal_the_numpy_schedule(draws, day, on, mortality) -> None:
+    """`camps._fates` (one pass) against the NumPy it replaced in `camps.admit`: death on
+    the left insertion point of the hazard accumulated since today (no earlier than
+    tomorrow), the term's end if it comes first, the fates after the run's last day
+    dropped; with the camps switched off nobody dies."""
+    from purgesim.mechanisms.camps import DIES, TERM_ENDS, _fates
+
+    n_days = 100
+    rates = np.full(n_days, mortality / 365.0)
+    rates[::7] *= 3.0  # a hazard that is not flat
+    hazard_cum = np.concatenate([[0.0], np.cumsum(rates)])[: n_days + 1]
+    ids = np.arange(500, 500 + len(draws), dtype=np.int64)
+    u = np.array([x for x, _ in draws], dtype=np.float64)
+    release = np.where([s for _, s in draws], day + 30, day + 3650).astype(np.int64)
+    e = -np.log(np.maximum(1.0 - u, 1e-300)) if on else np.empty(0)
+    if on:
+        death = np.maximum(np.searchsorted(hazard_cum, hazard_cum[day] + e),
+                           day + 1).astype(np.int64)
+    else:
+        death = np.full(ids.size, 10**9, dtype=np.int64)
+    dies = death < release
+    when = np.where(dies, death, release)
+    kind = np.where(dies, DIES, TERM_ENDS).astype(np.int8)
+    keep = when < n_days
+    got = _fates(ids, release, e, hazard_cum, day, n_days)
+    assert [a.tolist() for a in got] == [when[keep].tolist(), ids[keep].tolist(),
+                                         kind[keep].tolist()]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 200), max_size=30), max_size=5))
+def test_bitmap_add_seen_is_has_or_repeated_then_add(batches) -> None:
+    """`Bitmap.add_seen` (the camps' admissions) is ``has(ids) | ~first_occurrence(ids)``
+    then ``add(ids)``, batch after batch, ids beyond the bitmap's first size included."""
+    from purgesim.tables import Bitmap, first_occurrence
+
+    fast, plain = Bitmap(40), Bitmap(40)
+    for b in batches:
+        ids = np.array(b, dtype=np.int64)
+        want = plain.has(ids) | ~first_occurrence(ids)
+        plain.add(ids)
+        assert fast.add_seen(ids).tolist() == want.tolist()
+        everyone = np.arange(260, dtype=np.int64)
+        assert fast.has(everyone).tolist() == plain.has(everyone).tolist()

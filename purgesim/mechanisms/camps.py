@@ -33,6 +33,7 @@ from pydantic import field_validator, model_validator
 
 from .. import rng
 from ..codes import Cause, Event, State
+from ..kernels import njit
 from ..params import MechanismParams, P
 from ..tables import Bitmap, DayLists, distinct, first_occurrence
 from .base import Mechanism as Base
@@ -103,6 +104,54 @@ def _day_of(sim: Engine, text: str) -> int:
     return sim.sc.day_of(dt.date.fromisoformat(text))
 
 
+_NO_DEATHS = np.empty(0, dtype=np.float64)  # camps switched off: nobody dies there
+_SINCE: dict[int, np.ndarray] = {}
+
+
+def _since(day: int, n: int) -> np.ndarray:
+    """`n` copies of `day` (a view of a cached column, READ ONLY: the schedule copies it)."""
+    a = _SINCE.get(day)
+    if a is None or a.shape[0] < n:
+        a = _SINCE[day] = np.full(max(n, 64), day, dtype=np.int64)
+    return a[:n]
+
+
+@njit(cache=True)
+def _fates(ids: np.ndarray, release: np.ndarray, e: np.ndarray, hazard_cum: np.ndarray,
+           day: int, n_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each prisoner's scheduled fate: death on the first day after today on which the
+    hazard accumulated since today reaches his `e` (the left insertion point of
+    ``hazard_cum[day] + e`` in `hazard_cum`, as ``np.searchsorted``; no draw `e`: no
+    death) if it comes before his `release`, else the term's end; the fates after the
+    run's last day are not kept.  Returns their days, prisoners and kinds."""
+    n = ids.shape[0]
+    when = np.empty(n, dtype=np.int64)
+    who = np.empty(n, dtype=np.int64)
+    kind = np.empty(n, dtype=np.int8)
+    h0 = hazard_cum[day]
+    m = 0
+    for k in range(n):
+        death = 10**9
+        if e.shape[0]:
+            v = h0 + e[k]
+            lo = 0
+            hi = hazard_cum.shape[0]
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if hazard_cum[mid] < v:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            death = max(lo, day + 1)
+        d = death if death < release[k] else release[k]
+        if d < n_days:
+            when[m] = d
+            who[m] = ids[k]
+            kind[m] = DIES if death < release[k] else TERM_ENDS
+            m += 1
+    return when[:m], who[:m], kind[:m]
+
+
 class Admissions:
     """Who entered the camps and the day of his latest admission, for the schedules: a
     death or release is carried out only if the prisoner still serves the term it was
@@ -125,12 +174,11 @@ class Admissions:
         if ids.size == 0:
             return
         # admitted before, or twice in this call: his later entry is an admission again
-        again = self._ever.has(ids) | ~first_occurrence(ids)
+        again = self._ever.add_seen(ids)
         if again.any():
             back = ids[again]
             self._again.update(dict.fromkeys(back.tolist(), day))
             self._twice.add(back)
-        self._ever.add(ids)
         self._ids.append(ids)
         self._days.append(day)
         self.n += ids.size
@@ -219,17 +267,15 @@ class Mechanism(Base):
         if self.on:
             u = sim.draws(ids, S.death)
             e = -np.log(np.maximum(1.0 - u, 1e-300))
-            # the first day after today on which the hazard accumulated since today reaches
-            # e (population.first_death_day, for all prisoners at once)
-            death = np.maximum(np.searchsorted(self.hazard_cum, self.hazard_cum[day] + e),
-                               day + 1).astype(np.int64)
         else:
-            death = np.full(ids.size, 10**9, dtype=np.int64)
+            e = _NO_DEATHS
         self.admitted.add(ids, day)
-        dies = death < release
-        when = np.where(dies, death, release)
-        self._schedule(ids, np.where(dies, DIES, TERM_ENDS).astype(np.int8), when,
-                       np.full(ids.size, day, dtype=np.int64))
+        # the first day after today on which the hazard accumulated since today reaches e
+        # (population.first_death_day), or the term's end if it comes first, the fates
+        # falling after the run's last day dropped: one pass
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        when, who, kind = _fates(ids, release, e, self.hazard_cum, day, sim.n_days)
+        self.due.add(when, who, kind, _since(day, who.size))
 
     def _schedule(self, ids: np.ndarray, kind: np.ndarray, when: np.ndarray,
                   since: np.ndarray) -> None:
