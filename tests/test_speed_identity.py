@@ -1176,3 +1176,38 @@ def test_bitmap_add_seen_is_has_or_repeated_then_add(batches) -> None:
         assert fast.add_seen(ids).tolist() == want.tolist()
         everyone = np.arange(260, dtype=np.int64)
         assert fast.has(everyone).tolist() == plain.has(everyone).tolist()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3000), st.integers(-1, 2),
+                          st.floats(0.0, 1.0, exclude_max=True),
+                          st.floats(0.0, 1.0, exclude_max=True)), max_size=40),
+       st.integers(0, 1500), st.booleans(), st.sampled_from([0, 7]),
+       st.sampled_from([0.0, 0.4]), st.integers(1, 5))
+def test_trial_dates_equal_the_numpy_routing(cases, day, halted, interval, p_held,
+                                             li) -> None:
+    """`trials._ready` (one pass) against the NumPy routing of closed cases it replaced in
+    `enqueue`: board, troika sitting or delay, the officials' lists (over a quota case),
+    the cases held; and whether any case was a quota case, and held."""
+    from purgesim.mechanisms.trials import HELD, TROIKA, _ready
+
+    n_elite, hsize, board, troika_delay = 1000, 4, 45, 10
+    person = np.array([c[0] for c in cases], dtype=np.int64)
+    op = np.array([c[1] for c in cases], dtype=np.int16)
+    u = np.array([c[2] for c in cases], dtype=np.float64)
+    uh = np.array([c[3] for c in cases], dtype=np.float64)
+    elite = (person < n_elite) & (person % hsize == 0)
+    quota = (op >= 0) & (not halted)
+    ready = day + 1 + (u * board).astype(np.int64)
+    if interval > 0:
+        ready[quota] = TROIKA + day
+    else:
+        ready[quota] = day + 1 + (u[quota] * troika_delay).astype(np.int64)
+    ready[elite] = ((day // li) + 1) * li + (u[elite] < 0.5) * li
+    held = quota & ~elite & (uh < p_held) if p_held > 0 else np.zeros(person.size, bool)
+    ready[held] = HELD
+    got, any_quota, any_held = _ready(person, op, u, uh if p_held > 0 else np.empty(0), day,
+                                      halted, n_elite, hsize, board, interval, troika_delay,
+                                      li, p_held)
+    assert got.tolist() == ready.tolist()
+    assert (any_quota, any_held) == (bool(quota.any()), bool(held.any()))

@@ -58,6 +58,46 @@ SPEC = Spec(letter="g", position=90,
                     State.RELEASED))
 
 
+_NO_DRAWS = np.empty(0, dtype=np.float64)
+
+
+@njit(cache=True)
+def _ready(person: np.ndarray, op: np.ndarray, u: np.ndarray, u_held: np.ndarray, day: int,
+           halted: bool, n_elite: int, hsize: int, board_delay: int, session_interval: int,
+           troika_delay: int, list_interval: int,
+           p_held: float) -> tuple[np.ndarray, bool, bool]:
+    """The day each closed case will be heard (`Mechanism.enqueue`), in one pass: by the
+    board within `board_delay` days; a case of a running operation (before the halt) at
+    its troika's next sitting (TROIKA + day) or within `troika_delay` days if troikas sit
+    any day; an official on the next list, every `list_interval` days (half of them the
+    one after); a quota case of an ordinary person held (HELD) if his draw `u_held` is
+    below `p_held` (no draws: nobody held).  Returns the days and whether any case was a
+    quota case, and held."""
+    n = person.shape[0]
+    ready = np.empty(n, dtype=np.int64)
+    any_quota = False
+    any_held = False
+    li = list_interval
+    for k in range(n):
+        i = person[k]
+        quota = op[k] >= 0 and not halted
+        elite = i < n_elite and i % hsize == 0
+        if elite:
+            ready[k] = ((day // li) + 1) * li + (li if u[k] < 0.5 else 0)
+        elif quota:
+            if session_interval > 0:
+                ready[k] = TROIKA + day
+            else:
+                ready[k] = day + 1 + np.int64(u[k] * troika_delay)
+        else:
+            ready[k] = day + 1 + np.int64(u[k] * board_delay)
+        any_quota |= quota
+        if quota and not elite and u_held.shape[0] and u_held[k] < p_held:
+            ready[k] = HELD
+            any_held = True
+    return ready, any_quota, any_held
+
+
 class Params(MechanismParams):
     troika_delay: int = P(10, 0, 365, unit="days",
                           meaning="longest wait for a troika sitting, when the troikas do not "
@@ -227,22 +267,16 @@ class Mechanism(Base):
         """Closed cases join the trial queue with the day their body will sit."""
         sim = self.sim
         n = cases.size
-        u = sim.draws(cases["person"], S.delay)
-        elite = sim.pop.is_official(cases["person"])
-        quota = (cases["op"] >= 0) & (not sim.halted)
-        ready = day + 1 + (u * self.p.board_delay).astype(np.int64)
-        if self.p.troika_session_interval > 0:  # waits for its troika's next sitting
-            ready[quota] = TROIKA + day
-            self._any_troika |= bool(quota.any())
-        else:
-            ready[quota] = day + 1 + (u[quota] * self.p.troika_delay).astype(np.int64)
-        li = self.p.list_interval
-        ready[elite] = ((day // li) + 1) * li + (u[elite] < 0.5) * li
-        if self.p.p_held > 0:
-            held = quota & ~elite & (sim.draws(cases["person"], S.held)
-                                     < self.p.p_held)
-            ready[held] = HELD
-            self._any_held |= bool(held.any())
+        person = np.ascontiguousarray(cases["person"])
+        u = sim.draws(person, S.delay)
+        p = self.p
+        u_held = sim.draws(person, S.held) if p.p_held > 0 else _NO_DRAWS
+        ready, any_quota, any_held = _ready(
+            person, np.ascontiguousarray(cases["op"]), u, u_held, day, sim.halted,
+            sim.pop.n_elite, sim.pop.hsize, p.board_delay, p.troika_session_interval,
+            p.troika_delay, p.list_interval, p.p_held)
+        self._any_troika |= any_quota and p.troika_session_interval > 0
+        self._any_held |= any_held
         t = sim.awaiting
         if cases.dtype != t.dtype:
             t.put(n, cases["person"], cases["region"], cases["day"], cases["cause"],
