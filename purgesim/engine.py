@@ -251,14 +251,28 @@ def _suspect_admitted(ids: np.ndarray, order: np.ndarray, by: np.ndarray, cause:
     return out, w
 
 
-def _by_column(by: Any, n: int) -> np.ndarray:
-    """`by` as one int64 value per person: an array as it is (contiguous int64), a scalar as
-    a view of a cached constant array (READ ONLY)."""
-    if type(by) is np.ndarray and by.ndim:
-        return np.ascontiguousarray(by, dtype=np.int64)
-    if not isinstance(by, int | np.integer) and np.ndim(by) != 0:
-        return np.ascontiguousarray(by, dtype=np.int64)
-    return _constant(int(by), n, np.int64)
+@njit(cache=True)
+def _log_rows(log: np.ndarray, n: int, ids: np.ndarray, day: int, event: int,
+              cause: np.ndarray, by: np.ndarray, op: np.ndarray) -> None:
+    """`Sim.record`'s rows of the event log, from row `n` (room already made)."""
+    for k in range(ids.shape[0]):
+        r = log[n + k]
+        r.person = ids[k]
+        r.day = day
+        r.event = event
+        r.cause = cause[k]
+        r.by = by[k]
+        r.op = op[k]
+
+
+def _column(x: Any, n: int, dtype: Any) -> np.ndarray:
+    """`x` as `n` values of `dtype`: an array as it is (made contiguous, of that dtype), a
+    scalar as a view of a cached constant array (READ ONLY)."""
+    if type(x) is np.ndarray and x.ndim:
+        return np.ascontiguousarray(x, dtype=dtype)
+    if not isinstance(x, int | np.integer) and np.ndim(x) != 0:
+        return np.ascontiguousarray(x, dtype=dtype)
+    return _constant(int(x), n, dtype)
 
 
 def _take(x: Any, keep: np.ndarray, dtype: Any) -> np.ndarray:
@@ -397,7 +411,13 @@ class Sim:
         k = len(ids)
         if k == 0:
             return
-        self.log.put(k, ids, self.day if day is None else day, int(event), cause, by, op)
+        log = self.log
+        log.reserve(k)
+        # the rows written by one compiled call (a run logs tens of thousands of batches)
+        _log_rows(log.storage, log.n, np.ascontiguousarray(ids, dtype=np.int64),
+                  self.day if day is None else day, int(event), _column(cause, k, np.uint8),
+                  _column(by, k, np.int64), _column(op, k, np.int16))
+        log.n += k
 
     def accuse(self, ids: np.ndarray, cause: Cause, by: np.ndarray | int = -1) -> np.ndarray:
         """Make people at large suspects (one entry per person, first accusation wins)."""
@@ -411,7 +431,7 @@ class Sim:
         log.reserve(n)  # room for everyone: the rows are written as people are admitted
         queue.reserve(n)
         cause = int(cause)
-        ids, w = _suspect_admitted(ids, order, _by_column(by, n), cause, self.day, pop.state,
+        ids, w = _suspect_admitted(ids, order, _column(by, n, np.int64), cause, self.day, pop.state,
                                    self.leader, self.police_chief, self.protected,
                                    log.storage, log.n, queue.storage, queue.n, pop.n_elite,
                                    pop.hsize, pop.e_region, pop.region_start, self._w_mass)

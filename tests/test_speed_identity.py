@@ -1211,3 +1211,28 @@ def test_trial_dates_equal_the_numpy_routing(cases, day, halted, interval, p_hel
                                       li, p_held)
     assert got.tolist() == ready.tolist()
     assert (any_quota, any_held) == (bool(quota.any()), bool(held.any()))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 10**6), max_size=30), st.booleans(), st.booleans(),
+       st.booleans(), st.one_of(st.none(), st.integers(0, 50)))
+def test_logged_rows_equal_the_table_put(ids, cause_array, by_array, op_array, day) -> None:
+    """`Sim.record` (`engine._log_rows`, one compiled call) writes the rows `Table.put`
+    wrote: causes, informers and operations as one value for all or one each (of other
+    dtypes too), the day of the call or one given."""
+    from purgesim.engine import LOG_DTYPE
+
+    sim = Sim(load("toy", seed=3))
+    sim.day = 9
+    k = len(ids)
+    g = np.random.default_rng(k)
+    a = np.array(ids, dtype=np.int64)
+    cause = g.integers(0, 12, k).astype(np.int32) if cause_array else Cause.RELATIVE
+    by = g.integers(-1, 10**6, k) if by_array else -1
+    op = g.integers(-1, 5, k).astype(np.int64) if op_array else 3
+    plain = Table(LOG_DTYPE, 4)
+    for t in range(2):  # twice: rows after rows
+        sim.record(a, Event.NAMED, cause, by, op, day)
+        if k:
+            plain.put(k, a, 9 if day is None else day, int(Event.NAMED), cause, by, op)
+    assert np.array_equal(sim.log.rows[-plain.n:] if plain.n else sim.log.rows[:0], plain.rows)
