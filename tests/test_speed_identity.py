@@ -1231,7 +1231,7 @@ def test_logged_rows_equal_the_table_put(ids, cause_array, by_array, op_array, d
     by = g.integers(-1, 10**6, k) if by_array else -1
     op = g.integers(-1, 5, k).astype(np.int64) if op_array else 3
     plain = Table(LOG_DTYPE, 4)
-    for t in range(2):  # twice: rows after rows
+    for _ in range(2):  # twice: rows after rows
         sim.record(a, Event.NAMED, cause, by, op, day)
         if k:
             plain.put(k, a, 9 if day is None else day, int(Event.NAMED), cause, by, op)
