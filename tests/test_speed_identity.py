@@ -1236,3 +1236,51 @@ def test_logged_rows_equal_the_table_put(ids, cause_array, by_array, op_array, d
         if k:
             plain.put(k, a, 9 if day is None else day, int(Event.NAMED), cause, by, op)
     assert np.array_equal(sim.log.rows[-plain.n:] if plain.n else sim.log.rows[:0], plain.rows)
+
+
+@settings(max_examples=40, deadline=None)
+@given(want=st.lists(st.integers(0, 40), min_size=1, max_size=12),
+       dry=st.lists(st.integers(-10, 12), min_size=12, max_size=12),
+       pool=st.sampled_from([(TRAIT_OPPOSITION, TRAIT_OPPOSITION), (TRAIT_ELEMENT, 0),
+                             (TRAIT_ELEMENT, TRAIT_ELEMENT)]),
+       bitmaps=st.booleans(), gone=st.floats(0.0, 0.999))
+def test_quota_picks_equal_the_region_loop(pop, want, dry, pool, bitmaps, gone) -> None:
+    """`quotas._quota_picks` gives the groups the region loop it replaced gave with
+    `pick_people`: the operation's pool (unless found dry in the last 7 days), then anyone
+    if short, the dry days updated alike; with and without the pool's bitmaps."""
+    from purgesim.mechanisms.quotas import _NO_BITS, S, _quota_picks
+
+    R = pop.n_regions
+    day = 10
+    w = np.zeros(R, dtype=np.int64)
+    w[: min(len(want), R)] = want[:R]
+    subjects = rng.subjects(2, np.arange(R, dtype=np.int64))
+    mask, value = pool
+    state = pop.state.copy()
+    g = np.random.default_rng(len(want))
+    state[g.integers(0, pop.n, int(pop.n * gone))] = State.ARRESTED
+    bits, coarse = pop.pool_bits(mask, value) if bitmaps else (_NO_BITS, _NO_BITS)
+    dry_fast = np.array(dry[:R], dtype=np.int64)
+    dry_plain = dry_fast.copy()
+    ids, sizes, regions = _quota_picks(w, subjects, 3, day, pop.region_start, pop.traits, mask,
+                                       value, bits, coarse, bitmaps, state, dry_fast, S.pick,
+                                       S.pick_any)
+    groups, where = [], []
+    for r in np.flatnonzero(w > 0).tolist():
+        k = int(w[r])
+        lo, hi = int(pop.region_start[r]), int(pop.region_start[r + 1])
+        a = np.empty(0, dtype=np.int64)
+        if day - dry_plain[r] >= 7:
+            a = _pick(3, day, int(subjects[r]), S.pick, lo, hi, k, pop.traits, mask, value,
+                      bits, coarse, bitmaps, state, AT_LARGE_LUT, 2000)
+        if a.size < k:
+            if day - dry_plain[r] >= 7:
+                dry_plain[r] = day
+            a = np.concatenate([a, _pick(3, day, int(subjects[r]), S.pick_any, lo, hi,
+                                         k - a.size, pop.traits, 0, 0, _NO_BITS, _NO_BITS,
+                                         False, state, AT_LARGE_LUT, 20)])
+        groups.append(a)
+        where.append(r)
+    assert sizes.tolist() == [a.size for a in groups] and regions.tolist() == where
+    assert ids.tolist() == (np.concatenate(groups).tolist() if groups else [])
+    assert dry_fast.tolist() == dry_plain.tolist()

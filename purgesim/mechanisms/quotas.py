@@ -28,6 +28,7 @@ import numpy as np
 
 from .. import rng
 from ..codes import (
+    AT_LARGE_LUT,
     NATION_KEYS,
     NATION_MASK,
     NATION_SHIFT,
@@ -39,7 +40,7 @@ from ..codes import (
 )
 from ..kernels import njit
 from ..params import MechanismParams, P
-from ..population import pick_people
+from ..population import BITMAP_FROM, _pick
 from .base import Mechanism as Base
 from .base import Phase, Spec
 from .contract import Engine
@@ -75,7 +76,56 @@ def troika_categories(ops: np.ndarray, regions: np.ndarray, weights: np.ndarray,
 
 #: what the registry reads (purgesim.mechanisms): letter, place, phases of the day, states
 SPEC = Spec(letter="i", position=20, phases=(Phase(40, "quota operations"),),
-            states=(State.FREE, State.RELEASED))  # read: the operational officers serving
+            # read: the operational officers serving, and the people at large it picks
+            states=(State.FREE, State.RELEASED, State.EXILE, State.DISMISSED))
+
+
+_NO_BITS = np.zeros(1, dtype=np.uint8)  # no bitmap (population.pick_people's)
+
+
+@njit(cache=True)
+def _quota_picks(want: np.ndarray, subjects: np.ndarray, seed: int, day: int,
+                 region_start: np.ndarray, traits: np.ndarray, mask: int, value: int,
+                 bits: np.ndarray, coarse: np.ndarray, use_bits: bool, state: np.ndarray,
+                 dry: np.ndarray, s_pick: int,
+                 s_pick_any: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One operation's picks of the day, region by region (`want[r]` people in region r,
+    drawn with subject `subjects[r]`), as `pick_people` gave them: in the operation's
+    target pool (2000 tries a person) unless the pool was found dry in the last 7 days
+    (`dry[r]`, updated), then, if short, among everyone (20 tries).  Returns the people,
+    the size of each region's group and the regions, in order."""
+    R = want.shape[0]
+    total = 0
+    for r in range(R):
+        total += max(want[r], 0)
+    out = np.empty(total, dtype=np.int64)
+    sizes = np.empty(R, dtype=np.int64)
+    regions = np.empty(R, dtype=np.int64)
+    m = 0
+    g = 0
+    for r in range(R):
+        k = want[r]
+        if k <= 0:
+            continue
+        lo, hi = region_start[r], region_start[r + 1]
+        got = 0
+        if day - dry[r] >= 7:
+            a = _pick(seed, day, subjects[r], s_pick, lo, hi, k, traits, mask, value, bits,
+                      coarse, use_bits, state, AT_LARGE_LUT, 2000)
+            got = a.shape[0]
+            out[m:m + got] = a
+        if got < k:  # the pool is dry: the quota is filled with whoever is at hand
+            if day - dry[r] >= 7:
+                dry[r] = day
+            b = _pick(seed, day, subjects[r], s_pick_any, lo, hi, k - got, traits, 0, 0,
+                      _NO_BITS, _NO_BITS, False, state, AT_LARGE_LUT, 20)
+            out[m + got:m + got + b.shape[0]] = b
+            got += b.shape[0]
+        m += got
+        sizes[g] = got
+        regions[g] = r
+        g += 1
+    return out[:m], sizes[:g], regions[:g]
 
 
 class Params(MechanismParams):
@@ -319,34 +369,26 @@ class Mechanism(Base):
                 continue
             i += 1
             counts, room = counts_all[i], room_all[i]
-            picked: list[np.ndarray] = []
-            regions: list[int] = []
-            for r in np.flatnonzero(go & (counts > 0)).tolist():
-                k = int(counts[r])
-                if k > room[r]:  # never beyond the granted limit and the tolerated overrun
-                    self.ceiling_refused[o] += (k - room[r]) / scale
-                    k = int(room[r])
-                    if k == 0:
-                        continue
-                subject = int(self.subjects[o, r])
-                lo, hi = int(pop.region_start[r]), int(pop.region_start[r + 1])
-                if day - self.dry[o, r] < 7:  # found dry this week: do not search it again
-                    ids = np.empty(0, dtype=np.int64)
-                else:
-                    ids = pick_people(sim.seed, day, subject, S.pick, lo, hi, k,
-                                      pop, mask, value, 2000)
-                if ids.size < k:  # the pool is dry: the quota is filled with whoever is at hand
-                    if day - self.dry[o, r] >= 7:
-                        self.dry[o, r] = day
-                    more = pick_people(sim.seed, day, subject, S.pick_any, lo, hi,
-                                       k - ids.size, pop, 0, 0, 20)
-                    ids = np.concatenate([ids, more])
-                picked.append(ids)
-                regions.append(r)
-            # the operation's arrests region by region, as one call each (a region's picks
-            # see only its own people: arresting after all of them is the same)
-            for r, n in zip(regions, sim.arrest_in_turn(picked, _QUOTA, op=o)):
-                self.arrested[o, r] += n / scale
+            want = np.where(go, counts, 0)
+            over = np.flatnonzero(want > room)
+            for r in over.tolist():  # never beyond the granted limit and the tolerated overrun
+                self.ceiling_refused[o] += (int(counts[r]) - room[r]) / scale
+            if over.size:
+                want[over] = room[over]
+            if want.any():
+                # the picks region by region in one call (found dry this week: not searched
+                # again, and the quota filled with whoever is at hand)
+                use_bits = mask != 0 and pop.n >= BITMAP_FROM
+                bits, coarse = (pop.pool_bits(mask, value) if use_bits
+                                else (_NO_BITS, _NO_BITS))
+                ids, sizes, regions = _quota_picks(
+                    want, self.subjects[o], sim.seed, day, pop.region_start, pop.traits,
+                    mask, value, bits, coarse, use_bits, pop.state, self.dry[o], S.pick,
+                    S.pick_any)
+                # the operation's arrests region by region, as one call each (a region's
+                # picks see only its own people: arresting after all of them is the same)
+                got = sim.arrest_groups(ids, sizes, _QUOTA, op=o)
+                self.arrested[o, regions] += np.array(got, dtype=np.float64) / scale
             if (day - self.start[o]) % 7 == 6:
                 self._weekly(o, day)
 
