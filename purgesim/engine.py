@@ -289,7 +289,12 @@ def _take(x: Any, keep: np.ndarray, dtype: Any) -> np.ndarray:
 
 
 def _constant(x: Any, n: int, dtype: Any) -> np.ndarray:
-    """`n` copies of `x`: a view of a cached constant array, READ ONLY for the callers."""
+    """`n` copies of `x`: a view of a cached constant array, READ ONLY for the callers.
+    Only codes (a cause, an operation, -1 for nobody) in small batches are served from the
+    cache: a person's id as `by` (a promotion's) would add an array per person, 150 MB at
+    scale 1, and a large batch would grow the arrays of every code to its size."""
+    if n > _CACHED_UP_TO or not -1 <= x < 256:
+        return np.full(n, x, dtype=dtype)
     key = (x, dtype)
     a = _CONSTANTS.get(key)
     if a is None or a.shape[0] < n:
@@ -298,6 +303,8 @@ def _constant(x: Any, n: int, dtype: Any) -> np.ndarray:
 
 
 #: (value, dtype) -> an array of that value, for `_take`
+#: the largest batch served from `_CONSTANTS`
+_CACHED_UP_TO = 4096
 _CONSTANTS: dict[tuple[int, Any], np.ndarray] = {}
 
 
@@ -412,8 +419,12 @@ class Sim:
         if k == 0:
             return
         log = self.log
+        if k > _CACHED_UP_TO:  # a large batch: its scalars broadcast, no column made
+            log.put(k, ids, self.day if day is None else day, int(event), cause, by, op)
+            return
         log.reserve(k)
-        # the rows written by one compiled call (a run logs tens of thousands of batches)
+        # the rows written by one compiled call (a run logs tens of thousands of batches of
+        # a few rows, where the Python per column cost more than the rows)
         _log_rows(log.storage, log.n, np.ascontiguousarray(ids, dtype=np.int64),
                   self.day if day is None else day, int(event), _column(cause, k, np.uint8),
                   _column(by, k, np.int64), _column(op, k, np.int16))

@@ -1284,3 +1284,21 @@ def test_quota_picks_equal_the_region_loop(pop, want, dry, pool, bitmaps, gone) 
     assert sizes.tolist() == [a.size for a in groups] and regions.tolist() == where
     assert ids.tolist() == (np.concatenate(groups).tolist() if groups else [])
     assert dry_fast.tolist() == dry_plain.tolist()
+
+
+def test_the_constant_columns_cache_keeps_codes_only() -> None:
+    """`engine._constant` caches the columns of codes (causes, operations, -1) for small
+    batches only: a person's id as a scalar `by` (a promotion's) once added an array per
+    person (150 MB at scale 1, and without end across a calibration's simulations)."""
+    from purgesim import engine
+
+    sim = Sim(load("toy", seed=3))
+    before = len(engine._CONSTANTS)
+    for who in range(1000, 1200):
+        sim.record(np.array([who], dtype=np.int64), Event.PROMOTED, 0, who)
+    big = np.arange(engine._CACHED_UP_TO + 1, dtype=np.int64)
+    sim.record(big, Event.NAMED, 3, -1)
+    assert len(engine._CONSTANTS) <= before + 2  # at most the codes 0 and 3 (uint8)
+    assert all(a.shape[0] <= max(engine._CACHED_UP_TO, 1024)
+               for a in engine._CONSTANTS.values())
+    assert sim.log.rows["by"][-1 - big.size] == 1199

@@ -105,17 +105,6 @@ def _day_of(sim: Engine, text: str) -> int:
 
 
 _NO_DEATHS = np.empty(0, dtype=np.float64)  # camps switched off: nobody dies there
-_SINCE: dict[int, np.ndarray] = {}
-
-
-def _since(day: int, n: int) -> np.ndarray:
-    """`n` copies of `day` (a view of a cached column, READ ONLY: the schedule copies it)."""
-    a = _SINCE.get(day)
-    if a is None or a.shape[0] < n:
-        a = _SINCE[day] = np.full(max(n, 64), day, dtype=np.int64)
-    return a[:n]
-
-
 @njit(cache=True)
 def _fates(ids: np.ndarray, release: np.ndarray, e: np.ndarray, hazard_cum: np.ndarray,
            day: int, n_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -275,7 +264,7 @@ class Mechanism(Base):
         # falling after the run's last day dropped: one pass
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         when, who, kind = _fates(ids, release, e, self.hazard_cum, day, sim.n_days)
-        self.due.add(when, who, kind, _since(day, who.size))
+        self.due.add(when, who, kind, np.full(who.size, day, dtype=np.int64))
 
     def _schedule(self, ids: np.ndarray, kind: np.ndarray, when: np.ndarray,
                   since: np.ndarray) -> None:
