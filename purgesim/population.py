@@ -768,6 +768,19 @@ def pick_people(seed: int, day: int, subject: int, purpose: int, lo: int, hi: in
 
 
 @njit(cache=True)
+def copy_into(out: np.ndarray, m: int, a: np.ndarray) -> int:
+    """`a` copied into `out` from position m; returns the position after it.  A loop, not
+    ``out[m:m + n] = a``: a slice assignment compiles NumPy's shape checks and their error
+    messages (string formatting) into every kernel that does it, about 3 s of the first
+    run's compilation for three kernels.  Kernels that call `_pick` pass it only arguments
+    (no constants, no global arrays, which numba types as literals and read-only arrays):
+    each other argument type is one more compilation of `_pick`."""
+    for j in range(a.shape[0]):
+        out[m + j] = a[j]
+    return m + a.shape[0]
+
+
+@njit(cache=True)
 def _pick_regions(counts: np.ndarray, seed: int, day: int, purpose: int,
                   region_start: np.ndarray, traits: np.ndarray, mask: int, value: int,
                   bits: np.ndarray, coarse: np.ndarray, use_bits: bool, state: np.ndarray,
@@ -783,8 +796,7 @@ def _pick_regions(counts: np.ndarray, seed: int, day: int, purpose: int,
             continue
         got = _pick(seed, day, r, purpose, region_start[r], region_start[r + 1], counts[r],
                     traits, mask, value, bits, coarse, use_bits, state, at_large, max_tries)
-        out[m:m + got.shape[0]] = got
-        m += got.shape[0]
+        m = copy_into(out, m, got)
     return out[:m]
 
 

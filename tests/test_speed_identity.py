@@ -110,7 +110,8 @@ def test_routine_picks_of_a_day_equal_the_region_loop(pop, counts, share, bitmap
     bits, coarse = (pop.pool_bits(TRAIT_ELEMENT, TRAIT_ELEMENT) if bitmaps
                     else (np.zeros(1, np.uint8),) * 2)
     ids, sizes = _picks(c, 7, day, pop.region_start, share, pop.traits, bits, coarse,
-                        bitmaps, state, S.element_count, S.pick_element, S.pick_any)
+                        bitmaps, state, AT_LARGE_LUT, TRAIT_ELEMENT, np.zeros(1, np.uint8), 0,
+                        False, 2000, 20, S.element_count, S.pick_element, S.pick_any)
     plain: list[np.ndarray] = []
     none = np.zeros(1, np.uint8)
     for r in np.flatnonzero(c).tolist():
@@ -1263,7 +1264,8 @@ def test_quota_picks_equal_the_region_loop(pop, want, dry, pool, bitmaps, gone) 
     dry_fast = np.array(dry[:R], dtype=np.int64)
     dry_plain = dry_fast.copy()
     ids, sizes, regions = _quota_picks(w, subjects, 3, day, pop.region_start, pop.traits, mask,
-                                       value, bits, coarse, bitmaps, state, dry_fast, S.pick,
+                                       value, bits, coarse, bitmaps, state, dry_fast,
+                                       AT_LARGE_LUT, _NO_BITS, 0, False, 2000, 20, S.pick,
                                        S.pick_any)
     groups, where = [], []
     for r in np.flatnonzero(w > 0).tolist():

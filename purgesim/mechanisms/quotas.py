@@ -40,7 +40,7 @@ from ..codes import (
 )
 from ..kernels import njit
 from ..params import MechanismParams, P
-from ..population import BITMAP_FROM, _pick
+from ..population import BITMAP_FROM, _pick, copy_into
 from .base import Mechanism as Base
 from .base import Phase, Spec
 from .contract import Engine
@@ -87,13 +87,15 @@ _NO_BITS = np.zeros(1, dtype=np.uint8)  # no bitmap (population.pick_people's)
 def _quota_picks(want: np.ndarray, subjects: np.ndarray, seed: int, day: int,
                  region_start: np.ndarray, traits: np.ndarray, mask: int, value: int,
                  bits: np.ndarray, coarse: np.ndarray, use_bits: bool, state: np.ndarray,
-                 dry: np.ndarray, s_pick: int,
+                 dry: np.ndarray, at_large: np.ndarray, no_bits: np.ndarray, plain: int,
+                 off: bool, tries_pool: int, tries_any: int, s_pick: int,
                  s_pick_any: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One operation's picks of the day, region by region (`want[r]` people in region r,
     drawn with subject `subjects[r]`), as `pick_people` gave them: in the operation's
-    target pool (2000 tries a person) unless the pool was found dry in the last 7 days
-    (`dry[r]`, updated), then, if short, among everyone (20 tries).  Returns the people,
-    the size of each region's group and the regions, in order."""
+    target pool (`tries_pool` tries a person) unless the pool was found dry in the last 7
+    days (`dry[r]`, updated), then, if short, among everyone (mask `plain` = 0, no bitmap,
+    `tries_any` tries).  Returns the people, the size of each region's group and the
+    regions, in order.  Every argument of `_pick` is passed in (`population.copy_into`)."""
     R = want.shape[0]
     total = 0
     for r in range(R):
@@ -108,21 +110,18 @@ def _quota_picks(want: np.ndarray, subjects: np.ndarray, seed: int, day: int,
         if k <= 0:
             continue
         lo, hi = region_start[r], region_start[r + 1]
-        got = 0
+        start = m
         if day - dry[r] >= 7:
             a = _pick(seed, day, subjects[r], s_pick, lo, hi, k, traits, mask, value, bits,
-                      coarse, use_bits, state, AT_LARGE_LUT, 2000)
-            got = a.shape[0]
-            out[m:m + got] = a
-        if got < k:  # the pool is dry: the quota is filled with whoever is at hand
+                      coarse, use_bits, state, at_large, tries_pool)
+            m = copy_into(out, m, a)
+        if m - start < k:  # the pool is dry: the quota is filled with whoever is at hand
             if day - dry[r] >= 7:
                 dry[r] = day
-            b = _pick(seed, day, subjects[r], s_pick_any, lo, hi, k - got, traits, 0, 0,
-                      _NO_BITS, _NO_BITS, False, state, AT_LARGE_LUT, 20)
-            out[m + got:m + got + b.shape[0]] = b
-            got += b.shape[0]
-        m += got
-        sizes[g] = got
+            b = _pick(seed, day, subjects[r], s_pick_any, lo, hi, k - (m - start), traits,
+                      plain, plain, no_bits, no_bits, off, state, at_large, tries_any)
+            m = copy_into(out, m, b)
+        sizes[g] = m - start
         regions[g] = r
         g += 1
     return out[:m], sizes[:g], regions[:g]
@@ -383,8 +382,8 @@ class Mechanism(Base):
                                 else (_NO_BITS, _NO_BITS))
                 ids, sizes, regions = _quota_picks(
                     want, self.subjects[o], sim.seed, day, pop.region_start, pop.traits,
-                    mask, value, bits, coarse, use_bits, pop.state, self.dry[o], S.pick,
-                    S.pick_any)
+                    mask, value, bits, coarse, use_bits, pop.state, self.dry[o],
+                    AT_LARGE_LUT, _NO_BITS, 0, False, 2000, 20, S.pick, S.pick_any)
                 # the operation's arrests region by region, as one call each (a region's
                 # picks see only its own people: arresting after all of them is the same)
                 got = sim.arrest_groups(ids, sizes, _QUOTA, op=o)

@@ -19,7 +19,7 @@ from .. import rng
 from ..codes import AT_LARGE, AT_LARGE_LUT, TRAIT_ELEMENT, Cause
 from ..kernels import njit
 from ..params import MechanismParams, P
-from ..population import BITMAP_FROM, _pick
+from ..population import BITMAP_FROM, _pick, copy_into
 from .base import Mechanism as Base
 from .base import Phase, Spec
 
@@ -35,14 +35,18 @@ _NONE = np.zeros(1, dtype=np.uint8)  # no bitmap (population.pick_people's _NO_B
 @njit(cache=True)
 def _picks(counts: np.ndarray, seed: int, day: int, region_start: np.ndarray,
            element_share: float, traits: np.ndarray, bits: np.ndarray, coarse: np.ndarray,
-           use_bits: bool, state: np.ndarray, s_element_count: int, s_pick_element: int,
+           use_bits: bool, state: np.ndarray, at_large: np.ndarray, element: int,
+           no_bits: np.ndarray, plain: int, off: bool, tries_element: int, tries_any: int,
+           s_element_count: int, s_pick_element: int,
            s_pick_any: int) -> tuple[np.ndarray, np.ndarray]:
     """The people routine policing arrests today, picked region by region: of region r's
     `counts[r]` arrests, those whose draw falls below `element_share` among its registered
-    elements, the rest among everyone (`population.pick_people`, the same tries).  Returns
-    the people (a region's elements, then its others, region after region) and the size of
-    each of these groups (two per region with arrests): the region loop in one call instead
-    of about a dozen NumPy and Python calls per region a day."""
+    elements (traits `element`), the rest among everyone (mask `plain` = 0, no bitmap:
+    `no_bits`, `off`), as `population.pick_people` picks them.  Returns the people (a
+    region's elements, then its others, region after region) and the size of each of these
+    groups (two per region with arrests): the region loop in one call instead of about a
+    dozen NumPy and Python calls per region a day.  Every argument of `_pick` is passed in
+    (`population.copy_into` says why)."""
     R = counts.shape[0]
     total = 0
     for r in range(R):
@@ -62,19 +66,17 @@ def _picks(counts: np.ndarray, seed: int, day: int, region_start: np.ndarray,
             k_el += u[j] < element_share
         n_el = 0
         if k_el > 0:
-            a = _pick(seed, day, r, s_pick_element, lo, hi, k_el, traits, TRAIT_ELEMENT,
-                      TRAIT_ELEMENT, bits, coarse, use_bits, state, AT_LARGE_LUT, 2000)
+            a = _pick(seed, day, r, s_pick_element, lo, hi, k_el, traits, element, element,
+                      bits, coarse, use_bits, state, at_large, tries_element)
             n_el = a.shape[0]
-            out[m:m + n_el] = a
-            m += n_el
+            m = copy_into(out, m, a)
         sizes[g] = n_el
         n_any = 0
         if k - n_el > 0:
-            b = _pick(seed, day, r, s_pick_any, lo, hi, k - n_el, traits, 0, 0, _NONE, _NONE,
-                      False, state, AT_LARGE_LUT, 20)
+            b = _pick(seed, day, r, s_pick_any, lo, hi, k - n_el, traits, plain, plain,
+                      no_bits, no_bits, off, state, at_large, tries_any)
             n_any = b.shape[0]
-            out[m:m + n_any] = b
-            m += n_any
+            m = copy_into(out, m, b)
         sizes[g + 1] = n_any
         g += 2
     return out[:m], sizes[:g]
@@ -114,7 +116,8 @@ class Mechanism(Base):
                         else (_NONE, _NONE))
         ids, sizes = _picks(counts, sim.seed, day, pop.region_start,
                             float(self.p.element_share), pop.traits, bits, coarse, use_bits,
-                            pop.state, S.element_count, S.pick_element, S.pick_any)
+                            pop.state, AT_LARGE_LUT, TRAIT_ELEMENT, _NONE, 0, False, 2000, 20,
+                            S.element_count, S.pick_element, S.pick_any)
         sim.arrest_groups(ids, sizes, _ROUTINE)
 
     def _means(self, rate: float) -> np.ndarray:
