@@ -227,20 +227,8 @@ def _suspect_admitted(ids: np.ndarray, order: np.ndarray, by: np.ndarray, cause:
     once in order of id, neither the leader, the chief nor protected; `order` is the stable
     sort of `ids`) made suspects as `_suspect_rows` makes them (state, log row, queue row,
     `by` of his first occurrence).  Returns them and their weights."""
-    n = ids.shape[0]
-    keep = np.empty(n, dtype=np.int64)
-    m = 0
-    for j in range(n):
-        k = order[j]
-        i = ids[k]
-        if j > 0 and i == ids[order[j - 1]]:
-            continue
-        if not AT_LARGE_LUT[state[i]] or i == leader or i == chief:
-            continue
-        if protected.shape[0] and holds(protected, i):
-            continue
-        keep[m] = k
-        m += 1
+    keep = _admissible(ids, order, state, AT_LARGE_LUT, leader, chief, protected)
+    m = keep.shape[0]
     out = np.empty(m, dtype=np.int64)
     bys = np.empty(m, dtype=np.int64)
     for j in range(m):
