@@ -105,23 +105,32 @@ def calibration_sims(scale: float, seeds: list[int], tree: Path = ROOT) -> dict:
     return _finish(_start(scale, seeds, tree), scale, seeds, tree, before)
 
 
-def calibration_sims_at_once(scale: float, seeds: list[int],
-                             trees: list[Path]) -> list[dict]:
+def calibration_sims_at_once(scale: float, seeds: list[int], trees: list[Path],
+                             shift: int = 0) -> list[dict]:
     """`calibration_sims` of several trees at the same time, one process each (numba's
     threads at 1, as in a calibration worker): the machine's drift over minutes (10 - 25 %
     on this machine, docs/performance.md) falls on all of them alike, which alternating
     rounds of a few seconds do not achieve.  Their absolute times are longer than a tree's
-    alone (the processes share the caches); their ratios are the measurement."""
+    alone (the processes share the caches); their ratios are the measurement.
+
+    Tree i runs pinned to CPU (i + shift) mod the CPUs, where the system allows it: the same
+    code differed by up to 13 % between the two CPUs of this machine, so a measurement runs
+    once with each `shift` and takes the geometric mean of the ratios."""
     before = load()
-    procs = [_start(scale, seeds, t, threads=1) for t in trees]
-    return [_finish(p, scale, seeds, t, before) for p, t in zip(procs, trees)]
+    n = os.cpu_count() or 1
+    procs = [_start(scale, seeds, t, threads=1, cpu=(i + shift) % n)
+             for i, t in enumerate(trees)]
+    return [_finish(p, scale, seeds, t, before) | {"cpu": (i + shift) % n}
+            for i, (p, t) in enumerate(zip(procs, trees))]
 
 
 def _start(scale: float, seeds: list[int], tree: Path,
-           threads: int | None = None) -> subprocess.Popen:
+           threads: int | None = None, cpu: int | None = None) -> subprocess.Popen:
+    pin = (f"os.sched_setaffinity(0, {{{cpu}}})\n"
+           if cpu is not None and hasattr(os, "sched_setaffinity") else "")
     code = f"""
-import json, time
-from purgesim.calibrate import make_config, read_quantity, simulate
+import json, os, time
+{pin}from purgesim.calibrate import make_config, read_quantity, simulate
 from purgesim.compare import RunData
 cfg = make_config("ussr-1937", scale={scale!r})
 out = []
@@ -232,13 +241,22 @@ def markdown(res: dict) -> str:
         lines += [f"Alternately: `{o['tree']}` {o['mean_cpu_seconds']} s, this tree "
                   f"{t['mean_cpu_seconds']} s per calibration simulation (load "
                   f"{o['load_before']} / {t['load_after']}).", ""]
+    ratios = []
     for o, t in res.get("calibration_at_once", []):
         if "error" in o or "error" in t:
             continue
+        ratios.append(t["mean_cpu_seconds"] / o["mean_cpu_seconds"])
         lines += [f"At the same time (one process each, `NUMBA_NUM_THREADS=1`): `{o['tree']}` "
-                  f"{o['mean_cpu_seconds']} s, this tree {t['mean_cpu_seconds']} s per "
-                  f"calibration simulation: **{t['mean_cpu_seconds'] / o['mean_cpu_seconds']:.2f}"
-                  f" x** (load {o['load_before']} / {t['load_after']}).", ""]
+                  f"{o['mean_cpu_seconds']} s on CPU {o.get('cpu', '?')}, this tree "
+                  f"{t['mean_cpu_seconds']} s on CPU {t.get('cpu', '?')} per calibration "
+                  f"simulation: **{ratios[-1]:.2f} x** (load {o['load_before']} / "
+                  f"{t['load_after']}).", ""]
+    if len(ratios) > 1:
+        g = 1.0
+        for r in ratios:
+            g *= r
+        lines += [f"Geometric mean of the {len(ratios)} ratios (each tree on each CPU): "
+                  f"**{g ** (1 / len(ratios)):.2f} x**.", ""]
     c = res.get("calibration")
     if c and "error" not in c:
         lines += [f"Calibration simulation at scale {c['scale']} (as `calibrate` runs it, "
@@ -281,8 +299,9 @@ def main() -> None:
                     help="time the calibration simulations only")
     ap.add_argument("--at-once", action="store_true",
                     help="with --other-tree: time the two trees' calibration simulations at "
-                         "the same time, one process each, twice (robust to the machine's "
-                         "drift), instead of alternately")
+                         "the same time, one process each, twice with each tree pinned to each CPU "
+                         "(robust to the machine's drift and to its CPUs' differences), "
+                         "instead of alternately")
     a = ap.parse_args()
     cpu = "?"
     try:
@@ -311,8 +330,8 @@ def main() -> None:
             print(json.dumps(res["pass_floor"]), flush=True)
         seeds = list(range(1, a.seeds + 1))
         if a.other_tree is not None and a.at_once:
-            pairs = [calibration_sims_at_once(0.01, seeds, [a.other_tree, ROOT])
-                     for _ in range(2)]
+            pairs = [calibration_sims_at_once(0.01, seeds, [a.other_tree, ROOT], shift)
+                     for shift in range(2)]
             res["calibration_at_once"] = pairs
             print(json.dumps(pairs), flush=True)
         elif a.other_tree is not None:  # alternately, so that both see the same load

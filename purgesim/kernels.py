@@ -76,11 +76,18 @@ def warm_up() -> None:
 
 def _rare_paths(sim: object) -> None:
     """Kernels that a run reaches only on rare paths, which `toy` may never take, called once
-    with the types of a run: the officers who let a mass person's accusation go (vigilance).
-    Compiled here, they are never compiled in the middle of a run, or of a calibration's
-    worker (a compilation there re-reads numba's settings from the environment)."""
+    with the types of a run: the officers who let a mass person's accusation go (vigilance);
+    the ties of the deputies who may plot a coup (halt, france-1793).  Compiled here, they
+    are never compiled in the middle of a run, or of a calibration's worker (a compilation
+    there re-reads numba's settings from the environment; tests/test_compilation.py)."""
+    import numpy as np
+
     from .mechanisms.vigilance import pick_officers
+    from .population import ties_many
 
     vig = sim.mechs["vigilance"]  # type: ignore[attr-defined]
-    pick_officers(0, 1, 1, 0, 0, 0, vig.officers, vig.region_lo, vig.region_hi,
-                  sim.pop.state)  # type: ignore[attr-defined]
+    pop = sim.pop  # type: ignore[attr-defined]
+    pick_officers(0, 1, 1, 0, 0, 0, vig.officers, vig.region_lo, vig.region_hi, pop.state)
+    ties_many(np.zeros(1, dtype=np.int64), pop.geo, pop.region_start, pop.key_work,
+              pop.key_acq, pop.e_superior, pop.e_unit, pop.unit_lo, pop.unit_hi, pop.sub_lo,
+              pop.sub_ids)

@@ -456,8 +456,10 @@ class Population:
         return int(_region_of(i, self.region_start))
 
     def regions_of(self, ids: np.ndarray) -> np.ndarray:
-        return _regions_of(np.asarray(ids, dtype=np.int64), self.region_start, self.n_elite,
-                           self.hsize, self.e_region)
+        # contiguous: a column of the event log is a strided view, which would compile
+        # another specialisation in the middle of a run (tests/test_compilation.py)
+        return _regions_of(np.ascontiguousarray(ids, dtype=np.int64), self.region_start,
+                           self.n_elite, self.hsize, self.e_region)
 
     def ties(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         ids = np.empty(MAX_TIES, dtype=np.int64)
