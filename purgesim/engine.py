@@ -219,15 +219,18 @@ def _suspect_rows(ids: np.ndarray, cause: int, bys: np.ndarray, day: int, state:
 
 @njit(cache=True)
 def _suspect_admitted(ids: np.ndarray, order: np.ndarray, by: np.ndarray, cause: int,
-                      day: int, state: np.ndarray, leader: int, chief: int,
-                      protected: np.ndarray, log: np.ndarray, log_n: int, queue: np.ndarray,
+                      day: int, state: np.ndarray, at_large: np.ndarray, leader: int,
+                      chief: int, protected: np.ndarray, log: np.ndarray, log_n: int,
+                      queue: np.ndarray,
                       queue_n: int, n_elite: int, hsize: int, e_region: np.ndarray,
                       region_start: np.ndarray, w_mass: float) -> tuple[np.ndarray, np.ndarray]:
     """`Sim.accuse` in one pass: the people `_admissible` admits among `ids` (at large, each
     once in order of id, neither the leader, the chief nor protected; `order` is the stable
     sort of `ids`) made suspects as `_suspect_rows` makes them (state, log row, queue row,
-    `by` of his first occurrence).  Returns them and their weights."""
-    keep = _admissible(ids, order, state, AT_LARGE_LUT, leader, chief, protected)
+    `by` of his first occurrence).  Returns them and their weights.  `at_large` is
+    `AT_LARGE_LUT`, passed in: a global array would be typed read-only and compile
+    `_admissible` a second time (tests/test_compilation.py)."""
+    keep = _admissible(ids, order, state, at_large, leader, chief, protected)
     m = keep.shape[0]
     out = np.empty(m, dtype=np.int64)
     bys = np.empty(m, dtype=np.int64)
@@ -431,7 +434,7 @@ class Sim:
         queue.reserve(n)
         cause = int(cause)
         ids, w = _suspect_admitted(ids, order, _column(by, n, np.int64), cause, self.day, pop.state,
-                                   self.leader, self.police_chief, self.protected,
+                                   AT_LARGE_LUT, self.leader, self.police_chief, self.protected,
                                    log.storage, log.n, queue.storage, queue.n, pop.n_elite,
                                    pop.hsize, pop.e_region, pop.region_start, self._w_mass)
         k = ids.shape[0]

@@ -792,7 +792,7 @@ def _pick_regions(counts: np.ndarray, seed: int, day: int, purpose: int,
     for r in range(counts.shape[0]):
         total += max(counts[r], 0)
     out = np.empty(total, dtype=np.int64)
-    m = 0
+    m = np.int64(0)  # not the literal 0: copy_into would compile for Literal[int](0) too
     for r in range(counts.shape[0]):
         if counts[r] <= 0:  # none wanted (pick_people's count <= 0)
             continue

@@ -103,7 +103,7 @@ def _quota_picks(want: np.ndarray, subjects: np.ndarray, seed: int, day: int,
     out = np.empty(total, dtype=np.int64)
     sizes = np.empty(R, dtype=np.int64)
     regions = np.empty(R, dtype=np.int64)
-    m = 0
+    m = np.int64(0)  # not the literal 0: copy_into would compile for Literal[int](0) too
     g = 0
     for r in range(R):
         k = want[r]

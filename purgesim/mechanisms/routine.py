@@ -53,7 +53,7 @@ def _picks(counts: np.ndarray, seed: int, day: int, region_start: np.ndarray,
         total += counts[r]
     out = np.empty(total, dtype=np.int64)
     sizes = np.empty(2 * R, dtype=np.int64)
-    m = 0
+    m = np.int64(0)  # not literals: _pick and copy_into would compile for Literal[int](0)
     g = 0
     for r in range(R):
         k = counts[r]
@@ -61,7 +61,7 @@ def _picks(counts: np.ndarray, seed: int, day: int, region_start: np.ndarray,
             continue
         lo, hi = region_start[r], region_start[r + 1]
         u = rng.uniforms_k(seed, day, r, s_element_count, k)
-        k_el = 0
+        k_el = np.int64(0)
         for j in range(k):
             k_el += u[j] < element_share
         n_el = 0
